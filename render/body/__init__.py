@@ -1,0 +1,1 @@
+"""Body models behind one interface (``base.Body``): anny by default, SMPL family via smplx."""

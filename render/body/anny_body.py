@@ -1,0 +1,118 @@
+"""The default body: anny (Apache-2.0, ships its mesh, rig and UVs), driven by SMPL motion.
+
+Shapes come from anny's population-calibrated sampler (sexes, ages, body types); poses from
+``retarget``; textures are painted on anny's own UV atlas (``texture``), with its eye, mouth,
+lip and nail regions taken from the masks anny ships.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from crocohuman.render.body import anny_rig
+from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
+from crocohuman.render.body.parts import label_faces
+from crocohuman.render.body.retarget import anny_world_orient_pose
+from crocohuman.render.body.texture import TextureCanvas, bake_canvas, sample_texture
+from crocohuman.render.motion.clip import MotionClip
+
+PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
+# Colours of anny's UV segmentation image (data/segmentation/body_parts_segmentation.yaml).
+_FEATURE_COLORS = {
+    "eye_white": [(255, 101, 0), (24, 170, 109)], "iris": [(16, 231, 186), (16, 115, 231)],
+    "mouth": [(112, 172, 255), (206, 153, 167)],
+}
+_FEATURE_MASKS = {"lips": ["mpfb_lips.jpg"], "nails": ["mpfb_fingernails.jpg", "mpfb_toenails.jpg"]}
+
+
+def _load_anny():
+    """Construct anny quietly (its first construction builds a ~790 MB cache once, ~60 s)."""
+    os.environ.setdefault("WARP_LOG_LEVEL", "error")
+    import anny  # lazy: pulls NVIDIA warp, which prints a banner at import
+
+    try:
+        import warp
+
+        warp.config.quiet = True
+    except Exception:  # noqa: BLE001 - warp is anny's dependency; quietness is cosmetic
+        pass
+    return anny, anny.Anny().to(torch.float32)
+
+
+class AnnyBody:
+    """anny in its default topology (13,718 vertices, 104 bones, Z-up metres, facing -Y)."""
+
+    name = "anny"
+
+    def __init__(self, texture_size: int = 512):
+        self.anny, self.model = _load_anny()
+        self.texture_size = texture_size
+        self.bone_labels: list[str] = list(self.model.bone_labels)
+        self.joint_bones = anny_rig.joint_bone_indices(self.bone_labels)
+        with torch.no_grad():
+            rest = self.model(phenotype_kwargs={})
+        self.rest_vertices = rest["rest_vertices"][0].numpy().astype(np.float64)
+        rest_joints = rest["rest_bone_poses"][0, self.joint_bones, :3, 3].numpy().astype(np.float64)
+        faces = self.model.faces.numpy().astype(np.int32)
+        dominant = self.model.vertex_bone_indices.gather(
+            1, self.model.vertex_bone_weights.argmax(1, keepdim=True))[:, 0].numpy()
+        drivers = np.array([anny_rig.driving_joint(label) for label in self.bone_labels])
+        face_parts, face_iuv = label_faces(self.rest_vertices, faces, drivers[dominant], rest_joints)
+        uvs = self.model.texture_coordinates.numpy()[self.model.face_texture_coordinate_indices.numpy()]
+        self.topology = BodyTopology(faces=faces, face_uvs=uvs.astype(np.float32),
+                                     face_parts=face_parts, face_iuv=face_iuv)
+        self._shape_sampler = self.anny.shape_distribution.SimpleShapeDistribution(self.model)
+
+    @cached_property
+    def canvas(self) -> TextureCanvas:
+        return bake_canvas(self.topology, self.rest_vertices, self.texture_size, self._feature_masks())
+
+    def _feature_masks(self) -> dict[str, np.ndarray]:
+        """Eye, mouth, lip and nail regions from anny's own UV masks, resized to the canvas."""
+        from PIL import Image
+
+        data = Path(self.anny.__file__).parent / "data"
+        size = (self.texture_size, self.texture_size)
+        segmentation = np.asarray(Image.open(data / "segmentation" / "body_parts_segmentation.png")
+                                  .convert("RGB").resize(size, Image.NEAREST)).astype(np.int64)
+        masks = {}
+        for name, colors in _FEATURE_COLORS.items():
+            masks[name] = np.any([(segmentation == c).all(-1) for c in colors], axis=0).astype(np.float32)
+        for name, files in _FEATURE_MASKS.items():
+            layers = [np.asarray(Image.open(data / "mpfb2" / "textures" / f).convert("L").resize(size)) for f in files]
+            masks[name] = np.max(layers, axis=0).astype(np.float32) / 255.0
+        return masks
+
+    def sample_identity(self, rng: np.random.Generator) -> Identity:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(rng.integers(2**31)))
+            age, phenotypes = self._shape_sampler.sample(1)
+        params = {key: np.float32(phenotypes[key].reshape(-1)[0]) for key in PHENOTYPES}
+        params["morphological_age"] = np.float32(age.reshape(-1)[0])
+        gender = "female" if params["gender"] > 0.5 else "male"
+        description = f"anny {gender}, age {float(params['morphological_age']):.0f}"
+        return Identity(params=params, texture=sample_texture(rng, self.canvas), description=description)
+
+    def pose(self, identity: Identity, clip: MotionClip) -> PosedBody:
+        phenotypes = {key: torch.tensor([float(identity.params[key])]) for key in PHENOTYPES}
+        with torch.no_grad():
+            rest = self.model(phenotype_kwargs=phenotypes)
+            rest_bone_poses = rest["rest_bone_poses"][0].double().numpy()
+            pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels)
+            batch = {key: value.expand(clip.num_frames) for key, value in phenotypes.items()}
+            out = self.model(pose_parameters=torch.from_numpy(pose).float(), phenotype_kwargs=batch,
+                             pose_parameterization="world-orient")
+            local = self.model.get_pose_parameterization(out, "local-bone")[..., :3, :3]
+        bone_poses = out["bone_poses"].numpy()
+        return PosedBody(
+            vertices=out["vertices"].numpy().astype(np.float32),
+            joints=bone_poses[:, self.joint_bones][..., :3, 3].astype(np.float32),
+            params={"global_orient": clip.global_orient.astype(np.float32),
+                    "body_pose": clip.body_pose.astype(np.float32),
+                    "anny_pose_local_bone": local.numpy().astype(np.float32)},
+        )

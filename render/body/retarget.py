@@ -1,0 +1,83 @@
+"""Drive anny with SMPL-convention motion (AMASS or the built-in sampler), no SMPL files needed.
+
+SMPL's joints all share the canonical axes at rest, so a motion gives every SMPL joint a world
+rotation ``Rw[j]`` (forward kinematics on the public kinematic tree). An anny bone driven by joint
+``j`` gets the same world rotation, after two fixed corrections: ``W0^T`` takes anny's Z-up rest
+frame to SMPL's canonical one, and ``C[j]`` turns anny's rest bone direction (A-pose arms, ...)
+onto SMPL's T-pose direction. Bones then carry their world orientation (anny's 'world-orient'
+parameterisation), heads following their parents, so limb directions match SMPL's exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crocohuman.render.body.anny_rig import DIRECTION_CHILD, driving_joint, joint_bone_indices
+from crocohuman.render.conventions import SMPL_CANONICAL_TO_WORLD, SMPL_PARENTS, SMPL_TPOSE_JOINTS
+from crocohuman.render.motion.clip import MotionClip
+from crocohuman.render.motion.rotations import smpl_forward_kinematics
+
+# SMPL's template puts the pelvis joint this far from the model origin (canonical frame, metres);
+# AMASS translations are relative to that origin.
+SMPL_TEMPLATE_PELVIS = np.array([0.0, -0.22, 0.03])
+
+
+def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking direction ``a`` to direction ``b`` (3x3)."""
+    a = a / np.linalg.norm(a)
+    b = b / np.linalg.norm(b)
+    axis = np.cross(a, b)
+    s, c = np.linalg.norm(axis), float(a @ b)
+    if s < 1e-9:
+        if c > 0:
+            return np.eye(3)
+        perpendicular = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
+        perpendicular /= np.linalg.norm(perpendicular)
+        return 2 * np.outer(perpendicular, perpendicular) - np.eye(3)
+    k = axis / s
+    skew = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + s * skew + (1 - c) * skew @ skew
+
+
+def rest_corrections(anny_rest_joints_world: np.ndarray) -> np.ndarray:
+    """Per SMPL joint, the rotation (canonical frame) from anny's rest bone direction to SMPL's."""
+    anny_canonical = anny_rest_joints_world @ SMPL_CANONICAL_TO_WORLD  # W0^T x, row vectors
+    corrections = np.tile(np.eye(3), (24, 1, 1))
+    for joint in range(1, 24):  # parents precede children in SMPL order
+        child = DIRECTION_CHILD.get(joint)
+        if child is None:
+            corrections[joint] = corrections[SMPL_PARENTS[joint]]
+            continue
+        corrections[joint] = rotation_between(
+            anny_canonical[child] - anny_canonical[joint], SMPL_TPOSE_JOINTS[child] - SMPL_TPOSE_JOINTS[joint]
+        )
+    return corrections
+
+
+def anny_world_orient_pose(
+    clip: MotionClip, rest_bone_poses: np.ndarray, bone_labels: list[str]
+) -> np.ndarray:
+    """anny 'world-orient' pose parameters (T, bones, 4, 4) reproducing an SMPL motion.
+
+    ``rest_bone_poses`` are anny's rest bone poses (bones, 4, 4) for the identity being posed.
+    """
+    rest_heads = rest_bone_poses[:, :3, 3]
+    anny_joints = rest_heads[joint_bone_indices(bone_labels)]
+    corrections = rest_corrections(anny_joints)
+    # Scale the root path by leg length so a child does not skate through an adult's steps.
+    smpl_leg = np.linalg.norm(SMPL_TPOSE_JOINTS[4] - SMPL_TPOSE_JOINTS[1]) + np.linalg.norm(
+        SMPL_TPOSE_JOINTS[7] - SMPL_TPOSE_JOINTS[4])
+    anny_leg = np.linalg.norm(anny_joints[4] - anny_joints[1]) + np.linalg.norm(anny_joints[7] - anny_joints[4])
+    _, world_rotations = smpl_forward_kinematics(
+        clip.global_orient, clip.body_pose, SMPL_TPOSE_JOINTS, clip.transl)
+    pelvis = clip.transl + np.einsum("tij,j->ti", world_rotations[:, 0], SMPL_TEMPLATE_PELVIS)
+
+    drivers = np.array([driving_joint(label) for label in bone_labels])
+    # G_b = Rw[j] C[j] W0^T: rest-to-posed world rotation of each bone; D_b = G_b R_b.
+    to_canonical = corrections @ SMPL_CANONICAL_TO_WORLD.T  # (24, 3, 3)
+    g = world_rotations[:, drivers] @ to_canonical[drivers]  # (T, bones, 3, 3)
+    pose = np.zeros((clip.num_frames, len(bone_labels), 4, 4))
+    pose[..., :3, :3] = g @ rest_bone_poses[:, :3, :3]
+    pose[..., 3, 3] = 1.0
+    pose[:, 0, :3, 3] = pelvis * (anny_leg / smpl_leg)
+    return pose

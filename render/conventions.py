@@ -1,0 +1,81 @@
+"""Conventions shared by everything croco-human writes and reads, stated once.
+
+World frame
+    Right-handed, **Z up**, metres (as AMASS and anny). The ground is the plane z = 0; the person
+    of a take stands on it near the origin.
+
+Camera (OpenCV)
+    Camera axes: x right, y down, z forward. ``extrinsics`` is the 3x4 world-to-camera matrix
+    ``[R | t]`` with ``x_cam = R @ x_world + t``. ``intrinsics`` is the 3x3 ``K``; a point
+    projects to ``(u, v) = (K @ x_cam)[:2] / z``, where pixel (0, 0) is the *centre* of the
+    top-left pixel, so the image spans [-0.5, W - 0.5] x [-0.5, H - 0.5].
+
+Images
+    8-bit sRGB, rows top to bottom, shape (H, W, 3). Depth is float32 metres along the camera z
+    axis, 0 where there is no person. Part ids follow DensePose's 24 fine parts (0 = background).
+
+Body pose
+    SMPL conventions: axis-angle rotations, the 24-joint SMPL kinematic tree below. A motion's
+    ``global_orient`` rotates the SMPL canonical body frame (Y up, facing +Z, left = +X) into the
+    Z-up world, exactly as in AMASS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SMPL_JOINT_NAMES: tuple[str, ...] = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
+    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
+    "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hand", "right_hand",
+)
+SMPL_PARENTS: tuple[int, ...] = (
+    -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
+)
+NUM_BODY_JOINTS = 21  # SMPL-H / SMPL-X body joints after the pelvis (AMASS ``pose_body``)
+
+# An idealised SMPL T-pose skeleton (our rounded numbers, metres, SMPL canonical frame: Y up,
+# facing +Z, left = +X). Used for the directions of rest bones (retargeting) and for the
+# built-in motion sampler; real SMPL bodies compute their own joints from the model file.
+SMPL_TPOSE_JOINTS = np.array([
+    [0.00, 0.00, 0.00],    # pelvis
+    [0.07, -0.09, 0.00],   # left_hip
+    [-0.07, -0.09, 0.00],  # right_hip
+    [0.00, 0.11, -0.02],   # spine1
+    [0.10, -0.48, 0.00],   # left_knee
+    [-0.10, -0.48, 0.00],  # right_knee
+    [0.00, 0.25, 0.00],    # spine2
+    [0.09, -0.88, -0.04],  # left_ankle
+    [-0.09, -0.88, -0.04], # right_ankle
+    [0.00, 0.30, 0.00],    # spine3
+    [0.11, -0.94, 0.09],   # left_foot
+    [-0.11, -0.94, 0.09],  # right_foot
+    [0.00, 0.52, -0.03],   # neck
+    [0.08, 0.42, -0.03],   # left_collar
+    [-0.08, 0.42, -0.03],  # right_collar
+    [0.00, 0.60, 0.02],    # head
+    [0.17, 0.45, -0.04],   # left_shoulder
+    [-0.17, 0.45, -0.04],  # right_shoulder
+    [0.43, 0.44, -0.05],   # left_elbow
+    [-0.43, 0.44, -0.05],  # right_elbow
+    [0.68, 0.44, -0.05],   # left_wrist
+    [-0.68, 0.44, -0.05],  # right_wrist
+    [0.77, 0.43, -0.06],   # left_hand
+    [-0.77, 0.43, -0.06],  # right_hand
+], dtype=np.float64)
+
+# Rotation taking the SMPL canonical body frame (Y up, facing +Z) to the Z-up world, facing -Y.
+SMPL_CANONICAL_TO_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+
+# DensePose fine parts, index 1..24 (0 = background), as in DensePose-COCO's ``dp_I``.
+DENSEPOSE_PART_NAMES: tuple[str, ...] = (
+    "background",
+    "torso_back", "torso_front", "right_hand", "left_hand", "left_foot", "right_foot",
+    "upper_leg_right_back", "upper_leg_left_back", "upper_leg_right_front", "upper_leg_left_front",
+    "lower_leg_right_back", "lower_leg_left_back", "lower_leg_right_front", "lower_leg_left_front",
+    "upper_arm_left_front", "upper_arm_right_front", "upper_arm_left_back", "upper_arm_right_back",
+    "lower_arm_left_front", "lower_arm_right_front", "lower_arm_left_back", "lower_arm_right_back",
+    "head_right", "head_left",
+)
+NUM_PARTS = 24

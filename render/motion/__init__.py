@@ -1,0 +1,34 @@
+"""Body motion: the clip format, the built-in sampler, the AMASS reader, and a source factory."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from crocohuman.render.motion.amass import AmassMotions, load_amass_npz
+from crocohuman.render.motion.clip import MotionClip
+from crocohuman.render.motion.sampler import MOTION_KINDS, SamplerMotions, sample_clip
+
+__all__ = [
+    "AmassMotions", "MOTION_KINDS", "MotionClip", "MotionSource", "SamplerMotions",
+    "load_amass_npz", "motion_source", "sample_clip",
+]
+
+
+class MotionSource(Protocol):
+    """Anything that hands out motion clips of a requested length and frame rate."""
+
+    def sample_clip(self, rng: np.random.Generator, num_frames: int, fps: float = 30.0) -> MotionClip: ...
+
+
+def motion_source(spec: str = "sampler") -> MotionSource:
+    """The motion source a spec names: ``sampler``, ``sampler:KIND`` or ``amass:DIR``."""
+    kind, _, arg = spec.partition(":")
+    if kind == "sampler":
+        if arg and arg not in MOTION_KINDS:
+            raise ValueError(f"unknown sampler motion kind {arg!r} in {spec!r}; expected one of {MOTION_KINDS}")
+        return SamplerMotions(arg or None)
+    if kind == "amass" and arg:
+        return AmassMotions(arg)
+    raise ValueError(f"unknown motion source {spec!r}; expected 'sampler', 'sampler:KIND' or 'amass:DIR'")

@@ -1,0 +1,266 @@
+"""OpenGL offscreen rasterizer: one draw per view writes colour and exact labels at once.
+
+Meshes are triangle soups (three corners per face, nothing shared) so per-face labels stay exact
+integers and per-corner chart coordinates never blend across parts; there is no multisampling.
+Two render targets: an 8-bit sRGB colour image and a float32 label image holding
+(part id, U, V, camera depth) of the person (zeros elsewhere). Cameras follow ``conventions``
+(OpenCV intrinsics and world-to-camera extrinsics); the GL projection below maps pixel centres
+exactly, so a point projected with K lands on the pixel the rasterizer fills for it.
+
+The context is EGL: the GPU's driver when one is present, Mesa's llvmpipe on a CPU.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+_VERTEX_SHADER = """
+#version 330
+uniform mat4 world_to_clip;
+uniform mat4 world_to_camera;
+in vec3 in_position;
+in vec3 in_normal;
+in vec2 in_texcoord;
+in vec3 in_label;
+in vec3 in_color;
+out vec3 v_normal;
+out vec3 v_color;
+out vec3 v_world;
+out vec2 v_texcoord;
+flat out float v_part;
+out vec2 v_iuv;
+out float v_depth;
+void main() {
+    gl_Position = world_to_clip * vec4(in_position, 1.0);
+    v_depth = (world_to_camera * vec4(in_position, 1.0)).z;
+    v_normal = in_normal;
+    v_world = in_position;
+    v_texcoord = in_texcoord;
+    v_part = in_label.x;
+    v_iuv = in_label.yz;
+    v_color = in_color;
+}
+"""
+
+_FRAGMENT_SHADER = """
+#version 330
+uniform sampler2D albedo;
+uniform vec3 camera_position;
+uniform vec3 light_directions[2];   // towards the lights, world frame
+uniform vec3 light_colors[2];
+uniform vec3 sky_color;
+uniform vec3 ground_color;
+uniform float specular;
+uniform float is_person;
+in vec3 v_normal;
+in vec3 v_color;
+in vec3 v_world;
+in vec2 v_texcoord;
+flat in float v_part;
+in vec2 v_iuv;
+in float v_depth;
+layout(location = 0) out vec4 out_color;
+layout(location = 1) out vec4 out_label;
+void main() {
+    vec3 n = normalize(v_normal);
+    vec3 to_eye = normalize(camera_position - v_world);
+    if (dot(n, to_eye) < 0.0) n = -n;
+    vec3 base = pow(texture(albedo, v_texcoord).rgb * v_color, vec3(2.2));
+    vec3 light = mix(ground_color, sky_color, 0.5 + 0.5 * n.z);
+    vec3 shine = vec3(0.0);
+    for (int i = 0; i < 2; ++i) {
+        float lambert = max(dot(n, light_directions[i]), 0.0);
+        light += lambert * light_colors[i];
+        vec3 h = normalize(light_directions[i] + to_eye);
+        shine += specular * pow(max(dot(n, h), 0.0), 32.0) * light_colors[i] * step(0.0, lambert);
+    }
+    vec3 linear = base * light + shine;
+    out_color = vec4(pow(clamp(linear, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
+    out_label = is_person * vec4(v_part, v_iuv, v_depth);
+}
+"""
+
+_BAKE_VERTEX_SHADER = """
+#version 330
+in vec2 in_texcoord;
+in vec4 in_value;
+out vec4 v_value;
+void main() { gl_Position = vec4(in_texcoord * 2.0 - 1.0, 0.0, 1.0); v_value = in_value; }
+"""
+
+_BAKE_FRAGMENT_SHADER = """
+#version 330
+in vec4 v_value;
+out vec4 out_value;
+void main() { out_value = v_value; }
+"""
+
+
+@dataclass
+class Lighting:
+    """Two directional lights plus a sky/ground hemisphere, in linear RGB."""
+
+    directions: np.ndarray  # (2, 3) unit vectors towards the lights, world frame
+    colors: np.ndarray  # (2, 3)
+    sky: np.ndarray  # (3,)
+    ground: np.ndarray  # (3,)
+    specular: float = 0.1
+
+
+@dataclass
+class MeshBuffers:
+    """A triangle soup's static attributes (per corner) and its albedo texture."""
+
+    texcoords: np.ndarray  # (F*3, 2) float32, V up
+    labels: np.ndarray  # (F*3, 3) float32: part id, U, V
+    texture: np.ndarray  # (H, W, 3) uint8
+    colors: np.ndarray | None = None  # (F*3, 3) float32 sRGB factors in [0, 1] on the texture; None = 1
+
+
+def gl_projection(intrinsics: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
+    """OpenGL clip matrix for an OpenCV camera, pixel centres at integer coordinates, y down."""
+    fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
+    skew = intrinsics[0, 1]
+    return np.array([
+        [2 * fx / width, 2 * skew / width, 2 * (cx + 0.5) / width - 1, 0],
+        [0, -2 * fy / height, 1 - 2 * (cy + 0.5) / height, 0],
+        [0, 0, (far + near) / (far - near), -2 * far * near / (far - near)],
+        [0, 0, 1, 0],
+    ])
+
+
+@functools.cache
+def shared_context():
+    """The process's one standalone EGL context (GPU driver if present, else Mesa llvmpipe).
+
+    Shared because making a second standalone context current would silently redirect the
+    first one's draws.
+    """
+    import moderngl  # lazy: importing GL bindings is not free and tests of other parts skip it
+
+    try:
+        return moderngl.create_context(standalone=True, backend="egl")
+    except Exception as error:  # noqa: BLE001 - re-raised with the fix a user needs
+        raise RuntimeError(
+            "could not create an offscreen OpenGL (EGL) context: "
+            f"{error}. On Debian install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1."
+        ) from error
+
+
+class Rasterizer:
+    """Renders a person (and optionally a scene) into colour + label images of one size."""
+
+    def __init__(self, width: int, height: int, ctx=None):
+        self.width, self.height = width, height
+        self.ctx = ctx or shared_context()
+        self.program = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
+        self.color = self.ctx.renderbuffer((width, height), components=4)
+        self.label = self.ctx.renderbuffer((width, height), components=4, dtype="f4")
+        self.depth = self.ctx.depth_renderbuffer((width, height))
+        self.fbo = self.ctx.framebuffer(color_attachments=[self.color, self.label], depth_attachment=self.depth)
+        self._meshes: dict[str, tuple] = {}
+
+    @property
+    def renderer_name(self) -> str:
+        return self.ctx.info["GL_RENDERER"]
+
+    def set_mesh(self, name: str, buffers: MeshBuffers) -> None:
+        """Upload a mesh's static attributes; its positions come with each ``render`` call."""
+        import moderngl
+
+        corners = len(buffers.texcoords)
+        position = self.ctx.buffer(reserve=corners * 12, dynamic=True)
+        normal = self.ctx.buffer(reserve=corners * 12, dynamic=True)
+        texcoord = self.ctx.buffer(np.ascontiguousarray(buffers.texcoords, np.float32).tobytes())
+        label = self.ctx.buffer(np.ascontiguousarray(buffers.labels, np.float32).tobytes())
+        colors = np.ones((corners, 3), np.float32) if buffers.colors is None else buffers.colors
+        color = self.ctx.buffer(np.ascontiguousarray(colors, np.float32).tobytes())
+        vao = self.ctx.vertex_array(self.program, [
+            (position, "3f", "in_position"), (normal, "3f", "in_normal"),
+            (texcoord, "2f", "in_texcoord"), (label, "3f", "in_label"), (color, "3f", "in_color"),
+        ])
+        texture_image = np.ascontiguousarray(buffers.texture[::-1])  # row 0 at V = 0 (bottom)
+        texture = self.ctx.texture(texture_image.shape[1::-1], 3, texture_image.tobytes())
+        texture.build_mipmaps()
+        texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
+        self.release_mesh(name)
+        self._meshes[name] = (vao, position, normal, texcoord, label, color, texture)
+
+    def release_mesh(self, name: str) -> None:
+        for resource in self._meshes.pop(name, ()):
+            resource.release()
+
+    def update_mesh(self, name: str, positions: np.ndarray, normals: np.ndarray) -> None:
+        """New per-corner positions and normals (F*3, 3) for a mesh set with ``set_mesh``."""
+        _, position, normal, *_ = self._meshes[name]
+        position.write(np.ascontiguousarray(positions, np.float32).tobytes())
+        normal.write(np.ascontiguousarray(normals, np.float32).tobytes())
+
+    def render(
+        self, intrinsics: np.ndarray, extrinsics: np.ndarray, lighting: Lighting,
+        person: str = "person", others: tuple[str, ...] = (), near: float = 0.05, far: float = 100.0,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Colour (H, W, 3) uint8 and labels (H, W, 4) float32 (part, U, V, depth), rows top-down.
+
+        Pixels the meshes do not cover have colour 0 and label 0.
+        """
+        import moderngl
+
+        world_to_camera = np.eye(4)
+        world_to_camera[:3] = extrinsics
+        world_to_clip = gl_projection(intrinsics, self.width, self.height, near, far) @ world_to_camera
+        camera_position = -extrinsics[:, :3].T @ extrinsics[:, 3]
+        p = self.program
+        p["world_to_clip"].write(world_to_clip.T.astype(np.float32).tobytes())
+        p["world_to_camera"].write(world_to_camera.T.astype(np.float32).tobytes())
+        p["camera_position"].value = tuple(camera_position)
+        p["light_directions"].write(np.asarray(lighting.directions, np.float32).tobytes())
+        p["light_colors"].write(np.asarray(lighting.colors, np.float32).tobytes())
+        p["sky_color"].value = tuple(lighting.sky)
+        p["ground_color"].value = tuple(lighting.ground)
+        p["specular"].value = float(lighting.specular)
+
+        self.fbo.use()
+        self.ctx.viewport = (0, 0, self.width, self.height)
+        self.ctx.enable(moderngl.DEPTH_TEST)
+        self.ctx.disable(moderngl.CULL_FACE)
+        self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        for name in (person, *others):
+            vao, *_, texture = self._meshes[name]
+            p["is_person"].value = 1.0 if name == person else 0.0
+            texture.use(0)
+            p["albedo"].value = 0
+            vao.render(moderngl.TRIANGLES)
+        color = np.frombuffer(self.fbo.read(components=3, attachment=0), np.uint8)
+        labels = np.frombuffer(self.fbo.read(components=4, attachment=1, dtype="f4"), np.float32)
+        color = color.reshape(self.height, self.width, 3)[::-1]
+        labels = labels.reshape(self.height, self.width, 4)[::-1]
+        return color, labels
+
+
+def bake_uv_attributes(face_uvs: np.ndarray, corner_values: np.ndarray, size: int, ctx=None) -> np.ndarray:
+    """Rasterise per-corner values (F, 3, 4) into texture space (size, size, 4), rows top-down.
+
+    Texels no face covers are NaN. Used to paint textures from rest-pose geometry.
+    """
+    import moderngl
+
+    ctx = ctx or shared_context()
+    program = ctx.program(vertex_shader=_BAKE_VERTEX_SHADER, fragment_shader=_BAKE_FRAGMENT_SHADER)
+    target = ctx.renderbuffer((size, size), components=4, dtype="f4")
+    fbo = ctx.framebuffer(color_attachments=[target])
+    uv = ctx.buffer(np.ascontiguousarray(face_uvs.reshape(-1, 2), np.float32).tobytes())
+    values = ctx.buffer(np.ascontiguousarray(corner_values.reshape(-1, 4), np.float32).tobytes())
+    vao = ctx.vertex_array(program, [(uv, "2f", "in_texcoord"), (values, "4f", "in_value")])
+    fbo.use()
+    ctx.viewport = (0, 0, size, size)
+    ctx.disable(moderngl.DEPTH_TEST)
+    fbo.clear(np.nan, np.nan, np.nan, np.nan)
+    vao.render(moderngl.TRIANGLES)
+    baked = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(size, size, 4)[::-1].copy()
+    for resource in (vao, uv, values, fbo, target, program):
+        resource.release()
+    return baked

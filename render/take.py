@@ -1,0 +1,133 @@
+"""Render one take: one body, one motion clip of T time steps, seen by N synchronised cameras."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crocohuman.render.body.base import Body
+from crocohuman.render.camera_rig import RigConfig, project, sample_rig
+from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer
+
+
+@dataclass
+class Take:
+    """Everything one take holds, the unit of a shard (see docs/data-format.md)."""
+
+    rgb: np.ndarray  # (T, N, H, W, 3) uint8
+    parts: np.ndarray  # (T, N, H, W) uint8, DensePose part 0..24
+    iuv: np.ndarray  # (T, N, H, W, 3) uint8: I, U*255, V*255 (DensePose IUV image layout)
+    depth: np.ndarray  # (T, N, H, W) float32 metres, 0 = no person
+    joints3d: np.ndarray  # (T, J, 3) float32 world
+    joints2d: np.ndarray  # (T, N, J, 2) float32 pixels
+    intrinsics: np.ndarray  # (N, 3, 3) float32
+    extrinsics: np.ndarray  # (N, 3, 4) float32
+    body_params: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.parts > 0
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals (V, 3)."""
+    corners = vertices[faces]
+    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        for axis in range(3):
+            normals[:, axis] += np.bincount(faces[:, k], face_normals[:, axis], minlength=len(vertices))
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+def sample_lighting(rng: np.random.Generator) -> Lighting:
+    """Random key and fill lights and a tinted sky/ground ambient, varied per take."""
+    def direction(elevation_range):
+        azimuth, elevation = rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(*elevation_range))
+        return np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
+
+    warmth = rng.uniform(-0.15, 0.15)
+    tint = np.array([1 + warmth, 1.0, 1 - warmth])
+    key = rng.uniform(0.5, 1.3)
+    return Lighting(
+        directions=np.stack([direction((15, 75)), direction((-10, 40))]),
+        colors=np.stack([key * tint, rng.uniform(0.0, 0.4) * tint[::-1]]),
+        sky=rng.uniform(0.15, 0.45) * tint,
+        ground=rng.uniform(0.05, 0.2) * np.ones(3),
+        specular=rng.uniform(0.0, 0.25),
+    )
+
+
+class TakeRenderer:
+    """Holds what is expensive to build (body model, GL context) across the takes of a worker."""
+
+    def __init__(self, body: Body, motion, background, rig: RigConfig, width: int, height: int,
+                 frames: int, fps: float, scene=None):
+        self.body, self.motion, self.background = body, motion, background
+        self.rig, self.width, self.height, self.frames, self.fps = rig, width, height, frames, fps
+        self.scene = scene
+        self.raster = Rasterizer(width, height)
+        topology = body.topology
+        self.faces = topology.faces
+        labels = np.concatenate([
+            np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, axis=1), topology.face_iuv], -1)
+        self._person_static = (topology.face_uvs.reshape(-1, 2), labels.reshape(-1, 3))
+        if scene is not None:
+            self.raster.set_mesh("scene", scene.mesh_buffers())
+            self.raster.update_mesh("scene", scene.positions, scene.normals)
+
+    def render(self, rng: np.random.Generator) -> Take:
+        identity = self.body.sample_identity(rng)
+        clip = self.motion.sample_clip(rng, self.frames, self.fps)
+        posed = self.body.pose(identity, clip)
+        vertices = posed.vertices.astype(np.float64)
+        joints = posed.joints.astype(np.float64)
+        # Stand the person on the ground (z = 0), at the chosen spot of the scene if there is one.
+        offset = np.array([-vertices[..., 0].mean(), -vertices[..., 1].mean(), -vertices[..., 2].min()])
+        eyes = None
+        if self.scene is not None:
+            spot = self.scene.sample_standing_spot(rng)
+            offset += np.array([spot[0], spot[1], self.scene.floor_z])
+        vertices, joints = vertices + offset, joints + offset
+        if self.scene is not None:
+            target = vertices.reshape(-1, 3).mean(0)
+            eyes = np.stack([self.scene.sample_camera_position(rng, target) for _ in range(self.rig.views)])
+        cameras = sample_rig(rng, self.rig, vertices.reshape(-1, 3), self.width, self.height, eyes)
+        lighting = sample_lighting(rng)
+        texcoords, labels = self._person_static
+        self.raster.set_mesh("person", MeshBuffers(texcoords, labels, identity.texture))
+        backgrounds = None if self.scene is not None else [
+            self.background.sample(rng, self.height, self.width) for _ in cameras]
+        shape = (self.frames, len(cameras), self.height, self.width)
+        rgb = np.zeros((*shape, 3), np.uint8)
+        label_images = np.zeros((*shape, 4), np.float32)
+        others = ("scene",) if self.scene is not None else ()
+        for t in range(self.frames):
+            normals = vertex_normals(vertices[t], self.faces)
+            self.raster.update_mesh("person", vertices[t][self.faces].reshape(-1, 3),
+                                    normals[self.faces].reshape(-1, 3))
+            for v, camera in enumerate(cameras):
+                color, label_images[t, v] = self.raster.render(camera.intrinsics, camera.extrinsics, lighting,
+                                                               others=others)
+                if backgrounds is None:
+                    rgb[t, v] = color
+                else:
+                    rgb[t, v] = np.where(label_images[t, v, ..., :1] > 0, color, backgrounds[v])
+        parts = np.rint(label_images[..., 0]).astype(np.uint8)
+        iuv = np.concatenate([parts[..., None], np.rint(label_images[..., 1:3] * 255).astype(np.uint8)], -1)
+        iuv[parts == 0] = 0
+        joints2d = np.stack([project(joints, camera)[0] for camera in cameras], 1)
+        return Take(
+            rgb=rgb, parts=parts, iuv=iuv, depth=label_images[..., 3],
+            joints3d=joints.astype(np.float32), joints2d=joints2d.astype(np.float32),
+            intrinsics=np.stack([c.intrinsics for c in cameras]).astype(np.float32),
+            extrinsics=np.stack([c.extrinsics for c in cameras]).astype(np.float32),
+            body_params={**identity.params, **posed.params, "transl": clip.transl.astype(np.float32),
+                         "ground_offset": offset.astype(np.float32)},
+            meta={"body": self.body.name, "identity": identity.description, "motion": clip.source,
+                  "fps": self.fps, "frames": self.frames, "views": len(cameras),
+                  "width": self.width, "height": self.height},
+        )
+

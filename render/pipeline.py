@@ -62,8 +62,9 @@ def make_take_renderer(config: RenderConfig):
 _renderers: dict[str, object] = {}  # per process, by configuration: built on its first shard
 
 
-def render_shard(config: RenderConfig, shard: int) -> int:
-    """Render and atomically write one shard; returns its number of takes."""
+def render_shard(config: RenderConfig, shard: int) -> tuple[int, list[str]]:
+    """Render and atomically write one shard; returns its number of takes and the input files
+    skipped so far as unreadable (background images, AMASS files)."""
     key = json.dumps(config.to_json(), sort_keys=True)
     if key not in _renderers:
         _renderers.clear()
@@ -77,7 +78,8 @@ def render_shard(config: RenderConfig, shard: int) -> int:
         members += encode_take(f"{take_index:09d}", take, [config.seed, take_index],
                                config.rgb_format, config.jpeg_quality)
     write_shard(config.output / shard_name(shard), members)
-    return len(indices)
+    skipped = [str(p) for source in (renderer.background, renderer.motion) for p in getattr(source, "skipped", [])]
+    return len(indices), skipped
 
 
 def code_version() -> str:
@@ -108,7 +110,7 @@ def _prepare_output(config: RenderConfig) -> None:
                              f"({', '.join(changed)} differ); choose another --output")
 
 
-def _write_manifest(config: RenderConfig) -> dict:
+def _write_manifest(config: RenderConfig, skipped: set[str]) -> dict:
     shards = list_shards(config.output)
     takes = sum(min(config.takes_per_shard, config.takes - int(p.stem.split("-")[1]) * config.takes_per_shard)
                 for p in shards)
@@ -117,6 +119,7 @@ def _write_manifest(config: RenderConfig) -> dict:
         "counts": {"shards_done": len(shards), "shards_total": config.total_shards, "takes": takes,
                    "images": takes * config.frames * config.rig.views},
         "shards": [p.name for p in shards], "format": "docs/data-format.md",
+        "skipped_inputs": sorted(skipped),
     }
     write_json_atomic(config.output / MANIFEST, manifest)
     return manifest
@@ -133,15 +136,21 @@ def run(config: RenderConfig) -> dict:
              config.output, len(mine) - len(todo), len(mine), len(todo), config.takes_per_shard,
              config.frames, config.rig.views)
     total_takes = sum(min(config.takes_per_shard, config.takes - s * config.takes_per_shard) for s in todo)
+    manifest_path = config.output / MANIFEST
+    skipped = set(json.loads(manifest_path.read_text()).get("skipped_inputs", [])) if manifest_path.exists() else set()
     with tqdm(total=total_takes, unit="take", desc="rendering", disable=not todo) as bar:
+        def collect(results) -> None:
+            for count, bad in results:
+                bar.update(count)
+                skipped.update(bad)
+
         if config.workers <= 1 or len(todo) <= 1:
-            for shard in todo:
-                bar.update(render_shard(config, shard))
+            collect(render_shard(config, shard) for shard in todo)
         else:
-            context = multiprocessing.get_context("spawn")
-            with context.Pool(min(config.workers, len(todo))) as pool:
-                for count in pool.imap_unordered(_render_shard_star, [(config, s) for s in todo]):
-                    bar.update(count)
+            with multiprocessing.get_context("spawn").Pool(min(config.workers, len(todo))) as pool:
+                collect(pool.imap_unordered(_render_shard_star, [(config, s) for s in todo]))
+    if skipped:
+        log.warning("%d unreadable input files were skipped (listed in %s)", len(skipped), manifest_path)
     if mine and not (config.output / PREVIEW).exists():
         takes = []
         for take in read_shard(config.output / shard_name(mine[0])):
@@ -149,8 +158,8 @@ def run(config: RenderConfig) -> dict:
             if len(takes) == config.preview_takes:
                 break
         contact_sheet(takes, config.output / PREVIEW)
-    return _write_manifest(config)
+    return _write_manifest(config, skipped)
 
 
-def _render_shard_star(args: tuple[RenderConfig, int]) -> int:
+def _render_shard_star(args: tuple[RenderConfig, int]) -> tuple[int, list[str]]:
     return render_shard(*args)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from fake_amass import smooth_poses, write_amass_classic
+
 from crocohuman.render.conventions import (
     SMPL_CANONICAL_TO_WORLD, SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS,
 )
@@ -178,7 +180,7 @@ def test_motion_source_specs(tmp_path):
     rng = np.random.default_rng(0)
     assert motion_source().sample_clip(rng, 12, 30.0).num_frames == 12
     assert motion_source("sampler:squat").sample_clip(rng, 12, 24.0).source == "sampler:squat"
-    _write_classic(tmp_path / "A" / "s1" / "a_poses.npz", 60, 120.0)
+    write_amass_classic(tmp_path / "A" / "s1" / "a_poses.npz", 60, 120.0)
     assert motion_source(f"amass:{tmp_path}").sample_clip(rng, 5, 30.0).source == "amass:A/s1/a_poses.npz"
     for bad in ("mocap", "amass:", "sampler:moonwalk"):
         with pytest.raises(ValueError):
@@ -188,29 +190,8 @@ def test_motion_source_specs(tmp_path):
 # --- AMASS -----------------------------------------------------------------------------------
 
 
-def _smooth_poses(num_frames: int, width: int, seed: int) -> np.ndarray:
-    t = np.arange(num_frames)[:, None]
-    rng = np.random.default_rng(seed)
-    return 0.4 * np.sin(0.05 * t * rng.uniform(0.5, 2.0, width) + rng.uniform(0, 6, width))
-
-
-def _write_classic(path: Path, num_frames: int, fps: float, seed: int = 0) -> dict:
-    """A file exactly like the SMPL+H G release: poses (T, 156) float64, 0-d gender/frame rate."""
-    data = {
-        "poses": _smooth_poses(num_frames, 156, seed),
-        "trans": np.stack([np.linspace(0, 1, num_frames), np.zeros(num_frames), np.full(num_frames, 0.9)], 1),
-        "betas": np.linspace(-1, 1, 16),
-        "gender": np.array("male"),
-        "mocap_framerate": np.array(fps),
-        "dmpls": np.zeros((num_frames, 8)),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, **data)
-    return data
-
-
 def _write_stageii(path: Path, num_frames: int, fps: float) -> dict:
-    poses = _smooth_poses(num_frames, 165, 1)
+    poses = smooth_poses(num_frames, 165, 1)
     data = {
         "root_orient": poses[:, :3], "pose_body": poses[:, 3:66], "pose_jaw": poses[:, 66:69],
         "pose_eye": poses[:, 69:75], "pose_hand": poses[:, 75:],
@@ -224,7 +205,7 @@ def _write_stageii(path: Path, num_frames: int, fps: float) -> dict:
 
 
 def test_load_classic_and_stageii_layouts(tmp_path):
-    data = _write_classic(tmp_path / "CMU" / "01" / "01_01_poses.npz", 50, 120.0)
+    data = write_amass_classic(tmp_path / "CMU" / "01" / "01_01_poses.npz", 50, 120.0)
     clip = load_amass_npz(tmp_path / "CMU" / "01" / "01_01_poses.npz", tmp_path)
     assert clip.source == "amass:CMU/01/01_01_poses.npz" and clip.fps == 120.0 and clip.gender == "male"
     np.testing.assert_array_equal(clip.global_orient, data["poses"][:, :3])
@@ -239,7 +220,7 @@ def test_load_classic_and_stageii_layouts(tmp_path):
     np.testing.assert_array_equal(clip.body_pose.reshape(30, 63), data["pose_body"])
     np.testing.assert_array_equal(clip.hand_pose.reshape(30, 90), data["pose_hand"])
 
-    poses = _smooth_poses(10, 165, 2)  # SMPL-X flat layout: jaw and eyes before the hands
+    poses = smooth_poses(10, 165, 2)  # SMPL-X flat layout: jaw and eyes before the hands
     np.savez(tmp_path / "flat.npz", poses=poses, trans=np.zeros((10, 3)), mocap_frame_rate=np.array(30.0))
     clip = load_amass_npz(tmp_path / "flat.npz")
     np.testing.assert_array_equal(clip.hand_pose.reshape(10, 90), poses[:, 75:])
@@ -263,7 +244,7 @@ def test_malformed_file_names_file_and_problem(tmp_path, problem, writer):
 
 
 def test_resample_120_to_30_keeps_common_instants(tmp_path):
-    _write_classic(tmp_path / "a.npz", 120, 120.0)
+    write_amass_classic(tmp_path / "a.npz", 120, 120.0)
     clip = load_amass_npz(tmp_path / "a.npz")
     low = resample(clip, 30.0)
     assert low.num_frames == 30 and low.fps == 30.0
@@ -279,8 +260,8 @@ def test_resample_120_to_30_keeps_common_instants(tmp_path):
 
 
 def test_amass_motions_windows_and_fallback(tmp_path):
-    _write_classic(tmp_path / "S" / "1" / "long_poses.npz", 240, 120.0, seed=3)
-    _write_classic(tmp_path / "S" / "2" / "short_poses.npz", 40, 120.0, seed=4)
+    write_amass_classic(tmp_path / "S" / "1" / "long_poses.npz", 240, 120.0, seed=3)
+    write_amass_classic(tmp_path / "S" / "2" / "short_poses.npz", 40, 120.0, seed=4)
     np.savez(tmp_path / "S" / "1" / "shape.npz", betas=np.zeros(16), gender=np.array("male"))
     motions = AmassMotions(tmp_path)
     assert [p.name for p in motions.files] == ["long_poses.npz", "short_poses.npz"]
@@ -302,7 +283,7 @@ def test_amass_motions_windows_and_fallback(tmp_path):
 
 def test_amass_motions_skip_corrupt_files_with_one_warning(tmp_path):
     good = tmp_path / "S" / "1" / "good_poses.npz"
-    _write_classic(good, 120, 120.0)
+    write_amass_classic(good, 120, 120.0)
     corrupt = tmp_path / "S" / "1" / "corrupt_poses.npz"
     corrupt.write_bytes(good.read_bytes()[:300])  # truncated download
     motions = AmassMotions(tmp_path)

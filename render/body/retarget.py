@@ -70,7 +70,7 @@ def anny_world_orient_pose(
     anny_leg = np.linalg.norm(anny_joints[4] - anny_joints[1]) + np.linalg.norm(anny_joints[7] - anny_joints[4])
     _, world_rotations = smpl_forward_kinematics(
         clip.global_orient, clip.body_pose, SMPL_TPOSE_JOINTS, clip.transl)
-    pelvis = clip.transl + np.einsum("tij,j->ti", world_rotations[:, 0], SMPL_TEMPLATE_PELVIS)
+    pelvis = clip.transl + SMPL_TEMPLATE_PELVIS  # SMPL turns the root about its own rest position
 
     drivers = np.array([driving_joint(label) for label in bone_labels])
     # G_b = Rw[j] C[j] W0^T: rest-to-posed world rotation of each bone; D_b = G_b R_b.

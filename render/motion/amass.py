@@ -152,6 +152,10 @@ class AmassMotions:
     def num_skipped(self) -> int:
         return len(self._bad)
 
+    @property
+    def skipped(self) -> list[Path]:
+        return sorted(self._bad)
+
     def _load(self, path: Path) -> MotionClip | None:
         """The clip, or None (warning the first time) if the file is malformed."""
         if path in self._bad:

@@ -2,8 +2,9 @@
 
 Meshes are triangle soups (three corners per face, nothing shared) so per-face labels stay exact
 integers and per-corner chart coordinates never blend across parts; there is no multisampling.
-Two render targets: an 8-bit sRGB colour image and a float32 label image holding
-(part id, U, V, camera depth) of the person (zeros elsewhere). Cameras follow ``conventions``
+Two render targets: an 8-bit sRGB colour image and a 16-bit integer label image holding, for
+the person, (part id, U·255, V·255, camera depth in mm) exactly as the shards store them
+(zeros elsewhere). Cameras follow ``conventions``
 (OpenCV intrinsics and world-to-camera extrinsics); the GL projection below maps pixel centres
 exactly, so a point projected with K lands on the pixel the rasterizer fills for it.
 
@@ -63,7 +64,7 @@ flat in float v_part;
 in vec2 v_iuv;
 in float v_depth;
 layout(location = 0) out vec4 out_color;
-layout(location = 1) out vec4 out_label;
+layout(location = 1) out uvec4 out_label;
 void main() {
     vec3 n = normalize(v_normal);
     vec3 to_eye = normalize(camera_position - v_world);
@@ -79,7 +80,9 @@ void main() {
     }
     vec3 linear = base * light + shine;
     out_color = vec4(pow(clamp(linear, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
-    out_label = is_person * vec4(v_part, v_iuv, v_depth);
+    out_label = is_person > 0.5
+        ? uvec4(uint(v_part + 0.5), uvec2(round(clamp(v_iuv, 0.0, 1.0) * 255.0)), uint(round(v_depth * 1000.0)))
+        : uvec4(0u);
 }
 """
 
@@ -158,7 +161,7 @@ class Rasterizer:
         self.ctx = ctx or shared_context()
         self.program = self.ctx.program(vertex_shader=_VERTEX_SHADER, fragment_shader=_FRAGMENT_SHADER)
         self.color = self.ctx.renderbuffer((width, height), components=4)
-        self.label = self.ctx.renderbuffer((width, height), components=4, dtype="f4")
+        self.label = self.ctx.renderbuffer((width, height), components=4, dtype="u2")
         self.depth = self.ctx.depth_renderbuffer((width, height))
         self.fbo = self.ctx.framebuffer(color_attachments=[self.color, self.label], depth_attachment=self.depth)
         self._meshes: dict[str, tuple] = {}
@@ -203,7 +206,7 @@ class Rasterizer:
         self, intrinsics: np.ndarray, extrinsics: np.ndarray, lighting: Lighting,
         person: str = "person", others: tuple[str, ...] = (), near: float = 0.05, far: float = 100.0,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Colour (H, W, 3) uint8 and labels (H, W, 4) float32 (part, U, V, depth), rows top-down.
+        """Colour (H, W, 3) uint8 and labels (H, W, 4) uint16 (part, U·255, V·255, depth mm), rows top-down.
 
         Pixels the meshes do not cover have colour 0 and label 0.
         """
@@ -235,7 +238,7 @@ class Rasterizer:
             p["albedo"].value = 0
             vao.render(moderngl.TRIANGLES)
         color = np.frombuffer(self.fbo.read(components=3, attachment=0), np.uint8)
-        labels = np.frombuffer(self.fbo.read(components=4, attachment=1, dtype="f4"), np.float32)
+        labels = np.frombuffer(self.fbo.read(components=4, attachment=1, dtype="u2"), np.uint16)
         color = color.reshape(self.height, self.width, 3)[::-1]
         labels = labels.reshape(self.height, self.width, 4)[::-1]
         return color, labels

@@ -96,31 +96,26 @@ class TakeRenderer:
             eyes = np.stack([self.scene.sample_camera_position(rng, target) for _ in range(self.rig.views)])
         cameras = sample_rig(rng, self.rig, vertices.reshape(-1, 3), self.width, self.height, eyes)
         lighting = sample_lighting(rng)
-        texcoords, labels = self._person_static
-        self.raster.set_mesh("person", MeshBuffers(texcoords, labels, identity.texture))
+        texcoords, corner_labels = self._person_static
+        self.raster.set_mesh("person", MeshBuffers(texcoords, corner_labels, identity.texture))
         backgrounds = None if self.scene is not None else [
             self.background.sample(rng, self.height, self.width) for _ in cameras]
         shape = (self.frames, len(cameras), self.height, self.width)
         rgb = np.zeros((*shape, 3), np.uint8)
-        label_images = np.zeros((*shape, 4), np.float32)
+        labels = np.zeros((*shape, 4), np.uint16)
         others = ("scene",) if self.scene is not None else ()
         for t in range(self.frames):
             normals = vertex_normals(vertices[t], self.faces)
             self.raster.update_mesh("person", vertices[t][self.faces].reshape(-1, 3),
                                     normals[self.faces].reshape(-1, 3))
             for v, camera in enumerate(cameras):
-                color, label_images[t, v] = self.raster.render(camera.intrinsics, camera.extrinsics, lighting,
-                                                               others=others)
-                if backgrounds is None:
-                    rgb[t, v] = color
-                else:
-                    rgb[t, v] = np.where(label_images[t, v, ..., :1] > 0, color, backgrounds[v])
-        parts = np.rint(label_images[..., 0]).astype(np.uint8)
-        iuv = np.concatenate([parts[..., None], np.rint(label_images[..., 1:3] * 255).astype(np.uint8)], -1)
-        iuv[parts == 0] = 0
+                color, labels[t, v] = self.raster.render(camera.intrinsics, camera.extrinsics, lighting,
+                                                         others=others)
+                rgb[t, v] = color if backgrounds is None else np.where(labels[t, v, ..., :1] > 0, color, backgrounds[v])
         joints2d = np.stack([project(joints, camera)[0] for camera in cameras], 1)
         return Take(
-            rgb=rgb, parts=parts, iuv=iuv, depth=label_images[..., 3],
+            rgb=rgb, parts=labels[..., 0].astype(np.uint8), iuv=labels[..., :3].astype(np.uint8),
+            depth=labels[..., 3].astype(np.float32) / 1000.0,
             joints3d=joints.astype(np.float32), joints2d=joints2d.astype(np.float32),
             intrinsics=np.stack([c.intrinsics for c in cameras]).astype(np.float32),
             extrinsics=np.stack([c.extrinsics for c in cameras]).astype(np.float32),

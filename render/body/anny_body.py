@@ -49,9 +49,9 @@ class AnnyBody:
 
     name = "anny"
 
-    def __init__(self, texture_size: int = 512):
+    def __init__(self, texture_size: int = 512, min_age: float = 5.0):
         self.anny, self.model = _load_anny()
-        self.texture_size = texture_size
+        self.texture_size, self.min_age = texture_size, min_age
         self.bone_labels: list[str] = list(self.model.bone_labels)
         self.joint_bones = anny_rig.joint_bone_indices(self.bone_labels)
         with torch.no_grad():
@@ -91,7 +91,10 @@ class AnnyBody:
     def sample_identity(self, rng: np.random.Generator) -> Identity:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(rng.integers(2**31)))
-            age, phenotypes = self._shape_sampler.sample(1)
+            for _ in range(100):  # the population sampler includes infants: redraw below min_age
+                age, phenotypes = self._shape_sampler.sample(1)
+                if float(age.reshape(-1)[0]) >= self.min_age:
+                    break
         params = {key: np.float32(phenotypes[key].reshape(-1)[0]) for key in PHENOTYPES}
         params["morphological_age"] = np.float32(age.reshape(-1)[0])
         gender = "female" if params["gender"] > 0.5 else "male"

@@ -135,13 +135,8 @@ def gl_projection(intrinsics: np.ndarray, width: int, height: int, near: float, 
     ])
 
 
-@functools.cache
-def shared_context():
-    """The process's one standalone EGL context (GPU driver if present, else Mesa llvmpipe).
-
-    Shared because making a second standalone context current would silently redirect the
-    first one's draws.
-    """
+def create_context():
+    """A new standalone EGL context (GPU driver if present, else Mesa llvmpipe), made current."""
     import moderngl  # lazy: importing GL bindings is not free and tests of other parts skip it
 
     try:
@@ -151,6 +146,13 @@ def shared_context():
             "could not create an offscreen OpenGL (EGL) context: "
             f"{error}. On Debian install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1."
         ) from error
+
+
+@functools.cache
+def shared_context():
+    """The process's one context, shared because making a second standalone context current
+    would silently redirect the first one's draws."""
+    return create_context()
 
 
 class Rasterizer:

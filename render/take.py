@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.spatial import ConvexHull
 
 from crocohuman.render.body.base import Body
 from crocohuman.render.camera_rig import RigConfig, project, sample_rig
@@ -94,7 +95,10 @@ class TakeRenderer:
         if self.scene is not None:
             target = vertices.reshape(-1, 3).mean(0)
             eyes = np.stack([self.scene.sample_camera_position(rng, target) for _ in range(self.rig.views)])
-        cameras = sample_rig(rng, self.rig, vertices.reshape(-1, 3), self.width, self.height, eyes)
+        # Framing only needs the extreme points: the convex hull of the body over all time steps.
+        points = vertices.reshape(-1, 3)
+        hull = points[ConvexHull(points).vertices]
+        cameras = sample_rig(rng, self.rig, hull, self.width, self.height, eyes)
         lighting = sample_lighting(rng)
         texcoords, corner_labels = self._person_static
         self.raster.set_mesh("person", MeshBuffers(texcoords, corner_labels, identity.texture))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from fake_amass import write_amass_classic
+from fake_scene import room_mesh
 from fake_smpl import write_fake_smpl_npz
 from PIL import Image
 
@@ -58,6 +59,23 @@ def test_anny_driven_by_amass(inputs, tmp_path):
     assert result.exit_code == 0, result.output
     take = next(read_shard(list_shards(tmp_path / "anny")[0]))
     assert take.meta["body"] == "anny" and take.mask.any(axis=(2, 3)).all()
+
+
+def test_person_inside_a_3d_scene(tmp_path):
+    room = tmp_path / "room.ply"
+    room_mesh().export(room)  # PLY is Z-up, like our world
+    out = tmp_path / "scene"
+    result = invoke("--output", out, "--background", f"scene:{room}", *SMALL)
+    assert result.exit_code == 0, result.output
+    take = next(read_shard(list_shards(out)[0]))
+    feet = take.joints3d[..., 2].min()
+    assert 0.0 < feet < 0.2  # standing on the floor (z = 0), ankles just above it
+    assert (np.abs(take.joints3d[..., :2]) < 3.0).all()  # inside the 6 x 6 m room
+    background = take.rgb[~take.mask]
+    assert background.std() > 5 and take.mask.any(axis=(2, 3)).all()
+    for camera in take.extrinsics:  # cameras stand inside the room, above the floor
+        position = -camera[:, :3].T @ camera[:, 3]
+        assert (np.abs(position[:2]) < 3.0).all() and 0.0 < position[2] < 2.5
 
 
 @pytest.mark.filterwarnings("ignore:skipping AMASS file")

@@ -65,6 +65,8 @@ class ImageFolderBackgrounds:
 
     def sample(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
         """A (height, width, 3) uint8 crop of a random readable image."""
+        if height < 1 or width < 1:  # checked here, or every file would look unreadable
+            raise ValueError(f"background size must be positive, got {height}x{width}")
         while len(self._bad) < len(self.paths):
             index = int(rng.integers(len(self.paths)))
             if index in self._bad:

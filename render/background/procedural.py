@@ -6,10 +6,10 @@ alone, so every image mixes structured surfaces (tiles, planks, marble, wood, st
 floor/wall split with a perspective floor, and clutter with its own textures, shading, drop
 shadows and depth-of-field blur, under a lighting gradient, vignette and sensor noise.
 
-Everything is vectorised numpy on planar (3, H, W) float32 images in [0, 1]. Value noise and
-defocus blur are separable (small matrix products), and whatever depends only on the image size
-(pixel grids, interpolation and blur matrices, the noise tile) is cached, so 256x256 costs about
-3 ms on one core (scripts/bench_background.py). The output depends only on the state of ``rng``.
+Everything is vectorised numpy on planar (3, H, W) float32 images in [0, 1]. Noise lattices are
+enlarged by separable gathers, and whatever depends only on the image size (pixel grids,
+interpolation taps, the noise tile) is cached, so 256x256 costs about 3 ms on one core
+(scripts/bench_background.py). The output depends only on the state of ``rng``.
 """
 
 from __future__ import annotations
@@ -51,22 +51,37 @@ def _canvas(h: int, w: int) -> _Canvas:
     return _Canvas(h, w, x, y, r2 / max(float(r2.max()), 1e-12))
 
 
-@lru_cache(maxsize=64)
-def _lattice_matrix(n: int, cells: int, phase: int) -> np.ndarray:
-    """(n, cells + 2) smoothstep weights that resample a 1-D lattice of ``cells`` cells to n pixels.
+@lru_cache(maxsize=128)
+def _taps(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Left index, right index and right weight to resize n_in cell-centred samples to n_out."""
+    t = np.clip((np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5, 0.0, n_in - 1)
+    left = np.minimum(np.floor(t).astype(np.intp), max(n_in - 2, 0))
+    return left, np.minimum(left + 1, n_in - 1), (t - left).astype(np.float32)
 
-    Value noise on a 2-D lattice G is then ``Ly @ G @ Lx.T``: two tiny matrix products instead of
-    a per-pixel gather. ``phase`` (quarter cells) shifts the lattice so octaves don't align.
+
+def _resize(a: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Linearly resize the last two axes of ``a`` to (h, w), separably, with gathers.
+
+    Gathers, not matrix products: for these sizes BLAS starts threads, which crawl when the
+    cores are busy with other render workers.
     """
-    t = (np.arange(n) + 0.5) * (cells / n) + phase / 4.0
-    i = np.floor(t).astype(np.intp)
-    f = t - i
-    f = f * f * (3.0 - 2.0 * f)
-    m = np.zeros((n, cells + 2), np.float32)
-    m[np.arange(n), i] = 1.0 - f
-    m[np.arange(n), i + 1] = f
-    m.flags.writeable = False
-    return m
+    left, right, f = _taps(a.shape[-2], h)
+    lo = a.take(left, axis=-2)  # take, unlike fancy indexing, keeps the result C-ordered
+    a = lo + (a.take(right, axis=-2) - lo) * f[:, None]
+    left, right, f = _taps(a.shape[-1], w)
+    lo = a.take(left, axis=-1)
+    return lo + (a.take(right, axis=-1) - lo) * f
+
+
+def _upsample(a: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Enlarge the last two axes of ``a`` to (h, w) by repeated linear doubling.
+
+    Chained linear steps converge to a smooth spline, so coarse lattices come out without the
+    visible kinks of a single interpolation step.
+    """
+    while 2 * a.shape[-2] <= h or 2 * a.shape[-1] <= w:
+        a = _resize(a, min(2 * a.shape[-2], h), min(2 * a.shape[-1], w))
+    return a if a.shape[-2:] == (h, w) else _resize(a, h, w)
 
 
 @lru_cache(maxsize=4)
@@ -80,18 +95,19 @@ def _sensor_noise_tile(h: int, w: int) -> np.ndarray:
 
 def _fbm(rng: np.random.Generator, cv: _Canvas, cells: float, octaves: int,
          gain: float = 0.5, stretch: float = 1.0) -> np.ndarray:
-    """Fractal value noise in [0, 1], (H, W); ``stretch`` > 1 elongates it along x (grain)."""
-    out = np.zeros((cv.h, cv.w), np.float32)
-    amp = 1.0
-    base_y = cells * cv.h / max(cv.h, cv.w)
-    base_x = cells * cv.w / max(cv.h, cv.w) / stretch
-    for o in range(octaves):
-        ly = _lattice_matrix(cv.h, max(1, round(base_y * 2**o)), int(rng.integers(4)))
-        lx = _lattice_matrix(cv.w, max(1, round(base_x * 2**o)), int(rng.integers(4)))
-        grid = rng.random((ly.shape[1], lx.shape[1]), dtype=np.float32)
-        grid *= np.float32(amp)
-        out += (ly @ grid) @ lx.T
-        amp *= gain
+    """Fractal value noise in [0, 1], (H, W); ``stretch`` > 1 elongates it along x (grain).
+
+    Built like a pyramid: each octave's lattice is the previous one doubled plus new random
+    values, and the finest one is doubled on up to full resolution.
+    """
+    s = max(cv.h, cv.w)
+    gy, gx = max(1, round(cells * cv.h / s)), max(1, round(cells * cv.w / s / stretch))
+    grid = rng.random((gy, gx), dtype=np.float32)
+    amp = np.float32(1.0)
+    for _ in range(1, octaves):
+        gy, gx, amp = 2 * gy, 2 * gx, amp * np.float32(gain)
+        grid = _resize(grid, gy, gx) + amp * rng.random((gy, gx), dtype=np.float32)
+    out = _upsample(grid, cv.h, cv.w)
     lo, hi = out.min(), out.max()
     out -= lo
     out *= np.float32(1.0 / max(hi - lo, 1e-6))
@@ -100,12 +116,12 @@ def _fbm(rng: np.random.Generator, cv: _Canvas, cells: float, octaves: int,
 
 def _colors(rng: np.random.Generator, n: int, hue: float | None = None) -> np.ndarray:
     """(n, 3) related sRGB colours in [0, 1]: mostly muted like real interiors, sometimes vivid."""
-    h = ((rng.random() if hue is None else hue) + rng.normal(0.0, 0.08, n)) % 1.0
-    sat = np.clip(rng.beta(1.2, 2.5) + rng.normal(0.0, 0.1, n), 0.0, 1.0)
-    val = rng.uniform(0.15, 0.95, n)
-    k = (np.array([5.0, 3.0, 1.0]) + 6.0 * h[:, None]) % 6.0  # HSV -> RGB, one channel per column
-    rgb = val[:, None] * (1.0 - sat[:, None] * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0))
-    return rgb.astype(np.float32)
+    r = rng.random((n + 1, 3), dtype=np.float32)  # row 0: the palette's hue and saturation
+    h = ((r[0, 0] if hue is None else hue) + 0.25 * (r[1:, 0] - 0.5)) % 1.0
+    sat = np.clip(r[0, 1] ** 1.7 + 0.2 * (r[1:, 1] - 0.5), 0.0, 1.0)
+    val = 0.15 + 0.8 * r[1:, 2]
+    k = (np.array([5.0, 3.0, 1.0], np.float32) + 6.0 * h[:, None]) % 6.0  # HSV -> RGB per column
+    return val[:, None] * (1.0 - sat[:, None] * np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0))
 
 
 def _colorize(field: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
@@ -124,7 +140,7 @@ def _cells(rng: np.random.Generator, u: np.ndarray, v: np.ndarray) -> tuple[np.n
     row_f = np.floor(v)
     row = row_f.astype(np.int32)
     if kind == 2:
-        u = u + 0.5 * (row & 1)
+        u = u + 0.5 * (row & 1).astype(np.float32)
     elif kind == 3:
         u = u + rng.uniform(0.0, aspect, 32).astype(np.float32)[row & 31]
     gu = u * np.float32(1.0 / aspect)
@@ -169,7 +185,7 @@ def _surface(rng: np.random.Generator, cv: _Canvas, u: np.ndarray, v: np.ndarray
         field = _fbm(rng, cv, rng.uniform(1.0, 3.0), 2) * np.float32(rng.uniform(0.05, 0.3))
     if fade is not None:
         field = field.mean() + fade * (field - field.mean())
-    img = _colorize(field.astype(np.float32, copy=False), c[0], c[1])
+    img = _colorize(field, c[0], c[1])
     if kind == "cells":
         grout = np.clip(edge * (freq * 8.0) - rng.uniform(0.05, 0.4), 0.0, 1.0)
         if fade is not None:
@@ -238,8 +254,13 @@ class _Shape:
     distance: np.ndarray  # (y1 - y0, x1 - x0) float32
 
 
-def _random_shape(rng: np.random.Generator, cv: _Canvas, horizon: float | None) -> _Shape | None:
-    """A rectangle, ellipse or convex polygon somewhere in the frame; furniture stands on the floor."""
+def _random_shape(rng: np.random.Generator, cv: _Canvas, horizon: float | None,
+                  margin: float) -> _Shape | None:
+    """A rectangle, ellipse or convex polygon somewhere in the frame; furniture stands on the floor.
+
+    The bounding box is tight around the shape plus ``margin`` pixels for soft edges and shadow;
+    None when it falls outside the frame.
+    """
     s = max(cv.h, cv.w)
     size = s * float(np.exp(rng.uniform(np.log(0.04), np.log(0.45))))
     a, b = size * rng.uniform(0.3, 1.0), size * rng.uniform(0.3, 1.0)
@@ -248,14 +269,18 @@ def _random_shape(rng: np.random.Generator, cv: _Canvas, horizon: float | None) 
     if horizon is not None and kind == "box" and rng.random() < 0.6:  # furniture on the floor
         cy = horizon * s + rng.uniform(0.0, 0.3) * s - b
     angle = 0.0 if kind == "box" and rng.random() < 0.7 else rng.uniform(0, np.pi)
-    r = float(np.hypot(a, b)) + 2.0
-    y0, y1 = max(int(cy - r), 0), min(int(cy + r) + 1, cv.h)
-    x0, x1 = max(int(cx - r), 0), min(int(cx + r) + 1, cv.w)
+    cos, sin = float(np.cos(angle)), float(np.sin(angle))
+    if kind == "box":
+        rx, ry = a * abs(cos) + b * abs(sin), a * abs(sin) + b * abs(cos)
+    else:
+        rx, ry = float(np.hypot(a * cos, b * sin)), float(np.hypot(a * sin, b * cos))
+    y0, y1 = max(int(cy - ry - margin), 0), min(int(cy + ry + margin) + 1, cv.h)
+    x0, x1 = max(int(cx - rx - margin), 0), min(int(cx + rx + margin) + 1, cv.w)
     if y1 - y0 < 2 or x1 - x0 < 2:
         return None
     py = np.arange(y0, y1, dtype=np.float32)[:, None] + np.float32(0.5 - cy)
     px = np.arange(x0, x1, dtype=np.float32)[None, :] + np.float32(0.5 - cx)
-    cos, sin = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+    cos, sin = np.float32(cos), np.float32(sin)
     pu, pv = cos * px + sin * py, cos * py - sin * px
     a32, b32 = np.float32(a), np.float32(b)
     if kind == "box":
@@ -276,7 +301,7 @@ def _random_shape(rng: np.random.Generator, cv: _Canvas, horizon: float | None) 
 
 
 def _shape_texture(rng: np.random.Generator, cv: _Canvas, shape: _Shape,
-                   bank: list[np.ndarray]) -> np.ndarray:
+                   bank: tuple[np.ndarray, ...]) -> np.ndarray:
     """Colours for a clutter item, (3, h, w): a noise field from the bank or a cell pattern
     (shelves, tiles, books) in its own palette, shaded by a linear light gradient."""
     gx = cv.x[:, shape.x0:shape.x1] - cv.x[0, shape.x0]
@@ -286,9 +311,7 @@ def _shape_texture(rng: np.random.Generator, cv: _Canvas, shape: _Shape,
         field, _ = _cells(rng, gx * (scale * np.float32(rng.uniform(1.0, 8.0))),
                           gy * (scale * np.float32(rng.uniform(1.0, 8.0))))
     else:
-        field = bank[int(rng.integers(len(bank)))][shape.y0:shape.y1, shape.x0:shape.x1]
-        if rng.random() < 0.5:
-            field = field[::-1, ::-1]
+        field = _pick(rng, bank)[shape.y0:shape.y1, shape.x0:shape.x1]
     c = _colors(rng, 2)
     tex = _colorize(field * np.float32(rng.uniform(0.1, 1.0)), c[0], c[1])
     light = (1.0 + (scale * np.float32(rng.normal(0, 0.4))) * (gx - 0.5 / scale)
@@ -297,13 +320,13 @@ def _shape_texture(rng: np.random.Generator, cv: _Canvas, shape: _Shape,
 
 
 def _composite(rng: np.random.Generator, cv: _Canvas, img: np.ndarray, shape: _Shape,
-               bank: list[np.ndarray], soft: np.float32, shadow: bool) -> None:
+               bank: tuple[np.ndarray, ...], soft: np.float32, shadow: bool) -> None:
     """Alpha-blend one textured item into ``img`` in place, optionally over a drop shadow."""
     region = img[:, shape.y0:shape.y1, shape.x0:shape.x1]
     hh, ww = shape.distance.shape
     dy, dx = int(rng.integers(1, 6)), int(rng.integers(-4, 5))
     if shadow and dy < hh and abs(dx) < ww:
-        penumbra = np.clip(shape.distance * (soft * 0.25) + 0.5, 0.0, 1.0)
+        penumbra = np.clip(shape.distance * (soft * 0.5) + 0.5, 0.0, 1.0)
         sub = region[:, dy:, max(dx, 0):ww + min(dx, 0)]
         darkness = np.float32(rng.uniform(0.2, 0.5))
         sub *= 1.0 - darkness * penumbra[:hh - dy, max(-dx, 0):ww - max(dx, 0)]
@@ -312,15 +335,16 @@ def _composite(rng: np.random.Generator, cv: _Canvas, img: np.ndarray, shape: _S
 
 
 def _draw_clutter(rng: np.random.Generator, cv: _Canvas, img: np.ndarray, count: int,
-                  horizon: float | None, bank: list[np.ndarray], blur: tuple[float, float]) -> None:
+                  horizon: float | None, bank: tuple[np.ndarray, ...], blur: tuple[float, float]) -> None:
     """Composite ``count`` items into ``img`` in place, each with an edge softness drawn from
     ``blur`` (pixels; wide edges read as out of focus); some are frames around an inset panel
     (pictures, windows, cabinet doors)."""
     for _ in range(count):
-        shape = _random_shape(rng, cv, horizon)
+        edge = rng.uniform(*blur)
+        shape = _random_shape(rng, cv, horizon, margin=edge + 6.0)  # room for the drop shadow
         if shape is None:
             continue
-        soft = np.float32(1.0 / rng.uniform(*blur))
+        soft = np.float32(1.0 / edge)
         _composite(rng, cv, img, shape, bank, soft, shadow=rng.random() < 0.6)
         if rng.random() < 0.3:
             border = np.float32(rng.uniform(0.08, 0.3) * shape.distance.max())
@@ -333,7 +357,10 @@ def _finish(rng: np.random.Generator, cv: _Canvas, img: np.ndarray) -> np.ndarra
     light = (1.0 + np.float32(rng.normal(0, 0.25)) * (cv.x - 0.5)
              + np.float32(rng.normal(0, 0.25)) * (cv.y - 0.5))
     light = light * (1.0 - np.float32(rng.uniform(0.0, 0.5)) * cv.vignette)
-    light = light * (1.0 + np.float32(rng.uniform(0.0, 0.6)) * (_fbm(rng, cv, 1.5, 1) - 0.5))
+    uneven = rng.uniform(0.0, 0.6, 2).astype(np.float32)  # smooth random brightness along x, y
+    along_x = _upsample(rng.random((1, 3), dtype=np.float32), 1, cv.w) - 0.5
+    along_y = _upsample(rng.random((3, 1), dtype=np.float32), cv.h, 1) - 0.5
+    light = light * ((1.0 + uneven[0] * along_x) * (1.0 + uneven[1] * along_y))
     gain = np.float32(rng.uniform(0.8, 1.2)) * rng.normal(1.0, 0.05, 3).astype(np.float32) * 255.0
     img *= light
     img *= gain[:, None, None]
@@ -348,43 +375,43 @@ def _finish(rng: np.random.Generator, cv: _Canvas, img: np.ndarray) -> np.ndarra
     return out
 
 
-@lru_cache(maxsize=16)
-def _defocus_matrices(n: int, cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """(down, up) Gaussian weights between n pixels and ``cells`` evenly spaced nodes.
-
-    ``up @ down`` is a low-rank Gaussian blur of about one node spacing; applied as four small
-    matrix products it is far cheaper than any per-pixel filter in numpy.
-    """
-    spacing = n / cells
-    nodes = (np.arange(cells) + 0.5) * spacing
-    pixels = np.arange(n) + 0.5
-    weights = np.exp(-0.5 * ((pixels[:, None] - nodes[None, :]) / (0.6 * spacing)) ** 2)
-    up = weights / weights.sum(axis=1, keepdims=True)
-    down = weights.T / weights.sum(axis=0)[:, None]
-    up, down = up.astype(np.float32), down.astype(np.float32)
-    up.flags.writeable = down.flags.writeable = False
-    return down, up
+def _smooth(img: np.ndarray) -> np.ndarray:
+    """[1, 2, 1] / 4 blur along both image axes (edges repeated)."""
+    for axis in (1, 2):
+        pad = [(0, 0)] * 3
+        pad[axis] = (1, 1)
+        p = np.pad(img, pad, mode="edge")
+        n = img.shape[axis]
+        img = 0.5 * img + 0.25 * (p.take(range(0, n), axis) + p.take(range(2, n + 2), axis))
+    return img
 
 
-def _defocus(img: np.ndarray, cells: int) -> np.ndarray:
-    """Blur planar ``img`` to about ``cells`` resolvable cells across its longer side."""
-    _, h, w = img.shape
-    dh, uh = _defocus_matrices(h, max(2, cells * h // max(h, w)))
-    dw, uw = _defocus_matrices(w, max(2, cells * w // max(h, w)))
-    return uh @ ((dh @ img) @ dw.T) @ uw.T
+def _noise_bank(rng: np.random.Generator, cv: _Canvas) -> tuple[np.ndarray, ...]:
+    """Noise fields that clutter items take their textures from (one field, four flips)."""
+    noise = _fbm(rng, cv, rng.uniform(3.0, 10.0), 3)
+    return noise, noise[::-1], noise[:, ::-1], noise[::-1, ::-1]
 
 
 def procedural_background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """A random cluttered background, (height, width, 3) uint8 sRGB; deterministic given ``rng``."""
-    cv = _canvas(height, width)
-    img, horizon = _backdrop(rng, cv)
-    img = np.ascontiguousarray(img, dtype=np.float32)
-    bank = [_fbm(rng, cv, rng.uniform(2.0, 8.0), 3), _fbm(rng, cv, rng.uniform(6.0, 16.0), 2)]
-    far, near = int(rng.integers(4, 14)), int(rng.integers(1, 7))
-    _draw_clutter(rng, cv, img, far, horizon, bank, blur=(1.0, 6.0))
+    """A random cluttered background, (height, width, 3) uint8 sRGB; deterministic given ``rng``.
+
+    The room and the far clutter form one layer; when it is out of focus it is drawn at low
+    resolution (32-80 px across) and smoothly enlarged, which blurs it and costs less. Near
+    clutter is drawn sharp on top.
+    """
+    cv = far_cv = _canvas(height, width)
     if rng.random() < 0.4:
-        img = _defocus(img, _pick(rng, (32, 48, 80)))
-    _draw_clutter(rng, cv, img, near, horizon, bank, blur=(0.7, 1.2))
+        scale = _pick(rng, (32, 48, 80)) / max(height, width)
+        if scale < 1.0:
+            far_cv = _canvas(max(1, round(height * scale)), max(1, round(width * scale)))
+    img, horizon = _backdrop(rng, far_cv)
+    img = np.ascontiguousarray(img, dtype=np.float32)  # owned and writable: clutter goes in place
+    bank = _noise_bank(rng, far_cv)
+    _draw_clutter(rng, far_cv, img, int(rng.integers(4, 14)), horizon, bank, blur=(1.0, 4.0))
+    if far_cv is not cv:  # smoothing first hides the low resolution's jagged pattern edges
+        img = _upsample(_smooth(img), height, width)
+        bank = _noise_bank(rng, cv)
+    _draw_clutter(rng, cv, img, int(rng.integers(1, 7)), horizon, bank, blur=(0.7, 1.2))
     return _finish(rng, cv, img)
 
 

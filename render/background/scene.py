@@ -20,8 +20,8 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-# Default up axis per format: glTF is Y-up by specification, and Habitat/Replica OBJs follow it;
-# PLY scans (e.g. Replica's mesh.ply) are usually Z-up already.
+# Default up axis per format: glTF is Y-up by specification and Habitat-style OBJ exports follow
+# it; PLY scans are commonly Z-up. ``load_scene(..., up_axis=...)`` overrides it per file.
 DEFAULT_UP_AXIS: dict[str, Literal["y", "z"]] = {".glb": "y", ".gltf": "y", ".obj": "y", ".ply": "z"}
 # Rotation taking Y-up coordinates to our Z-up world: (x, y, z) -> (x, -z, y).
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -37,8 +37,8 @@ class OccupancyGrid:
     """Where the scene's geometry is, in ``cell``-sized voxels above floor level.
 
     Voxel (i, j, k) spans ``origin + cell * [(i, j, k), (i + 1, j + 1, k + 1)]``; the grid starts
-    at ``floor_z + STANDING_BAND[0]``, so the floor and anything flatter than that lying on it
-    (rugs) is not an obstacle. ``column_distance`` is, per floor cell, the distance between cell
+    at ``floor_z + STANDING_BAND[0]``, so neither the floor nor anything lower lying on it (rugs)
+    is an obstacle. ``column_distance`` is, per floor cell, the distance between cell
     centres to the nearest column blocked inside the standing band.
     """
 

@@ -41,5 +41,20 @@ class SceneStage:
     def sample_standing_spot(self, rng: np.random.Generator) -> tuple[float, float]:
         return sample_standing_spot(self.mesh, rng)
 
-    def sample_camera_position(self, rng: np.random.Generator, target: np.ndarray) -> np.ndarray:
-        return sample_camera_position(self.mesh, rng, target, self.camera_distance, self.camera_height)
+    def sample_camera_position(self, rng: np.random.Generator, body_points: np.ndarray, tries: int = 30) -> np.ndarray:
+        """A camera position that sees the body's centre and, if it can be found in ``tries``
+        draws, every one of ``body_points`` (head, hands, feet...) past the scene's furniture."""
+        centre = body_points.mean(0)
+        for _ in range(tries):
+            eye = sample_camera_position(self.mesh, rng, centre, self.camera_distance, self.camera_height)
+            if all(self._clear(eye, point) for point in body_points):
+                break
+        return eye
+
+    def _clear(self, eye: np.ndarray, point: np.ndarray, skip_end: float = 0.1) -> bool:
+        """Whether no occupied voxel lies between ``eye`` and ``point`` (the last ``skip_end``
+        metres, inside the body, are not checked)."""
+        grid = self.mesh.occupancy()
+        length = np.linalg.norm(point - eye)
+        steps = np.arange(grid.cell / 2, length - skip_end, grid.cell / 2) / length
+        return not grid.lookup(grid.occupied, eye + steps[:, None] * (point - eye)).any()

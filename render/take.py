@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 from scipy.spatial import ConvexHull
 
 from crocohuman.render.body.base import Body
 from crocohuman.render.camera_rig import RigConfig, project, sample_rig
 from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer
+
+
+# Joints a scene camera must see past the furniture: pelvis, head, wrists, ankles (SMPL order).
+VISIBLE_JOINTS = [0, 15, 20, 21, 7, 8]
 
 
 @dataclass
@@ -41,6 +46,19 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
         for axis in range(3):
             normals[:, axis] += np.bincount(faces[:, k], face_normals[:, axis], minlength=len(vertices))
     return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+def soften_edges(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Anti-alias the silhouette: pixels on either side of the mask border take their 3x3 mean.
+
+    The rasterizer does no multisampling (labels must stay exact), so colour edges would be
+    jagged; only the colour image is touched, never the labels.
+    """
+    border = ndimage.binary_dilation(mask) & ~ndimage.binary_erosion(mask)
+    blurred = ndimage.uniform_filter(image.astype(np.float32), size=(3, 3, 1))
+    out = image.copy()
+    out[border] = np.rint(blurred[border]).astype(np.uint8)
+    return out
 
 
 def sample_lighting(rng: np.random.Generator) -> Lighting:
@@ -93,8 +111,8 @@ class TakeRenderer:
             offset += np.array([spot[0], spot[1], self.scene.floor_z])
         vertices, joints = vertices + offset, joints + offset
         if self.scene is not None:
-            target = vertices.reshape(-1, 3).mean(0)
-            eyes = np.stack([self.scene.sample_camera_position(rng, target) for _ in range(self.rig.views)])
+            body_points = joints[[0, -1]][:, VISIBLE_JOINTS].reshape(-1, 3)
+            eyes = np.stack([self.scene.sample_camera_position(rng, body_points) for _ in range(self.rig.views)])
         # Framing only needs the extreme points: the convex hull of the body over all time steps.
         points = vertices.reshape(-1, 3)
         hull = points[ConvexHull(points).vertices]
@@ -115,7 +133,9 @@ class TakeRenderer:
             for v, camera in enumerate(cameras):
                 color, labels[t, v] = self.raster.render(camera.intrinsics, camera.extrinsics, lighting,
                                                          others=others)
-                rgb[t, v] = color if backgrounds is None else np.where(labels[t, v, ..., :1] > 0, color, backgrounds[v])
+                mask = labels[t, v, ..., 0] > 0
+                composite = color if backgrounds is None else np.where(mask[..., None], color, backgrounds[v])
+                rgb[t, v] = soften_edges(composite, mask)
         joints2d = np.stack([project(joints, camera)[0] for camera in cameras], 1)
         return Take(
             rgb=rgb, parts=labels[..., 0].astype(np.uint8), iuv=labels[..., :3].astype(np.uint8),

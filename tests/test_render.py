@@ -62,10 +62,12 @@ def test_depth_agrees_with_the_camera_model(dataset):
     cols, rows = np.rint(pixels[:, :2] / pixels[:, 2:]).astype(int).T
     depth = take.depth[0, 0][rows, cols]
     inside = depth > 0
-    # A joint lies inside the body: the visible surface is in front of it, by less than a body's depth.
+    # A joint lies inside the body: the visible surface is never behind it, and for most joints
+    # (those not hidden behind another limb) it is in front by less than a limb's thickness.
     assert inside.mean() > 0.8
     gap = cam[inside, 2] - depth[inside]
-    assert (gap > -0.05).all() and (gap < 0.4).all()
+    assert (gap > -0.05).all()
+    assert np.median(gap) < 0.15 and (gap < 0.3).mean() > 0.7
 
 
 def test_views_differ_and_share_joints(dataset):
@@ -151,3 +153,20 @@ def test_other_settings_in_the_same_folder_are_refused(dataset):
     config, _, _ = dataset
     with pytest.raises(ValueError, match="frames"):
         run(tiny_config(config.output, frames=3))
+
+
+def test_worker_processes_write_the_same_bytes(dataset, tmp_path):
+    config, _, _ = dataset
+    parallel = tiny_config(tmp_path / "parallel", workers=2)
+    run(parallel)
+    for shard in (0, 1):
+        assert (parallel.output / shard_name(shard)).read_bytes() == (config.output / shard_name(shard)).read_bytes()
+
+
+def test_launcher_split_renders_only_its_shards(dataset, tmp_path):
+    config, _, _ = dataset
+    part = tiny_config(tmp_path / "split", shard_index=1, num_shards=2)
+    manifest = run(part)
+    assert [p.name for p in list_shards(part.output)] == [shard_name(1)]
+    assert manifest["counts"]["shards_done"] == 1
+    assert (part.output / shard_name(1)).read_bytes() == (config.output / shard_name(1)).read_bytes()

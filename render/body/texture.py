@@ -30,6 +30,7 @@ HAIR_COLORS = np.array([
     [20, 16, 14], [45, 30, 20], [80, 55, 35], [120, 85, 50], [170, 130, 80], [200, 170, 120],
     [140, 60, 30], [150, 150, 150], [230, 225, 215],
 ], dtype=np.float32)
+HAIR_FREQUENCIES = np.array([0.3, 0.25, 0.15, 0.08, 0.05, 0.03, 0.04, 0.06, 0.04])  # mostly dark
 
 
 @dataclass
@@ -140,7 +141,7 @@ def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarra
         nape = top - (top - chin) * (0.45 + 0.6 * hair_length)  # how far down the back it falls
         behind = canvas.position[..., 1] > np.median(head_y) - 0.01  # the back half (face is -Y)
         hair = head & ((height > hairline) | (behind & (height > nape)))
-        hair_color = HAIR_COLORS[rng.integers(len(HAIR_COLORS))] * rng.uniform(0.8, 1.2)
+        hair_color = HAIR_COLORS[rng.choice(len(HAIR_COLORS), p=HAIR_FREQUENCIES)] * rng.uniform(0.8, 1.2)
         strands = 1 + 0.15 * np.sin(canvas.chart_u * 400 + rng.uniform(0, 6))
         image = np.where(hair[..., None], hair_color * strands[..., None], image)
 

@@ -175,3 +175,37 @@ def list_shards(root: str | Path) -> list[Path]:
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such dataset folder")
     return sorted(root.glob("shard-*.tar"))
+
+
+def index_shard(path: str | Path) -> dict[str, dict[str, tuple[int, int]]]:
+    """Where every file of a shard lies, ``{key: {field: (offset, size)}}``, from the tar headers alone.
+
+    Lets a reader fetch the few images it needs by offset instead of unpacking whole takes. A
+    truncated or corrupt shard raises ValueError naming it, as ``read_shard`` does.
+    """
+    path = Path(path)
+    index: dict[str, dict[str, tuple[int, int]]] = {}
+    try:
+        with tarfile.open(path, mode="r:") as tar:
+            for member in tar:
+                if member.isfile():
+                    key, _, field = member.name.partition(".")
+                    index.setdefault(key, {})[field] = (member.offset_data, member.size)
+            end = tar.offset
+        with open(path, "rb") as handle:  # a cut member or header leaves no end-of-archive marker
+            handle.seek(end)
+            if handle.read(1024) != bytes(1024):
+                raise EOFError(f"no end-of-archive marker after byte {end}")
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise ValueError(f"{path}: truncated or corrupt shard ({error})") from error
+    return index
+
+
+def read_member(path: str | Path, offset: int, size: int) -> bytes:
+    """``size`` bytes of a shard at ``offset`` (from ``index_shard``); ValueError naming the shard if cut short."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read(size)
+    if len(data) != size:
+        raise ValueError(f"{path}: truncated shard ({len(data)} of {size} bytes at offset {offset})")
+    return data

@@ -1,0 +1,43 @@
+"""Training checkpoints: written atomically, read back to resume exactly where a run stopped.
+
+A checkpoint holds the model, the optimizer, the training config and the step. Nothing else is
+needed to resume bit-for-bit: masks and data are drawn from generators seeded by (seed, step)
+and (seed, sample index), so the step fixes every random choice still to come.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import torch
+
+LAST = "checkpoint-last.pt"
+
+
+def save_training_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                             config: dict, step: int) -> None:
+    """``torch.save`` to a temporary file, fsync, then rename: a kill never leaves half a file."""
+    path = Path(path)
+    state = {
+        "model": model.state_dict(),
+        "croco_config": dataclasses.asdict(model.config),
+        "optimizer": optimizer.state_dict(),
+        "train_config": config,
+        "step": step,
+    }
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        torch.save(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def load_training_checkpoint(path: Path) -> dict:
+    """Our own checkpoint (plain tensors, dicts, numbers and strings only)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any unpickling failure means the same to the user
+        raise ValueError(f"{path}: not a readable croco-human training checkpoint ({error})") from error

@@ -1,0 +1,83 @@
+"""``croco-train``: pretrain CroCo-Body/Hand (or the MAE baseline) and export weights."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+
+def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _parse_source(text: str) -> dict:
+    """``KIND:ROOT`` or ``KIND:ROOT:WEIGHT`` (a Windows-free world: ROOT has no colon)."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[1]:
+        raise click.BadParameter(f"{text!r}: expected KIND:ROOT or KIND:ROOT:WEIGHT, e.g. rendered:out/demo")
+    return {"kind": parts[0], "root": parts[1], "weight": float(parts[2]) if len(parts) == 3 else 1.0}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Pretrain and export CroCo-Body / CroCo-Hand."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command(context_settings={"show_default": True})
+@click.option("--config", "preset", default="tiny-cpu", help="Preset in assets/configs/ or a YAML file.")
+@click.option("--data", "sources", multiple=True, help="KIND:ROOT[:WEIGHT], replaces the preset's sources; repeat to mix.")
+@click.option("--init", help="random | croco:PATH (official CroCo or our checkpoint) | weights:PATH.safetensors")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run folder (checkpoints, logs, grids).")
+@click.argument("overrides", nargs=-1)
+def pretrain(preset, sources, init, out_dir, overrides) -> None:
+    """Pretrain; re-running the same command resumes from the run folder's last checkpoint.
+
+    OVERRIDES are key=value pairs on the config, e.g. batch_size=32 optim.max_steps=2000.
+    """
+    from crocohuman.model.train_config import load_config
+    from crocohuman.model.trainer import train
+
+    extra = list(overrides)
+    if sources:
+        extra.append("data=" + repr([_parse_source(s) for s in sources]).replace("'", '"'))
+    if init:
+        extra.append(f"init={init}")
+    if out_dir:
+        extra.append(f"out_dir={out_dir}")
+    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop still writes the last checkpoint
+    try:
+        config = load_config(preset, extra)
+        values = train(config)
+    except (ValueError, FileNotFoundError) as error:
+        click.echo(f"croco-train: error: {error}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("croco-train: interrupted; the last checkpoint is saved, re-run the command to resume", err=True)
+        sys.exit(130)
+    click.echo(f"{config.out_dir}: done, loss {values.get('loss', float('nan')):.4f}")
+
+
+@main.command()
+@click.option("--checkpoint", type=click.Path(path_type=Path), required=True)
+@click.option("--output", type=click.Path(path_type=Path), required=True, help="A .safetensors file.")
+@click.option("--encoder-only", is_flag=True, help="Only the encoder (monocular fine-tuning).")
+def export(checkpoint, output, encoder_only) -> None:
+    """Write a checkpoint's encoder (+ decoder) weights as safetensors, for fine-tuning."""
+    from crocohuman.model.checkpoint import load_croco_checkpoint, save_croco_weights
+
+    try:
+        model = load_croco_checkpoint(checkpoint)
+        save_croco_weights(model, output, encoder_only=encoder_only)
+    except (ValueError, FileNotFoundError) as error:
+        click.echo(f"croco-train: error: {error}", err=True)
+        sys.exit(2)
+    click.echo(f"{output}: {'encoder' if encoder_only else 'encoder + decoder'} of {checkpoint}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""A weighted mixture of pair sources as one map-style dataset, and a sampler that resumes exactly.
+
+Indices are virtual: sample ``i`` draws everything (which source, which item, which views, the
+crop and colour) from ``SeedSequence([seed, i])``. A sample is therefore the same whichever
+worker, process or run computes it, and resuming a run means restarting the index stream at
+the right place, which ``ResumableSampler`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import itertools
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from crocohuman.model.pairs.transforms import PairTransform
+from crocohuman.model.pairs.types import CorruptSampleError, PairSource
+
+log = logging.getLogger(__name__)
+
+Objective = Literal["croco", "mae"]
+
+# kind -> (module in crocohuman.model.pairs, reader class); each reader checks its own folder
+# and names the layout it expects when the folder is missing or malformed.
+_READERS: dict[str, tuple[str, str]] = {
+    "rendered": ("rendered", "RenderedShards"),
+    "humbi": ("multiview", "HumbiBody"),
+    "aist": ("multiview", "AistPlusPlus"),
+    "multiview": ("multiview", "MultiViewFolder"),
+    "3dpw": ("video", "ThreeDPWVideos"),
+    "posetrack": ("video", "PoseTrackVideos"),
+    "pennaction": ("video", "PennActionVideos"),
+    "jrdb": ("video", "JrdbVideos"),
+    "mars": ("video", "MarsVideos"),
+    "video": ("video", "VideoFolder"),
+    "interhand": ("interhand", "InterHand26M"),
+}
+
+
+@dataclass
+class SourceConfig:
+    """One source of the mixture: a reader kind, its data folder, its sampling weight, reader options."""
+
+    kind: str
+    root: str
+    weight: float = 1.0
+    options: dict = field(default_factory=dict)
+
+
+def build_source(cfg: SourceConfig) -> PairSource:
+    """The reader for ``cfg.kind`` over ``cfg.root``; readers are imported only when asked for."""
+    if cfg.kind not in _READERS:
+        raise ValueError(f"unknown pair source kind {cfg.kind!r}; known: {', '.join(sorted(_READERS))}")
+    module, name = _READERS[cfg.kind]
+    reader = getattr(importlib.import_module(f"crocohuman.model.pairs.{module}"), name)
+    return reader(cfg.root, **cfg.options)
+
+
+class PairMixture(Dataset):
+    """Map-style dataset over virtual indices: sample ``i`` is a function of ``(seed, i)`` alone.
+
+    ``objective="croco"`` gives pairs; ``"mae"`` gives single images (``img2`` repeats ``img1``,
+    kind ``single``). A corrupt sample is logged and replaced by another draw from the same
+    random stream, so the result stays deterministic; ``n_skipped`` in each sample counts those
+    replacements, for the trainer to sum over workers.
+    """
+
+    def __init__(self, sources: Sequence[PairSource], weights: Sequence[float],
+                 transform: PairTransform | None = None, objective: Objective = "croco", seed: int = 0,
+                 max_skips: int = 100):
+        if not sources or len(sources) != len(weights):
+            raise ValueError(f"need one weight per source, got {len(sources)} sources and {len(weights)} weights")
+        weights = np.asarray(weights, np.float64)
+        if (weights < 0).any() or weights.sum() <= 0:
+            raise ValueError(f"weights must be non-negative with a positive sum, not {weights.tolist()}")
+        if objective not in ("croco", "mae"):
+            raise ValueError(f"objective must be 'croco' or 'mae', not {objective!r}")
+        self.sources = list(sources)
+        self.probabilities = weights / weights.sum()
+        self.transform = transform or PairTransform()
+        self.objective = objective
+        self.seed = seed
+        self.max_skips = max_skips
+
+    @classmethod
+    def from_configs(cls, configs: Sequence[SourceConfig], **kwargs) -> PairMixture:
+        return cls([build_source(c) for c in configs], [c.weight for c in configs], **kwargs)
+
+    def __len__(self) -> int:
+        return 2**62  # indices are virtual; the sampler decides how many are drawn
+
+    def __getitem__(self, index: int) -> dict:
+        rng = np.random.default_rng(np.random.SeedSequence([self.seed, index]))
+        for skipped in range(self.max_skips + 1):
+            source = self.sources[rng.choice(len(self.sources), p=self.probabilities)]
+            try:
+                raw = source.get(int(rng.integers(len(source))), rng)
+                break
+            except CorruptSampleError as error:
+                log.warning("sample %d: skipping a corrupt %s sample: %s", index, source.name, error)
+        else:
+            raise RuntimeError(f"sample {index}: {self.max_skips + 1} corrupt draws in a row; is the data readable?")
+        if self.objective == "mae":
+            raw = dataclasses.replace(raw, img2=raw.img1, mask2=raw.mask1, box2=raw.box1, kind="single")
+        return {**self.transform.apply(raw, rng), "n_skipped": skipped}
+
+
+class ResumableSampler(Sampler[int]):
+    """Endless index stream of one DDP rank: ``start * world_size + rank + k * world_size``, k = 0, 1, ...
+
+    Rank r takes every ``world_size``-th sample of the global stream; ``start`` counts the samples
+    this rank already consumed, so restarting with it continues the interrupted stream exactly.
+    """
+
+    def __init__(self, start: int = 0, world_size: int = 1, rank: int = 0):
+        if start < 0 or not 0 <= rank < world_size:
+            raise ValueError(f"need start >= 0 and 0 <= rank < world_size, got {start}, {rank}, {world_size}")
+        self.start, self.world_size, self.rank = start, world_size, rank
+
+    def __iter__(self) -> Iterator[int]:
+        return itertools.count(self.start * self.world_size + self.rank, self.world_size)
+
+
+def make_loader(dataset: Dataset, batch_size: int, start: int = 0, num_workers: int = 0, world_size: int = 1,
+                rank: int = 0, seed: int = 0) -> DataLoader:
+    """An endless loader from sample position ``start`` of this rank.
+
+    The samples seed themselves; ``seed`` only fixes torch's per-worker generators, for any
+    code in the workers that draws from torch's global RNG.
+    """
+    return DataLoader(dataset, batch_size=batch_size, sampler=ResumableSampler(start, world_size, rank),
+                      num_workers=num_workers, persistent_workers=num_workers > 0,
+                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed))

@@ -1,0 +1,99 @@
+"""The typed configuration of a pretraining run, read from a YAML preset plus overrides.
+
+Presets live in ``assets/configs/`` (croco-body, croco-hand, mae-body, mae-hand, tiny-cpu). A
+command-line override is ``key=value`` with a dotted key (``optim.base_lr=3e-4``,
+``batch_size=32``); values are parsed as YAML scalars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crocohuman.model.pairs.mixture import SourceConfig
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
+
+
+@dataclass
+class OptimConfig:
+    base_lr: float = 1.5e-4  # lr = base_lr * effective batch / 256
+    min_lr: float = 0.0
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.95)
+    warmup_steps: int = 1000
+    schedule_steps: int = 100_000  # length of the cosine (the official code uses 2x the stop)
+    max_steps: int = 50_000  # where training stops
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str = "runs/croco"
+    model: str = "croco-v2-base-small"  # a preset of crocohuman.model.croco
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+    objective: str = "croco"  # croco (pairs) | mae (single images, the paper's baseline)
+    init: str = "random"  # random | croco:PATH (official or our checkpoint) | weights:PATH (safetensors)
+    data: list[SourceConfig] = field(default_factory=list)  # kind, root, weight, options
+    image_size: int = 224
+    masking: str = "human"  # human (paper, Sec. 3.1) | uniform
+    mask_ratio: float = 0.75
+    pad_to: str = "max_human"  # human-centric visible length rule, see masking.human_centric_mask
+    norm_pix: bool = True
+    batch_size: int = 64  # per process
+    accum_steps: int = 1
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    dtype: str = "bf16"  # bf16 autocast on CUDA; CPU always runs fp32
+    compile: bool = False
+    num_workers: int = 4
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    log_every: int = 10
+    grid_every: int = 200
+    ckpt_every: int = 500
+    keep_every: int = 0  # also keep checkpoint-<step>.pt every N steps (0: only the last)
+
+    def __post_init__(self) -> None:
+        self.data = [s if isinstance(s, SourceConfig) else SourceConfig(**s) for s in self.data]
+        if isinstance(self.optim, dict):
+            self.optim = OptimConfig(**self.optim)
+        self.optim.betas = tuple(self.optim.betas)
+        if self.objective not in ("croco", "mae"):
+            raise ValueError(f"objective must be 'croco' or 'mae', not {self.objective!r}")
+        if self.masking not in ("human", "uniform"):
+            raise ValueError(f"masking must be 'human' or 'uniform', not {self.masking!r}")
+        if not self.data:
+            raise ValueError("the config lists no data sources (data: [{kind: rendered, root: DIR}, ...])")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _set_dotted(tree: dict, dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for key in parents:
+        tree = tree.setdefault(key, {})
+    tree[leaf] = value
+
+
+def load_config(preset: str, overrides: list[str] = ()) -> TrainConfig:
+    """A preset name (``tiny-cpu``) or a YAML file path, with ``key=value`` overrides applied."""
+    path = Path(preset)
+    if not path.suffix:
+        path = CONFIG_DIR / f"{preset}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+        raise FileNotFoundError(f"{path}: no such config (presets: {known})")
+    tree = yaml.safe_load(path.read_text()) or {}
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} should be key=value")
+        _set_dotted(tree, key.strip(), yaml.safe_load(value))
+    unknown = set(tree) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
+    return TrainConfig(**tree)

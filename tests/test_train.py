@@ -1,0 +1,142 @@
+"""Pretraining on freshly rendered takes: learning, exact resume, DDP, CLI, bad inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.multiprocessing as mp
+from click.testing import CliRunner
+
+from crocohuman.model.cli import main as train_cli
+from crocohuman.model.criterion import masked_mse
+from crocohuman.model.croco import CroCoNet, preset_config
+from crocohuman.model.masking import uniform_mask
+from crocohuman.model.pairs.transforms import PairTransform
+from crocohuman.model.pairs.mixture import PairMixture, SourceConfig
+from crocohuman.model.train_config import TrainConfig
+from crocohuman.model.trainer import train
+from crocohuman.render.camera_rig import RigConfig
+from crocohuman.render.config import RenderConfig
+from crocohuman.render.pipeline import run as render
+
+TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 2, "enc_num_heads": 2,
+        "dec_embed_dim": 32, "dec_depth": 1, "dec_num_heads": 2}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    root = tmp_path_factory.mktemp("takes")
+    render(RenderConfig(output=root, takes=4, takes_per_shard=2, frames=2, width=64, height=64,
+                        rig=RigConfig(views=3), texture_size=128, seed=3, preview_takes=1))
+    return root
+
+
+def tiny_config(out_dir, data_root, **overrides) -> TrainConfig:
+    settings = dict(out_dir=str(out_dir), model="croco-v2-base-small", model_overrides=TINY, image_size=64,
+                    data=[SourceConfig("rendered", str(data_root))], batch_size=4, num_workers=0, device="cpu",
+                    optim={"base_lr": 1e-3, "warmup_steps": 2, "schedule_steps": 20, "max_steps": 6},
+                    log_every=1, grid_every=3, ckpt_every=2)
+    settings.update(overrides)
+    return TrainConfig(**settings)
+
+
+def test_tiny_model_overfits_eight_rendered_pairs(rendered):
+    torch.manual_seed(0)
+    dataset = PairMixture.from_configs([SourceConfig("rendered", str(rendered))], transform=PairTransform(size=64), seed=0)
+    batch = torch.utils.data.default_collate([dataset[i] for i in range(8)])
+    model = CroCoNet(preset_config("croco-v2-base-small", **{**TINY, "enc_embed_dim": 128, "dec_embed_dim": 64,
+                                                              "dec_depth": 2}))
+    optimizer = model.configure_optimizers(0.0, 2e-3, (0.9, 0.95))
+    mask = uniform_mask(8, (TINY["img_size"] // TINY["patch_size"]) ** 2, 0.75, torch.Generator().manual_seed(0))
+    losses = []
+    for _ in range(300):
+        pred, mask, target = model(batch["img1"], batch["img2"], mask=mask)
+        loss = masked_mse(pred, target, mask)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 10, (losses[0], losses[-1])
+
+
+def test_resume_equals_the_uninterrupted_run(rendered, tmp_path):
+    straight = tiny_config(tmp_path / "straight", rendered)
+    train(straight)
+    interrupted = tiny_config(tmp_path / "resumed", rendered, optim={**straight.optim.__dict__, "max_steps": 3})
+    train(interrupted)
+    resumed = tiny_config(tmp_path / "resumed", rendered)
+    train(resumed)
+    a = torch.load(tmp_path / "straight" / "checkpoint-last.pt", weights_only=True)
+    b = torch.load(tmp_path / "resumed" / "checkpoint-last.pt", weights_only=True)
+    assert a["step"] == b["step"] == 6
+    for key in a["model"]:
+        torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0)
+    lines = [json.loads(line) for line in (tmp_path / "straight" / "log.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
+    assert {"loss", "lr", "pairs_per_s", "data_s", "step_s"} <= set(lines[0])
+    assert (tmp_path / "straight" / "grids" / "step-0000003.png").exists()
+
+
+def test_mae_objective_and_uniform_masking_train(rendered, tmp_path):
+    values = train(tiny_config(tmp_path / "mae", rendered, objective="mae", masking="uniform"))
+    assert np.isfinite(values["loss"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, port: int, config: TrainConfig) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    train(config)
+
+
+def test_two_process_gloo_ddp(rendered, tmp_path):
+    config = tiny_config(tmp_path / "ddp", rendered, optim={"base_lr": 1e-3, "warmup_steps": 1,
+                                                             "schedule_steps": 4, "max_steps": 3})
+    mp.spawn(_ddp_worker, args=(_free_port(), config), nprocs=2, join=True)
+    state = torch.load(tmp_path / "ddp" / "checkpoint-last.pt", weights_only=True)
+    assert state["step"] == 3
+
+
+def test_cli_pretrain_then_export(rendered, tmp_path):
+    out = tmp_path / "cli"
+    runner = CliRunner()
+    result = runner.invoke(train_cli, ["pretrain", "--config", "tiny-cpu", "--data", f"rendered:{rendered}",
+                                       "--out", str(out), "optim.max_steps=2", "batch_size=2", "num_workers=0",
+                                       "grid_every=1"])
+    assert result.exit_code == 0, result.output
+    assert (out / "grids" / "step-0000002.png").exists()
+    exported = tmp_path / "encoder.safetensors"
+    result = runner.invoke(train_cli, ["export", "--checkpoint", str(out / "checkpoint-last.pt"),
+                                       "--output", str(exported), "--encoder-only"])
+    assert result.exit_code == 0, result.output
+    assert exported.stat().st_size > 0
+
+
+@pytest.mark.parametrize("case", ["missing_data", "wrong_checkpoint", "unknown_key"])
+def test_bad_inputs_are_clear_errors(rendered, tmp_path, case):
+    args = ["pretrain", "--config", "tiny-cpu", "--out", str(tmp_path / "bad"), "num_workers=0"]
+    if case == "missing_data":
+        args += ["--data", f"rendered:{tmp_path / 'nowhere'}"]
+        expected = str(tmp_path / "nowhere")
+    elif case == "wrong_checkpoint":
+        bogus = tmp_path / "vit.pth"
+        torch.save({"model": {"blocks.0.attn.qkv.weight": torch.zeros(3, 3)}}, bogus)
+        args += ["--data", f"rendered:{rendered}", "--init", f"croco:{bogus}"]
+        expected = str(bogus)
+    else:
+        args += ["--data", f"rendered:{rendered}", "learning_rate=3"]
+        expected = "learning_rate"
+    result = CliRunner().invoke(train_cli, args)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output

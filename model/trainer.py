@@ -97,13 +97,21 @@ def draw_mask(config: TrainConfig, model: CroCoNet, batch: dict, generator: torc
 
 
 class JsonLog:
-    """Appends one JSON object per line; the main process also mirrors scalars to TensorBoard."""
+    """Appends one JSON object per line; the main process also mirrors scalars to TensorBoard.
 
-    def __init__(self, out_dir: Path):
+    On resume, entries past the checkpoint's step (written by the run that was killed) are
+    dropped from both, so the curves show each step once.
+    """
+
+    def __init__(self, out_dir: Path, resume_step: int):
         from torch.utils.tensorboard import SummaryWriter
 
         self.path = out_dir / "log.jsonl"
-        self.tensorboard = SummaryWriter(str(out_dir / "tensorboard"))
+        if self.path.exists():
+            kept = [line for line in self.path.read_text().splitlines()
+                    if line.strip() and json.loads(line)["step"] <= resume_step]
+            self.path.write_text("".join(line + "\n" for line in kept))
+        self.tensorboard = SummaryWriter(str(out_dir / "tensorboard"), purge_step=resume_step + 1)
 
     def write(self, step: int, values: dict) -> None:
         with open(self.path, "a") as handle:
@@ -164,7 +172,7 @@ def train(config: TrainConfig) -> dict:
     peak_lr = config.optim.base_lr * samples_per_step * ddp.world_size / 256
     peak_flops = next((v for k, v in PEAK_BF16_FLOPS.items() if device.type == "cuda"
                        and k in torch.cuda.get_device_name(device)), None)
-    writer = JsonLog(out_dir) if ddp.is_main else None
+    writer = JsonLog(out_dir, step) if ddp.is_main else None
     skipped_total = 0
     values: dict = {}
     bar = tqdm(total=config.optim.max_steps, initial=step, unit="step", desc="pretrain", disable=not ddp.is_main)

@@ -382,8 +382,8 @@ class CroCoNet(nn.Module):
             B, N, C = x.shape
             visible = ~mask
             counts = visible.sum(dim=1)
-            if bool((counts != counts[0]).any()):
-                raise ValueError(f"every row of the mask must hide the same number of patches, got visible counts {counts.tolist()}")
+            # Checked on the device, without a host sync or a graph break under torch.compile.
+            torch._assert_async((counts == counts[0]).all(), "every row of the mask must hide the same number of patches")
             x = x[visible].view(B, -1, C)  # (B, Nvis, Ce)
             xpos = pos[visible].view(B, -1, 2)  # (B, Nvis, 2)
         feats = []

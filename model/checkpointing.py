@@ -7,7 +7,6 @@ and (seed, sample index), so the step fixes every random choice still to come.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
@@ -17,16 +16,15 @@ LAST = "checkpoint-last.pt"
 
 
 def save_training_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                             config: dict, step: int) -> None:
-    """``torch.save`` to a temporary file, fsync, then rename: a kill never leaves half a file."""
+                             config: dict, step: int, meta: dict) -> None:
+    """``torch.save`` to a temporary file, fsync, then rename: a kill never leaves half a file.
+
+    ``meta`` holds what rebuilds the model (e.g. ``croco_config``, which makes a pretraining
+    checkpoint loadable by ``load_croco_checkpoint``).
+    """
     path = Path(path)
-    state = {
-        "model": model.state_dict(),
-        "croco_config": dataclasses.asdict(model.config),
-        "optimizer": optimizer.state_dict(),
-        "train_config": config,
-        "step": step,
-    }
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "train_config": config,
+             "step": step, **meta}
     temporary = path.with_name(path.name + ".tmp")
     with open(temporary, "wb") as handle:
         torch.save(state, handle)

@@ -20,7 +20,7 @@ import torch
 from crocohuman.model.criterion import masked_mse
 from crocohuman.model.croco import CroCoNet, preset_config
 from crocohuman.model.masking import uniform_mask
-from crocohuman.model.trainer import PEAK_BF16_FLOPS
+from crocohuman.model.training_loop import PEAK_BF16_FLOPS
 
 TINY = {"img_size": 112, "enc_embed_dim": 192, "enc_depth": 4, "enc_num_heads": 3,
         "dec_embed_dim": 128, "dec_depth": 2, "dec_num_heads": 4}

@@ -78,7 +78,7 @@ def test_resume_equals_the_uninterrupted_run(rendered, tmp_path):
         torch.testing.assert_close(a["model"][key], b["model"][key], rtol=0, atol=0)
     lines = [json.loads(line) for line in (tmp_path / "straight" / "log.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
-    assert {"loss", "lr", "pairs_per_s", "data_s", "step_s"} <= set(lines[0])
+    assert {"loss", "lr", "samples_per_s", "data_s", "step_s"} <= set(lines[0])
     assert (tmp_path / "straight" / "grids" / "step-0000003.png").exists()
 
 

@@ -49,17 +49,44 @@ def pretrain(preset, sources, init, out_dir, overrides) -> None:
         extra.append(f"init={init}")
     if out_dir:
         extra.append(f"out_dir={out_dir}")
-    signal.signal(signal.SIGTERM, _interrupt)  # a scheduler's stop still writes the last checkpoint
+    _run(lambda: train(load_config(preset, extra)))
+
+
+def _run(job) -> None:
+    """Run a training job with clear errors; SIGTERM (a scheduler's stop) still saves the checkpoint."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        config = load_config(preset, extra)
-        values = train(config)
+        values = job()
     except (ValueError, FileNotFoundError) as error:
         click.echo(f"croco-train: error: {error}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("croco-train: interrupted; the last checkpoint is saved, re-run the command to resume", err=True)
         sys.exit(130)
-    click.echo(f"{config.out_dir}: done, loss {values.get('loss', float('nan')):.4f}")
+    click.echo(f"done, loss {values.get('loss', float('nan')):.4f}")
+
+
+@main.command(context_settings={"show_default": True})
+@click.option("--task", type=click.Choice(["hmr", "hmr-free", "densepose", "gesture", "grasp"]), required=True)
+@click.option("--config", "preset", default="finetune-tiny-cpu", help="Preset in assets/configs/ or a YAML file.")
+@click.option("--data", "data", required=True, help="BENCHMARK:ROOT, e.g. synthetic:out/train or hagrid:~/hagrid.")
+@click.option("--init", help="random | croco:PATH (official CroCo or our checkpoint) | weights:PATH.safetensors")
+@click.option("--binocular", is_flag=True, help="Encoder and decoder on two images (paper Table 6).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run folder (checkpoints, logs, grids).")
+@click.argument("overrides", nargs=-1)
+def finetune(task, preset, data, init, binocular, out_dir, overrides) -> None:
+    """Fine-tune a task head (and the backbone) on a benchmark's training split; resumes like pretrain."""
+    from crocohuman.model.finetune import finetune as run_finetune
+    from crocohuman.model.train_config import load_config
+
+    benchmark, _, root = data.partition(":")
+    extra = [f"finetune.task={task}", f"finetune.benchmark={benchmark}", f"finetune.root={root}",
+             f"finetune.mode={'binocular' if binocular else 'monocular'}", *overrides]
+    if init:
+        extra.append(f"init={init}")
+    if out_dir:
+        extra.append(f"out_dir={out_dir}")
+    _run(lambda: run_finetune(load_config(preset, extra)))
 
 
 @main.command()

@@ -31,6 +31,19 @@ class OptimConfig:
 
 
 @dataclass
+class FinetuneConfig:
+    """What fine-tuning trains: a task head on a benchmark's training split (``croco-train finetune``)."""
+
+    task: str = "hmr-free"  # hmr | hmr-free | densepose | gesture | grasp
+    benchmark: str = "synthetic"  # a name of crocohuman.eval.datasets.BENCHMARKS
+    root: str = ""
+    options: dict[str, Any] = field(default_factory=dict)  # benchmark reader options (split, ...)
+    mode: str = "monocular"  # monocular (encoder) | binocular (encoder + decoder, two images)
+    num_classes: int = 0  # gesture / grasp
+    backbone_lr_scale: float = 1.0
+
+
+@dataclass
 class TrainConfig:
     out_dir: str = "runs/croco"
     model: str = "croco-v2-base-small"  # a preset of crocohuman.model.croco
@@ -55,17 +68,20 @@ class TrainConfig:
     grid_every: int = 200
     ckpt_every: int = 500
     keep_every: int = 0  # also keep checkpoint-<step>.pt every N steps (0: only the last)
+    finetune: FinetuneConfig | None = None  # set for fine-tuning runs; pretraining otherwise
 
     def __post_init__(self) -> None:
         self.data = [s if isinstance(s, SourceConfig) else SourceConfig(**s) for s in self.data]
         if isinstance(self.optim, dict):
             self.optim = OptimConfig(**self.optim)
+        if isinstance(self.finetune, dict):
+            self.finetune = FinetuneConfig(**self.finetune)
         self.optim.betas = tuple(self.optim.betas)
         if self.objective not in ("croco", "mae"):
             raise ValueError(f"objective must be 'croco' or 'mae', not {self.objective!r}")
         if self.masking not in ("human", "uniform"):
             raise ValueError(f"masking must be 'human' or 'uniform', not {self.masking!r}")
-        if not self.data:
+        if not self.data and self.finetune is None:
             raise ValueError("the config lists no data sources (data: [{kind: rendered, root: DIR}, ...])")
 
     def to_dict(self) -> dict:

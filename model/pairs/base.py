@@ -60,11 +60,13 @@ _ALLOWED_GLOBALS = frozenset({
 })
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(pickle.UnpicklingError, ValueError):
     """A pickle asked for a global outside numpy arrays and builtin containers."""
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
+class NumpyOnlyUnpickler(pickle.Unpickler):
+    """Builds numpy arrays and builtin containers; any other global raises UnsafePickleError."""
+
     def find_class(self, module: str, name: str) -> Any:
         canonical = _MODULE_ALIASES.get(module, module)
         if (canonical, name) not in _ALLOWED_GLOBALS:
@@ -82,7 +84,7 @@ def load_pickle_restricted(path: Path) -> Any:
     """
     try:
         with open(path, "rb") as f:
-            return _NumpyOnlyUnpickler(f, encoding="latin1").load()
+            return NumpyOnlyUnpickler(f, encoding="latin1").load()
     except UnsafePickleError as err:
         raise UnsafePickleError(f"{path}: {err}") from None
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as err:

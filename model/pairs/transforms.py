@@ -41,13 +41,13 @@ class PairTransform:
         out = {}
         for i, (image, mask, box) in enumerate([(raw.img1, raw.mask1, raw.box1), (raw.img2, raw.mask2, raw.box2)], 1):
             crop = self.crop_box(image.shape[:2], _person_box(mask, box), rng)
-            pixels = _resize(Image.fromarray(image), crop, self.size, self._fill)
+            pixels = crop_resize(Image.fromarray(image), crop, self.size, self._fill)
             colour = np.asarray(pixels, np.float32) / 255.0
-            out[f"img{i}"] = self._normalise(self._jitter(colour, rng))
+            out[f"img{i}"] = normalise(self._jitter(colour, rng), self.mean, self.std)
             if mask is None:
                 out[f"mask{i}"] = torch.zeros(self.size, self.size, dtype=torch.bool)
             else:
-                resized = _resize(Image.fromarray(mask.astype(np.uint8) * 255), crop, self.size, 0)
+                resized = crop_resize(Image.fromarray(mask.astype(np.uint8) * 255), crop, self.size, 0)
                 out[f"mask{i}"] = torch.from_numpy(np.asarray(resized) >= 128)
             out[f"has_mask{i}"] = torch.tensor(mask is not None)
         out["kind"] = KIND_CODES[raw.kind]
@@ -83,9 +83,13 @@ class PairTransform:
             colour = np.clip(blend + factors[op] * (colour - blend), 0.0, 1.0)
         return colour
 
-    def _normalise(self, colour: np.ndarray) -> torch.Tensor:
-        tensor = torch.from_numpy(np.ascontiguousarray(colour, np.float32)).permute(2, 0, 1)
-        return (tensor - torch.tensor(self.mean)[:, None, None]) / torch.tensor(self.std)[:, None, None]
+
+
+def normalise(colour: np.ndarray, mean: tuple[float, float, float] = IMAGENET_MEAN,
+              std: tuple[float, float, float] = IMAGENET_STD) -> torch.Tensor:
+    """(H, W, 3) floats in [0, 1] to the network's normalised [3, H, W] tensor."""
+    tensor = torch.from_numpy(np.ascontiguousarray(colour, np.float32)).permute(2, 0, 1)
+    return (tensor - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None]
 
 
 def denormalize(tensor: torch.Tensor, mean: tuple[float, float, float] = IMAGENET_MEAN,
@@ -106,12 +110,14 @@ def _person_box(mask: np.ndarray | None, box: Box | None) -> Box | None:
     return None
 
 
-def _resize(image: Image.Image, box: Box, size: int, fill: int | tuple[int, ...]) -> Image.Image:
-    """Crop ``box`` (float pixels, maybe past the border, padded with ``fill``) and resize it, antialiased."""
+def crop_resize(image: Image.Image, box: Box, size: int, fill: int | tuple[int, ...],
+                resample: Image.Resampling = Image.Resampling.BILINEAR) -> Image.Image:
+    """Crop ``box`` (float pixels, maybe past the border, padded with ``fill``) and resize it
+    (bilinear, antialiased; NEAREST keeps label maps exact)."""
     x0, y0, x1, y1 = box
     left, top = math.floor(x0), math.floor(y0)
     canvas = Image.new(image.mode, (math.ceil(x1) - left, math.ceil(y1) - top), fill)
     inside = (max(left, 0), max(top, 0), min(math.ceil(x1), image.width), min(math.ceil(y1), image.height))
     if inside[0] < inside[2] and inside[1] < inside[3]:
         canvas.paste(image.crop(inside), (inside[0] - left, inside[1] - top))
-    return canvas.resize((size, size), Image.Resampling.BILINEAR, box=(x0 - left, y0 - top, x1 - left, y1 - top))
+    return canvas.resize((size, size), resample, box=(x0 - left, y0 - top, x1 - left, y1 - top))

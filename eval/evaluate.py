@@ -1,0 +1,143 @@
+"""Score a fine-tuned checkpoint on a benchmark split: predictions, metrics, report files.
+
+The checkpoint (``croco-train finetune``) holds the task, the backbone shape and the trivial
+baseline measured on its training split (mean pose, majority class); the report puts the model
+next to that baseline, in the paper's units (mm for joints, AUC for DensePose, % for accuracy).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from crocohuman.eval import metrics
+from crocohuman.eval.datasets import open_benchmark
+from crocohuman.eval.report import markdown_table, plot_per_joint_errors, plot_rcp, write_json
+from crocohuman.model.checkpointing import load_training_checkpoint
+from crocohuman.model.croco import CroCoConfig
+from crocohuman.model.finetune import FinetuneTask, predict
+from crocohuman.model.finetune_data import FinetuneDataset
+from crocohuman.model.train_config import TrainConfig
+from crocohuman.render.conventions import SMPL_JOINT_NAMES
+
+log = logging.getLogger("crocohuman.eval")
+RCP_THRESHOLDS_CM = np.linspace(0, 30, 61)
+
+
+@dataclass
+class EvalConfig:
+    checkpoint: Path
+    benchmark: str
+    root: str
+    out_dir: Path
+    options: dict = field(default_factory=dict)  # reader options (split, ...)
+    batch_size: int = 32
+    num_workers: int = 2
+    limit: int | None = None  # score only the first N samples (quick looks)
+    densepose_points: int = 200  # ground-truth points sampled per image for geodesic errors
+
+
+def load_finetuned(path: Path) -> tuple[torch.nn.Module, TrainConfig, dict]:
+    """The model of a fine-tuning checkpoint, its training config and its stored baseline."""
+    state = load_training_checkpoint(path)
+    if state.get("train_config", {}).get("finetune") is None:
+        raise ValueError(f"{path}: not a fine-tuning checkpoint (croco-train finetune writes those)")
+    config = TrainConfig(**state["train_config"])
+    model = FinetuneTask(config).build_model(CroCoConfig(**state["croco_config"]))
+    model.load_state_dict(state["model"])
+    return model.eval(), config, state.get("baseline", {})
+
+
+@torch.no_grad()
+def collect(model, config: TrainConfig, dataset: FinetuneDataset, eval_config: EvalConfig) -> dict[str, np.ndarray]:
+    """Predictions and targets over the split, as numpy arrays stacked in dataset order."""
+    indices = range(len(dataset) if eval_config.limit is None else min(eval_config.limit, len(dataset)))
+    loader = DataLoader(torch.utils.data.Subset(dataset, list(indices)), batch_size=eval_config.batch_size,
+                        num_workers=eval_config.num_workers)
+    task, binocular = config.finetune.task, config.finetune.mode == "binocular"
+    out: dict[str, list] = {}
+    for batch in tqdm(loader, desc=f"eval {task}", unit="batch"):
+        output = model(batch["img"], batch["img"] if binocular else None)
+        values = {f"pred_{k}": v for k, v in predict(task, output).items()}
+        values.update({k: v for k, v in batch.items() if k not in ("img", "crop")})
+        for key, value in values.items():
+            out.setdefault(key, []).append(value.float().numpy() if value.is_floating_point() else value.numpy())
+    return {key: np.concatenate(value) for key, value in out.items()}
+
+
+def score_joints(results: dict, baseline: dict, out_dir: Path) -> dict:
+    """MPJPE / PA-MPJPE (mm) of the model and of the mean-pose baseline, per-joint error plot."""
+    gt, pred = results["joints"] * 1000, results["pred_joints"] * 1000
+    rows = {"model": {"MPJPE": float(metrics.mpjpe(pred, gt).mean()), "PA-MPJPE": float(metrics.pa_mpjpe(pred, gt).mean())}}
+    per_joint = {"model": np.linalg.norm(pred - gt, axis=-1).mean(0)}
+    if "mean_joints" in baseline:
+        mean = np.broadcast_to(np.asarray(baseline["mean_joints"]) * 1000, gt.shape)
+        rows["mean-pose baseline"] = {"MPJPE": float(metrics.mpjpe(mean, gt).mean()),
+                                      "PA-MPJPE": float(metrics.pa_mpjpe(mean, gt).mean())}
+        per_joint["mean-pose baseline"] = np.linalg.norm(mean - gt, axis=-1).mean(0)
+    plot_per_joint_errors(out_dir / "per_joint_error.png", list(SMPL_JOINT_NAMES[: gt.shape[1]]), per_joint)
+    return rows
+
+
+def score_classes(results: dict, baseline: dict, num_classes: int) -> dict:
+    pred, gt = results["pred_logits"].argmax(-1), results["label"]
+    rows = {"model": {"accuracy %": 100 * metrics.accuracy(pred, gt),
+                      "mean per-class %": 100 * metrics.per_class_accuracy(pred, gt, num_classes)[0]}}
+    if "majority_class" in baseline:
+        majority = np.full_like(gt, baseline["majority_class"])
+        rows["majority-class baseline"] = {"accuracy %": 100 * metrics.accuracy(majority, gt),
+                                           "mean per-class %": 100 * metrics.per_class_accuracy(majority, gt, num_classes)[0]}
+    return rows
+
+
+def score_densepose(results: dict, eval_config: EvalConfig, out_dir: Path) -> dict:
+    """Part accuracy on labelled pixels, and geodesic AUC10/AUC30 on sampled ground-truth points
+    (our anny surface for synthetic data; the SMPL DensePose assets for DensePose-COCO)."""
+    from crocohuman.eval.densepose_geodesic import MeshChartSurface, SmplDensePoseSurface
+
+    gt_parts, gt_uv = results["parts"], results["uv"]
+    pred_parts = results["pred_parts"]
+    labelled = gt_parts >= 0
+    surface = (SmplDensePoseSurface(eval_config.options["densepose_assets"]) if eval_config.benchmark == "densepose"
+               else MeshChartSurface.from_anny())
+    rng = np.random.default_rng(0)
+    pred_iuv, gt_iuv = [], []
+    for b in range(len(gt_parts)):
+        rows, cols = np.nonzero(gt_parts[b] > 0)
+        pick = rng.choice(len(rows), min(eval_config.densepose_points, len(rows)), replace=False)
+        rows, cols = rows[pick], cols[pick]
+        pred_iuv.append(np.column_stack([pred_parts[b, rows, cols], results["pred_uv"][b, :, rows, cols]]))
+        gt_iuv.append(np.column_stack([gt_parts[b, rows, cols], gt_uv[b, :, rows, cols]]))
+    distances = surface.distances(np.concatenate(pred_iuv), np.concatenate(gt_iuv))
+    plot_rcp(out_dir / "rcp.png", RCP_THRESHOLDS_CM, {"model": metrics.rcp_curve(distances, RCP_THRESHOLDS_CM)})
+    return {"model": {"part accuracy %": 100 * float((pred_parts == gt_parts)[labelled].mean()),
+                      "AUC10": metrics.densepose_auc(distances, 10), "AUC30": metrics.densepose_auc(distances, 30)}}
+
+
+def evaluate(eval_config: EvalConfig) -> dict:
+    """Write ``results.json`` and ``results.md`` (and plots) into ``out_dir``; return the results."""
+    model, config, baseline = load_finetuned(eval_config.checkpoint)
+    benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.options)
+    dataset = FinetuneDataset(benchmark, config.image_size, train=False)
+    out_dir = Path(eval_config.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = collect(model, config, dataset, eval_config)
+    task = config.finetune.task
+    if task in ("hmr", "hmr-free"):
+        rows, units = score_joints(results, baseline, out_dir), {"MPJPE": "[mm]", "PA-MPJPE": "[mm]"}
+    elif task in ("gesture", "grasp"):
+        rows, units = score_classes(results, baseline, config.finetune.num_classes), {}
+    else:
+        rows, units = score_densepose(results, eval_config, out_dir), {}
+    summary = {"benchmark": eval_config.benchmark, "task": task, "checkpoint": str(eval_config.checkpoint),
+               "samples": int(len(next(iter(results.values())))), "results": rows}
+    write_json(out_dir / "results.json", summary)
+    title = f"{eval_config.benchmark} / {task} ({summary['samples']} samples)"
+    (out_dir / "results.md").write_text(markdown_table(title, list(rows.items()), units))
+    return summary

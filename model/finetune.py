@@ -1,0 +1,178 @@
+"""Fine-tuning a pretrained CroCo on a downstream task (paper Sec. 3.4), with the same loop.
+
+Tasks and their heads:
+    hmr        iterative regressor (HMR-style, 6D rotations) of the SMPL-tree pose and a body
+               scale; joints by forward kinematics of the SMPL kinematic tree
+    hmr-free   model-free: a pooled MLP regresses the 24 joints directly
+    densepose  DPT head: 25-way part logits + 24 x (U, V)
+    gesture, grasp   pooled MLP classifier
+Joints are root-relative, camera frame, metres; what each benchmark provides is in
+``finetune_data``. Monocular uses the encoder; binocular (paper Table 6) encoder + decoder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from crocohuman.model.croco import CroCoConfig, preset_config
+from crocohuman.model.downstream import CroCoDownstream
+from crocohuman.model.finetune_data import FinetuneDataset
+from crocohuman.model.heads import (
+    DENSEPOSE_OUTPUTS,
+    DPTHead,
+    IterativeRegressor,
+    PooledMLP,
+    densepose_loss,
+    densepose_outputs,
+)
+from crocohuman.model.pairs.transforms import denormalize
+from crocohuman.model.rotation6d import axis_angle_to_matrix, rot6d_to_matrix, smpl_kinematics
+from crocohuman.model.train_config import TrainConfig
+from crocohuman.model.training_loop import run
+from crocohuman.render.conventions import SMPL_TPOSE_JOINTS
+
+TASKS = ("hmr", "hmr-free", "densepose", "gesture", "grasp")
+HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "log_scale": 1}
+NUM_JOINTS = 24
+TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
+
+
+def make_head(task: str, config: CroCoConfig, mode: str, num_classes: int) -> torch.nn.Module:
+    width = CroCoDownstream.token_dim(config, mode)
+    if task == "hmr":
+        return IterativeRegressor(width, HMR_SPEC)
+    if task == "hmr-free":
+        return PooledMLP(width, NUM_JOINTS * 3)
+    if task == "densepose":
+        return DPTHead.for_backbone(config, mode, DENSEPOSE_OUTPUTS)
+    if task in ("gesture", "grasp"):
+        if num_classes < 2:
+            raise ValueError(f"--task {task} needs finetune.num_classes (e.g. 18 for HaGRID gestures)")
+        return PooledMLP(width, num_classes)
+    raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+
+
+def hmr_joints(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Root-relative joints [B, 24, 3] of the SMPL tree posed by the regressed parameters."""
+    orient = rot6d_to_matrix(params["global_orient"])  # (B, 3, 3)
+    body = rot6d_to_matrix(params["body_pose"].view(-1, 21, 6))  # (B, 21, 3, 3)
+    joints = smpl_kinematics(orient, body, TEMPLATE.to(orient))
+    return (joints - joints[:, :1]) * params["log_scale"].exp()[:, :, None]
+
+
+def predict(task: str, output) -> dict[str, torch.Tensor]:
+    """The head's raw output as predictions in the targets' units (see finetune_data)."""
+    if task == "hmr":
+        final, _ = output
+        return {"joints": hmr_joints(final), "body_pose": rot6d_to_matrix(final["body_pose"].view(-1, 21, 6))}
+    if task == "hmr-free":
+        joints = output.view(-1, NUM_JOINTS, 3)
+        return {"joints": joints - joints[:, :1]}
+    if task == "densepose":  # per pixel: the arg-max part and the (U, V) regressed for that part
+        logits, uv = densepose_outputs(output)
+        parts = logits.argmax(1)  # (B, H, W)
+        index = (parts - 1).clamp(min=0)[:, None, None].expand(-1, 1, 2, -1, -1)  # (B, 1, 2, H, W)
+        return {"parts": parts, "uv": uv.gather(1, index)[:, 0].clamp(0, 1)}
+    return {"logits": output}
+
+
+def task_loss(task: str, output, batch: dict, device: torch.device) -> torch.Tensor:
+    """Supervision available in the batch, summed: joints (L1, m), pose (rotation MSE), parts, labels."""
+    if task == "densepose":
+        logits, uv = densepose_outputs(output)
+        parts = batch["parts"].to(device)
+        return densepose_loss(logits, uv, parts.clamp(min=0), batch["uv"].to(device), parts >= 0)
+    if task in ("gesture", "grasp"):
+        return F.cross_entropy(output, batch["label"].to(device))
+    if task == "hmr":  # deep supervision of every refinement, as HMR does
+        _, steps = output
+        loss = sum(_joint_pose_loss(step, batch, device) for step in steps) / len(steps)
+        return loss
+    return (predict(task, output)["joints"] - batch["joints"].to(device)).abs().mean()
+
+
+def _joint_pose_loss(params: dict, batch: dict, device: torch.device) -> torch.Tensor:
+    loss = (hmr_joints(params) - batch["joints"].to(device)).abs().mean()
+    if "body_pose" in batch:
+        target = axis_angle_to_matrix(batch["body_pose"].to(device).float())
+        loss = loss + (rot6d_to_matrix(params["body_pose"].view(-1, 21, 6)) - target).square().mean()
+    return loss
+
+
+class FinetuneTask:
+    """A task head on a benchmark's training split, trained by ``training_loop.run``."""
+
+    find_unused_parameters = False
+
+    def __init__(self, config: TrainConfig):
+        if config.finetune is None:
+            raise ValueError("a fine-tuning config needs a 'finetune' section (task, benchmark, root)")
+        self.config, self.spec = config, config.finetune
+        self.name = self.spec.task
+        self._benchmark = None
+
+    @property
+    def benchmark(self):
+        if self._benchmark is None:
+            from crocohuman.eval.datasets import open_benchmark
+
+            self._benchmark = open_benchmark(self.spec.benchmark, self.spec.root, **self.spec.options)
+        return self._benchmark
+
+    def build_model(self, backbone_config: CroCoConfig | None = None) -> CroCoDownstream:
+        """From ``config.init``; with ``backbone_config``, a fresh model of that shape (to load weights into)."""
+        spec = self.spec
+        head = lambda c: make_head(spec.task, c, spec.mode, spec.num_classes)  # noqa: E731
+        if backbone_config is not None:
+            return CroCoDownstream.from_init("random", head, spec.mode, backbone_config)
+        config = preset_config(self.config.model, **self.config.model_overrides) if self.config.init == "random" else None
+        model = CroCoDownstream.from_init(self.config.init, head, spec.mode, config)
+        if model.backbone.config.img_size != self.config.image_size:
+            raise ValueError(f"the backbone takes {model.backbone.config.img_size}px images, "
+                             f"image_size is {self.config.image_size}")
+        return model
+
+    def configure_optimizer(self, model: CroCoDownstream) -> torch.optim.Optimizer:
+        optim = self.config.optim
+        return model.configure_optimizers(optim.base_lr, optim.weight_decay, self.spec.backbone_lr_scale,
+                                          betas=optim.betas)
+
+    def dataset(self) -> FinetuneDataset:
+        return FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True)
+
+    def loss(self, model, core, batch: dict, generator: torch.Generator, device: torch.device):
+        img = batch["img"].to(device, non_blocking=True)
+        output = model(img, img if self.spec.mode == "binocular" else None)
+        return task_loss(self.name, output, batch, device), {"img": img[:4]}
+
+    def pictures(self, core, outputs: dict) -> list[np.ndarray]:
+        return [np.concatenate(list(denormalize(outputs["img"])), 1)]
+
+    def checkpoint_meta(self, core: CroCoDownstream) -> dict:
+        return {"croco_config": dataclasses.asdict(core.backbone.config), "baseline": self.baseline}
+
+    @functools.cached_property
+    def baseline(self) -> dict:
+        """The trivial predictor the report compares against, from the training split: the mean
+        root-relative pose, or the most frequent class."""
+        dataset = FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True)
+        samples = [dataset[i] for i in range(min(256, 4 * len(self.benchmark)))]
+        if self.name in ("hmr", "hmr-free"):
+            return {"mean_joints": torch.stack([s["joints"] for s in samples]).mean(0).tolist()}
+        if self.name in ("gesture", "grasp"):
+            labels = np.array([int(s["label"]) for s in samples])
+            return {"majority_class": int(np.bincount(labels).argmax())}
+        return {}
+
+    def flops_per_sample(self, core) -> None:
+        return None
+
+
+def finetune(config: TrainConfig) -> dict:
+    """Fine-tune until ``optim.max_steps``, resuming from the run folder's last checkpoint."""
+    return run(FinetuneTask(config), config)

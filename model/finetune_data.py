@@ -1,0 +1,99 @@
+"""Benchmark samples as fine-tuning batches: a square crop around the person, targets to match.
+
+Training draws sample ``i`` of an endless stream from (seed, i): a random item, a jittered crop.
+Evaluation walks the benchmark in order with a fixed crop (the box side x 1.2, centred), so
+predictions line up with ``EvalDataset`` indices.
+
+Targets (each present only when the benchmark has it):
+    joints   (J, 3) float32, camera frame, metres, relative to the root joint (joint 0)
+    valid_joints (J,) bool
+    label    int64 class index
+    parts    (S, S) int64 DensePose part 0..24 (-1 = unannotated, for sparse DensePose-COCO points)
+    uv       (2, S, S) float32 in [0, 1]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+
+from crocohuman.model.pairs.transforms import IMAGENET_MEAN, crop_resize, normalise
+
+EVAL_SCALE = 1.2
+TRAIN_SCALE = (1.1, 1.4)
+TRAIN_SHIFT = 0.08
+STREAM_LENGTH = 2**62
+
+
+def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0) * scale
+    cx, cy = (x0 + x1) / 2 + shift[0] * side, (y0 + y1) / 2 + shift[1] * side
+    return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+
+
+class FinetuneDataset(Dataset):
+    """``train=True``: an endless seeded stream for the training loop; else the benchmark in order."""
+
+    def __init__(self, benchmark, size: int, seed: int = 0, train: bool = True):
+        self.benchmark, self.size, self.seed, self.train = benchmark, size, seed, train
+
+    def __len__(self) -> int:
+        return STREAM_LENGTH if self.train else len(self.benchmark)
+
+    def __getitem__(self, i: int) -> dict:
+        if self.train:
+            rng = np.random.default_rng(np.random.SeedSequence([self.seed, i]))
+            index = int(rng.integers(len(self.benchmark)))
+            sample = self.benchmark[index]
+            crop = square_crop(sample.box, rng.uniform(*TRAIN_SCALE), tuple(rng.uniform(-TRAIN_SHIFT, TRAIN_SHIFT, 2)))
+        else:
+            index = i
+            sample = self.benchmark[index]
+            crop = square_crop(sample.box, EVAL_SCALE)
+        return {"index": index, "crop": torch.tensor(crop, dtype=torch.float32), **self.encode(sample, crop)}
+
+    def encode(self, sample, crop) -> dict:
+        fill = tuple(round(255 * m) for m in IMAGENET_MEAN)
+        pixels = crop_resize(Image.fromarray(sample.image), crop, self.size, fill)
+        out = {"img": normalise(np.asarray(pixels, np.float32) / 255.0)}
+        if sample.joints3d is not None:
+            joints = np.asarray(sample.joints3d, np.float32)
+            out["joints"] = torch.from_numpy(joints - joints[:1])
+        pose = sample.body_params.get("body_pose", sample.body_params.get("pose"))
+        if pose is not None:
+            pose = np.asarray(pose, np.float32).reshape(-1, 3)
+            if len(pose) in (21, 24):  # SMPL-tree body joints, axis-angle; a full SMPL pose drops root and hands
+                out["body_pose"] = torch.from_numpy(np.ascontiguousarray(pose[1:22] if len(pose) == 24 else pose))
+        if sample.label is not None:
+            out["label"] = torch.tensor(sample.label, dtype=torch.int64)
+        if sample.parts is not None and sample.iuv is not None:
+            out.update(self._dense_labels(sample, crop))
+        elif sample.densepose is not None:
+            out.update(self._point_labels(sample, crop))
+        return out
+
+    def _dense_labels(self, sample, crop) -> dict:
+        """Synthetic data: every pixel labelled (background = part 0)."""
+        nearest = Image.Resampling.NEAREST
+        parts = np.asarray(crop_resize(Image.fromarray(sample.parts), crop, self.size, 0, nearest))
+        iuv = np.asarray(crop_resize(Image.fromarray(sample.iuv), crop, self.size, (0, 0, 0), nearest))
+        uv = iuv[..., 1:].astype(np.float32).transpose(2, 0, 1) / 255.0
+        return {"parts": torch.from_numpy(parts.astype(np.int64)), "uv": torch.from_numpy(uv)}
+
+    def _point_labels(self, sample, crop) -> dict:
+        """DensePose-COCO: only the annotated points carry a part (others -1, ignored)."""
+        points = sample.densepose
+        x0, y0, x1, y1 = crop
+        scale = self.size / (x1 - x0)
+        cols = np.floor((np.asarray(points["x"]) - x0) * scale).astype(int)
+        rows = np.floor((np.asarray(points["y"]) - y0) * scale).astype(int)
+        inside = (cols >= 0) & (cols < self.size) & (rows >= 0) & (rows < self.size)
+        parts = np.full((self.size, self.size), -1, np.int64)
+        uv = np.zeros((2, self.size, self.size), np.float32)
+        parts[rows[inside], cols[inside]] = np.asarray(points["i"], np.int64)[inside]
+        uv[0, rows[inside], cols[inside]] = np.asarray(points["u"], np.float32)[inside]
+        uv[1, rows[inside], cols[inside]] = np.asarray(points["v"], np.float32)[inside]
+        return {"parts": torch.from_numpy(parts), "uv": torch.from_numpy(uv)}

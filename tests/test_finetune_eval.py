@@ -1,0 +1,113 @@
+"""Fine-tuning heads on rendered and benchmark-format data, then croco-eval end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+from fake_benchmarks import make_hagrid_v1
+
+from crocohuman.eval.cli import main as eval_cli
+from crocohuman.model.finetune import FinetuneTask, finetune, task_loss
+from crocohuman.model.finetune_data import FinetuneDataset
+from crocohuman.model.train_config import TrainConfig
+from crocohuman.render.camera_rig import RigConfig
+from crocohuman.render.config import RenderConfig
+from crocohuman.render.pipeline import run as render
+
+TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 4, "enc_num_heads": 2,
+        "dec_embed_dim": 32, "dec_depth": 2, "dec_num_heads": 2}
+
+
+@pytest.fixture(scope="module")
+def takes(tmp_path_factory):
+    root = tmp_path_factory.mktemp("finetune")
+    for name, seed in (("train", 5), ("test", 6)):
+        render(RenderConfig(output=root / name, takes=2, takes_per_shard=2, frames=2, width=64, height=64,
+                            rig=RigConfig(views=2), texture_size=128, seed=seed, preview_takes=1))
+    return root
+
+
+def config_for(out_dir, task, benchmark, root, **finetune) -> TrainConfig:
+    return TrainConfig(out_dir=str(out_dir), model="croco-v2-base-small", model_overrides=TINY, image_size=64,
+                       batch_size=4, num_workers=0, device="cpu", grid_every=0, ckpt_every=5, log_every=1,
+                       optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
+                       finetune={"task": task, "benchmark": benchmark, "root": str(root), **finetune})
+
+
+@pytest.mark.parametrize("task,mode", [("hmr", "monocular"), ("hmr-free", "monocular"), ("densepose", "monocular"),
+                                       ("hmr-free", "binocular")])
+def test_loss_decreases_on_rendered_data(takes, tmp_path, task, mode):
+    torch.manual_seed(0)
+    fine = FinetuneTask(config_for(tmp_path, task, "synthetic", takes / "train", mode=mode))
+    model = fine.build_model()
+    batch = torch.utils.data.default_collate([fine.dataset()[i] for i in range(4)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-4 if task == "densepose" else 1e-3)
+    losses = []
+    for _ in range(20):
+        img = batch["img"]
+        loss = task_loss(task, model(img, img if mode == "binocular" else None), batch, torch.device("cpu"))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0], losses
+
+
+def test_gesture_classifier_learns_on_hagrid_layout(tmp_path):
+    make_hagrid_v1(tmp_path / "hagrid")
+    fine = FinetuneTask(config_for(tmp_path, "gesture", "hagrid", tmp_path / "hagrid", num_classes=18))
+    model = fine.build_model()
+    batch = torch.utils.data.default_collate([fine.dataset()[i] for i in range(6)])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    first = None
+    for _ in range(15):
+        loss = task_loss("gesture", model(batch["img"]), batch, torch.device("cpu"))
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.5 * first
+
+
+@pytest.mark.parametrize("task", ["hmr-free", "densepose"])
+def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, task):
+    run = tmp_path / "run"
+    finetune(config_for(run, task, "synthetic", takes / "train"))
+    result = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(run / "checkpoint-last.pt"),
+                                           "--data-root", str(takes / "test"), "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((run / "eval-synthetic" / "results.json").read_text())
+    assert report["samples"] == 2 * 2 * 2
+    model = report["results"]["model"]
+    if task == "hmr-free":
+        assert model["MPJPE"] > 0 and model["PA-MPJPE"] <= model["MPJPE"]
+        assert "mean-pose baseline" in report["results"]
+        assert (run / "eval-synthetic" / "per_joint_error.png").stat().st_size > 1000
+    else:
+        assert 0 <= model["AUC10"] <= model["AUC30"] <= 1 and 0 <= model["part accuracy %"] <= 100
+        assert (run / "eval-synthetic" / "rcp.png").exists()
+    assert "| model |" in (run / "eval-synthetic" / "results.md").read_text()
+
+
+def test_eval_dataset_order_is_the_benchmark_order(takes):
+    from crocohuman.eval.datasets import open_benchmark
+
+    benchmark = open_benchmark("synthetic", takes / "test")
+    dataset = FinetuneDataset(benchmark, 64, train=False)
+    assert len(dataset) == len(benchmark) and [dataset[i]["index"] for i in range(3)] == [0, 1, 2]
+
+
+def test_croco_eval_errors_name_the_culprit(takes, tmp_path):
+    run = tmp_path / "run"
+    finetune(config_for(run, "hmr-free", "synthetic", takes / "train"))
+    missing = CliRunner().invoke(eval_cli, ["3dpw", "--checkpoint", str(run / "checkpoint-last.pt"),
+                                            "--data-root", str(tmp_path / "no3dpw")])
+    assert missing.exit_code == 2 and str(tmp_path / "no3dpw") in missing.output and "sequenceFiles" in missing.output
+    pretrain_like = tmp_path / "pretrain.pt"
+    torch.save({"model": {}, "train_config": {"finetune": None}, "step": 1}, pretrain_like)
+    wrong = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(pretrain_like),
+                                          "--data-root", str(takes / "test")])
+    assert wrong.exit_code == 2 and "not a fine-tuning checkpoint" in wrong.output

@@ -97,10 +97,12 @@ def task_loss(task: str, output, batch: dict, device: torch.device) -> torch.Ten
 
 
 def _joint_pose_loss(params: dict, batch: dict, device: torch.device) -> torch.Tensor:
+    """L1 on root-relative joints, plus rotation-matrix MSE on whatever rotations the data has."""
     loss = (hmr_joints(params) - batch["joints"].to(device)).abs().mean()
-    if "body_pose" in batch:
-        target = axis_angle_to_matrix(batch["body_pose"].to(device).float())
-        loss = loss + (rot6d_to_matrix(params["body_pose"].view(-1, 21, 6)) - target).square().mean()
+    for name, shape in (("global_orient", (-1, 6)), ("body_pose", (-1, 21, 6))):
+        if name in batch:
+            target = axis_angle_to_matrix(batch[name].to(device).float())
+            loss = loss + (rot6d_to_matrix(params[name].view(shape)) - target).square().mean()
     return loss
 
 

@@ -6,7 +6,8 @@ predictions line up with ``EvalDataset`` indices.
 
 Targets (each present only when the benchmark has it):
     joints   (J, 3) float32, camera frame, metres, relative to the root joint (joint 0)
-    valid_joints (J,) bool
+    global_orient (3,) axis-angle of the body in the camera frame (SMPL convention)
+    body_pose (21, 3) axis-angle of the SMPL-tree body joints
     label    int64 class index
     parts    (S, S) int64 DensePose part 0..24 (-1 = unannotated, for sparse DensePose-COCO points)
     uv       (2, S, S) float32 in [0, 1]
@@ -62,6 +63,9 @@ class FinetuneDataset(Dataset):
         if sample.joints3d is not None:
             joints = np.asarray(sample.joints3d, np.float32)
             out["joints"] = torch.from_numpy(joints - joints[:1])
+        orient = sample.body_params.get("global_orient")
+        if orient is not None and np.size(orient) == 3:
+            out["global_orient"] = torch.from_numpy(np.asarray(orient, np.float32).reshape(3))
         pose = sample.body_params.get("body_pose", sample.body_params.get("pose"))
         if pose is not None:
             pose = np.asarray(pose, np.float32).reshape(-1, 3)

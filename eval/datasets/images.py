@@ -21,6 +21,7 @@ from PIL import Image
 from scipy.spatial.transform import Rotation
 
 from crocohuman.model.pairs.base import NumpyOnlyUnpickler, UnsafePickleError
+from crocohuman.model.pairs.images import box_from_points as box_from_points  # re-exported for the readers
 
 Box = tuple[float, float, float, float]
 
@@ -103,21 +104,6 @@ def read_rgb(path: str | Path) -> np.ndarray:
 def _grown(x0: float, y0: float, x1: float, y1: float, margin: float) -> Box:
     pad = margin * max(x1 - x0, y1 - y0)
     return (float(x0 - pad), float(y0 - pad), float(x1 + pad), float(y1 + pad))
-
-
-def box_from_points(points: np.ndarray, valid: np.ndarray | None, margin: float) -> Box | None:
-    """Box around the valid, finite points (N, 2+), grown by ``margin`` x its larger side on every
-    side; None when fewer than two points are usable or they all coincide."""
-    xy = np.asarray(points, dtype=np.float64)[..., :2].reshape(-1, 2)
-    keep = np.isfinite(xy).all(axis=1)
-    if valid is not None:
-        keep &= np.asarray(valid, dtype=bool).reshape(-1)
-    if keep.sum() < 2:
-        return None
-    (x0, y0), (x1, y1) = xy[keep].min(axis=0), xy[keep].max(axis=0)
-    if max(x1 - x0, y1 - y0) <= 0:
-        return None
-    return _grown(x0, y0, x1, y1, margin)
 
 
 def box_from_mask(mask: np.ndarray, margin: float) -> Box | None:

@@ -13,7 +13,8 @@ skipped). Targets, all exact:
 * ``box``: the mask's extent grown by ``BOX_MARGIN`` per side (the joints' box if the person is
   out of view).
 * ``body_params``: the take's ``body.*`` arrays; per-frame ones (two or more dimensions, leading
-  size T) are taken at t, per-take ones (betas, phenotypes, gender, ground_offset) kept whole.
+  size T) are taken at t, per-take ones (betas, phenotypes, gender, ground_offset) kept whole;
+  ``global_orient`` is rotated into the camera frame of view v (as the 3DPW reader does).
 * ``meta``: body model, take key, motion, t, v.
 
 Decoding is lazy and random-access: the constructor reads tar headers only (``index_shard``);
@@ -33,7 +34,7 @@ from PIL import Image
 
 from crocohuman.render.shards import index_shard, list_shards, read_member
 
-from .images import BOX_MARGIN, box_from_mask, box_from_points, require_dir
+from .images import BOX_MARGIN, box_from_mask, box_from_points, require_dir, rotate_axis_angle
 from .types import EvalSample
 
 LAYOUT = """\
@@ -106,6 +107,8 @@ class SyntheticTakes:
         frames = arrays["joints3d"].shape[0]
         body = {name[5:]: value[t] if value.ndim >= 2 and value.shape[0] == frames else value
                 for name, value in arrays.items() if name.startswith("body.")}
+        if "global_orient" in body:  # into the camera frame, as for 3DPW
+            body["global_orient"] = rotate_axis_angle(extrinsics[:, :3], body["global_orient"])
         return EvalSample(
             image=rgb,
             box=box,

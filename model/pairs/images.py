@@ -67,11 +67,12 @@ def sibling_mask(image_path: Path) -> Path | None:
 
 
 def box_from_points(xy: np.ndarray, valid: np.ndarray | None, margin: float) -> Box | None:
-    """Box around the valid, finite points (N, 2), grown by ``margin`` x its larger side on every side.
+    """Box around the valid, finite points (N, 2+; extra columns such as confidence are ignored),
+    grown by ``margin`` x its larger side on every side.
 
     None when fewer than two points are usable or they all coincide: no person location.
     """
-    points = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    points = np.asarray(xy, dtype=np.float64)[..., :2].reshape(-1, 2)
     keep = np.isfinite(points).all(axis=1)
     if valid is not None:
         keep &= np.asarray(valid, dtype=bool).reshape(-1)

@@ -120,10 +120,16 @@ class FinetuneTask:
 
     @property
     def benchmark(self):
+        """The training split; with ``shots``, only k samples per class (paper: HaGRID 16/32/64-shot)."""
         if self._benchmark is None:
             from crocohuman.eval.datasets import open_benchmark
+            from crocohuman.eval.datasets.hagrid import few_shot_indices
 
-            self._benchmark = open_benchmark(self.spec.benchmark, self.spec.root, **self.spec.options)
+            benchmark = open_benchmark(self.spec.benchmark, self.spec.root, **self.spec.options)
+            if self.spec.shots:
+                benchmark = torch.utils.data.Subset(benchmark, few_shot_indices(benchmark, self.spec.shots,
+                                                                                 self.spec.shot_seed))
+            self._benchmark = benchmark
         return self._benchmark
 
     def build_model(self, backbone_config: CroCoConfig | None = None) -> CroCoDownstream:

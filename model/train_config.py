@@ -40,6 +40,8 @@ class FinetuneConfig:
     options: dict[str, Any] = field(default_factory=dict)  # benchmark reader options (split, ...)
     mode: str = "monocular"  # monocular (encoder) | binocular (encoder + decoder, two images)
     num_classes: int = 0  # gesture / grasp
+    shots: int = 0  # k-shot fine-tuning: k training samples per class (0: the whole split)
+    shot_seed: int = 0  # which k samples (few-shot results are mean +- std over seeds)
     backbone_lr_scale: float = 1.0
 
 

@@ -49,3 +49,16 @@ def make_gun71(root: Path) -> Path:
     path = root / "gun71_protocol.json"
     put_json(path, {"classes": list(range(1, 34)), "samples": samples})
     return path
+
+
+def make_hagrid_balanced(root: Path, per_class: int, split_folder: str = "test") -> None:
+    """HaGRID v1 with ``per_class`` one-hand images of every gesture, each gesture its own colour."""
+    for label, gesture in enumerate(GESTURES):
+        records = {}
+        for k in range(per_class):
+            key = f"{gesture}_{k}"
+            records[key] = {"bboxes": [[0.25, 0.25, 0.5, 0.5]], "labels": [gesture], "leading_hand": "right",
+                            "leading_conf": 1.0, "user_id": f"u{k}"}
+            colour = ((37 * label) % 256, (91 * label) % 256, (53 * label + 40) % 256)
+            put_jpeg(root / split_folder / gesture / f"{key}.jpg", size=(64, 64), colour=colour)
+        put_json(root / f"ann_{split_folder}" / f"{gesture}.json", records)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
-from fake_benchmarks import make_hagrid_v1
+from fake_benchmarks import make_hagrid_balanced, make_hagrid_v1
 
 from crocohuman.eval.cli import main as eval_cli
 from crocohuman.model.finetune import FinetuneTask, finetune, task_loss
@@ -111,3 +111,20 @@ def test_croco_eval_errors_name_the_culprit(takes, tmp_path):
     wrong = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(pretrain_like),
                                           "--data-root", str(takes / "test")])
     assert wrong.exit_code == 2 and "not a fine-tuning checkpoint" in wrong.output
+
+
+def test_few_shot_fine_tuning_takes_k_per_class_and_scores(tmp_path):
+    make_hagrid_balanced(tmp_path / "hagrid", per_class=3)
+    run = tmp_path / "run"
+    config = config_for(run, "gesture", "hagrid", tmp_path / "hagrid", num_classes=18, shots=2, shot_seed=1)
+    task = FinetuneTask(config)
+    assert len(task.benchmark) == 18 * 2
+    labels = [task.benchmark[i].label for i in range(len(task.benchmark))]
+    assert sorted(labels) == sorted(list(range(18)) * 2)
+    finetune(config)
+    result = CliRunner().invoke(eval_cli, ["hagrid", "--checkpoint", str(run / "checkpoint-last.pt"),
+                                           "--data-root", str(tmp_path / "hagrid"), "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((run / "eval-hagrid" / "results.json").read_text())
+    assert report["samples"] == 18 * 3 and 0 <= report["results"]["model"]["accuracy %"] <= 100
+    assert "majority-class baseline" in report["results"]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import struct
 from pathlib import Path
+
+import numpy as np
 
 from PIL import Image
 
 from crocohuman.eval.datasets.hagrid import GESTURES
 
 W, H = 64, 48
+ROT_Z90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 degrees about z
 GESTURE_COLOURS = {"like": (200, 60, 40), "one": (40, 80, 200)}  # so a classifier can tell them apart
 
 
@@ -62,3 +66,119 @@ def make_hagrid_balanced(root: Path, per_class: int, split_folder: str = "test")
             colour = ((37 * label) % 256, (91 * label) % 256, (53 * label + 40) % 256)
             put_jpeg(root / split_folder / gesture / f"{key}.jpg", size=(64, 64), colour=colour)
         put_json(root / f"ann_{split_folder}" / f"{gesture}.json", records)
+
+
+def py2_pickle(obj) -> bytes:
+    """Protocol-2 bytes as Python 2's cPickle wrote them: ``str`` as (SHORT_)BINSTRING, numpy arrays
+    via ``numpy.core.multiarray._reconstruct`` with their buffer as a py2 ``str`` (3DPW's files)."""
+    out = bytearray(b"\x80\x02")
+
+    def global_(module: str, name: str) -> None:
+        out.extend(b"c" + f"{module}\n{name}\n".encode())
+
+    def emit(o) -> None:
+        if o is None:
+            out.extend(b"N")
+        elif isinstance(o, bool):
+            out.extend(b"\x88" if o else b"\x89")
+        elif isinstance(o, int):
+            out.extend(b"J" + struct.pack("<i", o))
+        elif isinstance(o, float):
+            out.extend(b"G" + struct.pack(">d", o))
+        elif isinstance(o, (str, bytes)):
+            data = o.encode("latin1") if isinstance(o, str) else o
+            out.extend(b"U" + bytes([len(data)]) if len(data) < 256 else b"T" + struct.pack("<I", len(data)))
+            out.extend(data)
+        elif isinstance(o, tuple):
+            out.extend(b"(")
+            for item in o:
+                emit(item)
+            out.extend(b"t")
+        elif isinstance(o, list):
+            out.extend(b"](")
+            for item in o:
+                emit(item)
+            out.extend(b"e")
+        elif isinstance(o, dict):
+            out.extend(b"}(")
+            for key, value in o.items():
+                emit(key)
+                emit(value)
+            out.extend(b"u")
+        elif isinstance(o, np.ndarray):
+            global_("numpy.core.multiarray", "_reconstruct")
+            out.extend(b"(")
+            global_("numpy", "ndarray")
+            emit((0,))
+            emit(b"b")
+            out.extend(b"tR(")
+            emit(1)
+            emit(tuple(int(n) for n in o.shape))
+            global_("numpy", "dtype")
+            emit((o.dtype.str[1:], 0, 1))
+            out.extend(b"R")
+            emit((3, o.dtype.str[0], None, None, None, -1, -1, 0))
+            out.extend(b"b")
+            emit(False)
+            emit(np.ascontiguousarray(o).tobytes())
+            out.extend(b"tb")
+        else:
+            raise TypeError(type(o))
+
+    emit(obj)
+    return bytes(out + b".")
+
+
+PW3D_T = 3
+PW3D_TRANSLATION = np.array([0.1, -0.2, 3.0])
+
+
+def pw3d_record() -> dict:
+    """One sequence, two actors, three frames, with every key of the 3DPW readme."""
+    rng = np.random.default_rng(0)
+    cam_poses = np.tile(np.eye(4), (PW3D_T, 1, 1))
+    cam_poses[:, :3, :3] = ROT_Z90
+    cam_poses[:, :3, 3] = PW3D_TRANSLATION
+    joints = rng.uniform(-1, 1, (2, PW3D_T, 24, 3))
+    joints[0, 0, 0] = [1.0, 2.0, 3.0]
+    poses = rng.uniform(-0.3, 0.3, (2, PW3D_T, 72))
+    poses[:, :, :3] = 0.0
+    poses2d = np.zeros((2, PW3D_T, 3, 18))
+    poses2d[:, :, 0] = rng.uniform(10, 50, (2, PW3D_T, 18))
+    poses2d[:, :, 1] = rng.uniform(10, 40, (2, PW3D_T, 18))
+    poses2d[:, :, 2] = 0.8
+    poses2d[0, 0, 0] = [10.0, 30.0] + [20.0] * 15 + [55.0]  # x: confident joints span 10..30
+    poses2d[0, 0, 1] = [20.0, 30.0] + [25.0] * 15 + [45.0]  # y: 20..30
+    poses2d[0, 0, 2] = [0.9] * 17 + [0.0]  # joint 17, far outside, is not confident: must not count
+    poses2d[1, 2, 2] = 0.0  # no confident 2D joint: the box comes from the projected 3D joints
+    camera_points = np.tile([0.0, 0.0, 5.0], (24, 1))
+    camera_points[:2] = [[-0.5, -0.25, 5.0], [0.5, 0.25, 5.0]]
+    joints[1, 2] = (camera_points - PW3D_TRANSLATION) @ ROT_Z90  # R^T (x - t), row vectors
+    return {
+        "sequence": "downtown_test_00",
+        "genders": ["m", "f"],
+        "betas": [rng.normal(size=10), rng.normal(size=10)],
+        "betas_clothed": [rng.normal(size=10), rng.normal(size=10)],
+        "poses": [poses[0], poses[1]],
+        "trans": [rng.normal(size=(PW3D_T, 3)) for _ in range(2)],
+        "poses_60Hz": [rng.normal(size=(2 * PW3D_T, 72)) for _ in range(2)],
+        "trans_60Hz": [rng.normal(size=(2 * PW3D_T, 3)) for _ in range(2)],
+        "jointPositions": [joints[0].reshape(PW3D_T, 72), joints[1].reshape(PW3D_T, 72)],
+        "poses2d": [poses2d[0], poses2d[1]],
+        "v_template_clothed": [rng.normal(size=(6890, 3)) for _ in range(2)],
+        "texture_maps": [np.zeros((4, 4, 3), np.uint8) for _ in range(2)],
+        "img_frame_ids": np.arange(PW3D_T),
+        "cam_poses": cam_poses,
+        "cam_intrinsics": np.array([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]),
+        "campose_valid": [np.array([1, 1, 0]), np.array([0, 1, 1])],
+    }
+
+
+def make_3dpw(root: Path, record: dict | None = None) -> Path:
+    record = record or pw3d_record()
+    path = root / "sequenceFiles" / "test" / "downtown_test_00.pkl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(py2_pickle(record))
+    for t in range(PW3D_T):
+        put_jpeg(root / "imageFiles" / "downtown_test_00" / f"image_{t:05d}.jpg")
+    return path

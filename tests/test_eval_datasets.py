@@ -7,14 +7,15 @@ a DensePose point, a pixel box), so a reader that reads the right file but the w
 from __future__ import annotations
 
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from fake_benchmarks import H, W, make_gun71, make_hagrid_v1, put_jpeg, put_json
+from fake_benchmarks import (
+    H, PW3D_TRANSLATION, W, make_3dpw, make_gun71, make_hagrid_v1, put_jpeg, put_json, pw3d_record,
+)
 
 from crocohuman.eval.datasets import BENCHMARKS, open_benchmark
 from crocohuman.eval.datasets.densepose_coco import DensePoseCoco
@@ -30,7 +31,6 @@ from crocohuman.eval.datasets.synthetic import SyntheticTakes
 from crocohuman.eval.datasets.threedpw import ThreeDPW
 from crocohuman.eval.datasets.types import EvalSample
 
-ROT_Z90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 degrees about z
 ROT_X180 = np.diag([1.0, -1.0, -1.0])  # 180 degrees about x
 
 
@@ -41,67 +41,6 @@ def cut_in_half(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-def py2_pickle(obj) -> bytes:
-    """Protocol-2 bytes as Python 2's cPickle wrote them: ``str`` as (SHORT_)BINSTRING, numpy arrays
-    via ``numpy.core.multiarray._reconstruct`` with their buffer as a py2 ``str`` (3DPW's files)."""
-    out = bytearray(b"\x80\x02")
-
-    def global_(module: str, name: str) -> None:
-        out.extend(b"c" + f"{module}\n{name}\n".encode())
-
-    def emit(o) -> None:
-        if o is None:
-            out.extend(b"N")
-        elif isinstance(o, bool):
-            out.extend(b"\x88" if o else b"\x89")
-        elif isinstance(o, int):
-            out.extend(b"J" + struct.pack("<i", o))
-        elif isinstance(o, float):
-            out.extend(b"G" + struct.pack(">d", o))
-        elif isinstance(o, (str, bytes)):
-            data = o.encode("latin1") if isinstance(o, str) else o
-            out.extend(b"U" + bytes([len(data)]) if len(data) < 256 else b"T" + struct.pack("<I", len(data)))
-            out.extend(data)
-        elif isinstance(o, tuple):
-            out.extend(b"(")
-            for item in o:
-                emit(item)
-            out.extend(b"t")
-        elif isinstance(o, list):
-            out.extend(b"](")
-            for item in o:
-                emit(item)
-            out.extend(b"e")
-        elif isinstance(o, dict):
-            out.extend(b"}(")
-            for key, value in o.items():
-                emit(key)
-                emit(value)
-            out.extend(b"u")
-        elif isinstance(o, np.ndarray):
-            global_("numpy.core.multiarray", "_reconstruct")
-            out.extend(b"(")
-            global_("numpy", "ndarray")
-            emit((0,))
-            emit(b"b")
-            out.extend(b"tR(")
-            emit(1)
-            emit(tuple(int(n) for n in o.shape))
-            global_("numpy", "dtype")
-            emit((o.dtype.str[1:], 0, 1))
-            out.extend(b"R")
-            emit((3, o.dtype.str[0], None, None, None, -1, -1, 0))
-            out.extend(b"b")
-            emit(False)
-            emit(np.ascontiguousarray(o).tobytes())
-            out.extend(b"tb")
-        else:
-            raise TypeError(type(o))
-
-    emit(obj)
-    return bytes(out + b".")
-
-
 def check_sample(sample: EvalSample) -> None:
     assert sample.image.dtype == np.uint8 and sample.image.ndim == 3 and sample.image.shape[2] == 3
     x0, y0, x1, y1 = sample.box
@@ -110,61 +49,6 @@ def check_sample(sample: EvalSample) -> None:
 
 
 # ------------------------------------------------------------------------------------------ 3DPW
-
-PW3D_T = 3
-PW3D_TRANSLATION = np.array([0.1, -0.2, 3.0])
-
-
-def pw3d_record() -> dict:
-    """One sequence, two actors, three frames, with every key of the 3DPW readme."""
-    rng = np.random.default_rng(0)
-    cam_poses = np.tile(np.eye(4), (PW3D_T, 1, 1))
-    cam_poses[:, :3, :3] = ROT_Z90
-    cam_poses[:, :3, 3] = PW3D_TRANSLATION
-    joints = rng.uniform(-1, 1, (2, PW3D_T, 24, 3))
-    joints[0, 0, 0] = [1.0, 2.0, 3.0]
-    poses = rng.uniform(-0.3, 0.3, (2, PW3D_T, 72))
-    poses[:, :, :3] = 0.0
-    poses2d = np.zeros((2, PW3D_T, 3, 18))
-    poses2d[:, :, 0] = rng.uniform(10, 50, (2, PW3D_T, 18))
-    poses2d[:, :, 1] = rng.uniform(10, 40, (2, PW3D_T, 18))
-    poses2d[:, :, 2] = 0.8
-    poses2d[0, 0, 0] = [10.0, 30.0] + [20.0] * 15 + [55.0]  # x: confident joints span 10..30
-    poses2d[0, 0, 1] = [20.0, 30.0] + [25.0] * 15 + [45.0]  # y: 20..30
-    poses2d[0, 0, 2] = [0.9] * 17 + [0.0]  # joint 17, far outside, is not confident: must not count
-    poses2d[1, 2, 2] = 0.0  # no confident 2D joint: the box comes from the projected 3D joints
-    camera_points = np.tile([0.0, 0.0, 5.0], (24, 1))
-    camera_points[:2] = [[-0.5, -0.25, 5.0], [0.5, 0.25, 5.0]]
-    joints[1, 2] = (camera_points - PW3D_TRANSLATION) @ ROT_Z90  # R^T (x - t), row vectors
-    return {
-        "sequence": "downtown_test_00",
-        "genders": ["m", "f"],
-        "betas": [rng.normal(size=10), rng.normal(size=10)],
-        "betas_clothed": [rng.normal(size=10), rng.normal(size=10)],
-        "poses": [poses[0], poses[1]],
-        "trans": [rng.normal(size=(PW3D_T, 3)) for _ in range(2)],
-        "poses_60Hz": [rng.normal(size=(2 * PW3D_T, 72)) for _ in range(2)],
-        "trans_60Hz": [rng.normal(size=(2 * PW3D_T, 3)) for _ in range(2)],
-        "jointPositions": [joints[0].reshape(PW3D_T, 72), joints[1].reshape(PW3D_T, 72)],
-        "poses2d": [poses2d[0], poses2d[1]],
-        "v_template_clothed": [rng.normal(size=(6890, 3)) for _ in range(2)],
-        "texture_maps": [np.zeros((4, 4, 3), np.uint8) for _ in range(2)],
-        "img_frame_ids": np.arange(PW3D_T),
-        "cam_poses": cam_poses,
-        "cam_intrinsics": np.array([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]),
-        "campose_valid": [np.array([1, 1, 0]), np.array([0, 1, 1])],
-    }
-
-
-def make_3dpw(root: Path, record: dict | None = None) -> Path:
-    record = record or pw3d_record()
-    path = root / "sequenceFiles" / "test" / "downtown_test_00.pkl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(py2_pickle(record))
-    for t in range(PW3D_T):
-        put_jpeg(root / "imageFiles" / "downtown_test_00" / f"image_{t:05d}.jpg")
-    return path
-
 
 def test_3dpw_valid_frames_of_both_actors_in_camera_frame(tmp_path):
     make_3dpw(tmp_path)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
-from fake_benchmarks import make_hagrid_balanced, make_hagrid_v1
+from fake_benchmarks import make_3dpw, make_hagrid_balanced, make_hagrid_v1
 
 from crocohuman.eval.cli import main as eval_cli
 from crocohuman.model.finetune import FinetuneTask, finetune, task_loss
@@ -128,3 +128,16 @@ def test_few_shot_fine_tuning_takes_k_per_class_and_scores(tmp_path):
     report = json.loads((run / "eval-hagrid" / "results.json").read_text())
     assert report["samples"] == 18 * 3 and 0 <= report["results"]["model"]["accuracy %"] <= 100
     assert "majority-class baseline" in report["results"]
+
+
+def test_croco_eval_3dpw_on_the_native_layout(takes, tmp_path):
+    """A model fine-tuned on rendered takes, scored on a 3DPW-format folder (both actors, valid frames)."""
+    run = tmp_path / "run"
+    finetune(config_for(run, "hmr", "synthetic", takes / "train"))
+    make_3dpw(tmp_path / "3dpw")
+    result = CliRunner().invoke(eval_cli, ["3dpw", "--checkpoint", str(run / "checkpoint-last.pt"),
+                                           "--data-root", str(tmp_path / "3dpw"), "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((run / "eval-3dpw" / "results.json").read_text())
+    assert report["samples"] == 4  # 2 + 2 frames with campose_valid
+    assert report["results"]["model"]["MPJPE"] > 0

@@ -41,6 +41,8 @@ class EvalConfig:
     num_workers: int = 2
     limit: int | None = None  # score only the first N samples (quick looks)
     densepose_points: int = 200  # ground-truth points sampled per image for geodesic errors
+    smpl_model: str | None = None  # folder of your SMPL files: enables the SPIN/HMR 2.0 3DPW protocol
+    h36m_regressor: str | None = None  # your J_regressor_h36m.npy, for that protocol
 
 
 def load_finetuned(path: Path) -> tuple[torch.nn.Module, TrainConfig, dict]:
@@ -83,6 +85,42 @@ def score_joints(results: dict, baseline: dict, out_dir: Path) -> dict:
         per_joint["mean-pose baseline"] = np.linalg.norm(mean - gt, axis=-1).mean(0)
     plot_per_joint_errors(out_dir / "per_joint_error.png", list(SMPL_JOINT_NAMES[: gt.shape[1]]), per_joint)
     return rows
+
+
+def smpl_vertices(body, gender: str, orient: np.ndarray, body_pose: np.ndarray, betas: np.ndarray) -> np.ndarray:
+    """SMPL meshes [N, 6890, 3] (metres, camera axes, no translation) from rotation matrices
+    (orient [N, 3, 3], body_pose [N, 21, 3, 3]) or axis-angle (orient [N, 3], body_pose [N, 21, 3]);
+    SMPL's two hand joints stay at rest."""
+    count, as_matrix = len(orient), orient.ndim == 3
+    hands = np.broadcast_to(np.eye(3), (count, 2, 3, 3)) if as_matrix else np.zeros((count, 2, 3))
+    pose = np.concatenate([body_pose, hands], 1)  # (N, 23, 3[, 3])
+    shape = (count, -1, 3, 3) if as_matrix else (count, -1)  # smplx: joints of 3x3, or flat axis-angle
+    with torch.no_grad():
+        out = body.model(gender)(
+            global_orient=torch.as_tensor(orient, dtype=torch.float32).reshape(shape),
+            body_pose=torch.as_tensor(pose, dtype=torch.float32).reshape(shape),
+            betas=torch.as_tensor(betas, dtype=torch.float32), pose2rot=not as_matrix)
+    return out.vertices.numpy()
+
+
+def score_smpl_protocol(results: dict, eval_config: EvalConfig) -> dict:
+    """The 3DPW protocol of SPIN / HMR 2.0: SMPL meshes (prediction: neutral model; ground truth:
+    the actor's gender) through the H36M regressor, 14 joints, pelvis-aligned, mm; plus MPVPE."""
+    from crocohuman.eval.smpl_protocol import evaluate_smpl_meshes
+    from crocohuman.render.body.smpl_family import SmplFamilyBody
+
+    body = SmplFamilyBody("smpl", eval_config.smpl_model)
+    pred = smpl_vertices(body, "neutral" if "neutral" in body.genders else body.genders[0],
+                         results["pred_global_orient"], results["pred_body_pose"], results["pred_betas"])
+    gt = np.zeros_like(pred)
+    for code, gender in ((0, "neutral"), (1, "male"), (2, "female")):
+        rows = results["gender"] == code
+        if rows.any():
+            gt[rows] = smpl_vertices(body, gender, results["global_orient"][rows], results["body_pose"][rows],
+                                     results["betas"][rows])
+    errors = evaluate_smpl_meshes(pred, gt, eval_config.h36m_regressor)
+    return {"MPJPE (H36M-14)": float(errors.mpjpe.mean()), "PA-MPJPE (H36M-14)": float(errors.pa_mpjpe.mean()),
+            "MPVPE": float(errors.mpvpe.mean())}
 
 
 def score_classes(results: dict, baseline: dict, num_classes: int) -> dict:
@@ -131,6 +169,11 @@ def evaluate(eval_config: EvalConfig) -> dict:
     task = config.finetune.task
     if task in ("hmr", "hmr-free"):
         rows, units = score_joints(results, baseline, out_dir), {"MPJPE": "[mm]", "PA-MPJPE": "[mm]"}
+        if eval_config.smpl_model and eval_config.h36m_regressor:
+            if task != "hmr" or "betas" not in results:
+                raise ValueError("the SMPL protocol needs the hmr task and SMPL ground truth (betas, e.g. 3DPW)")
+            rows["model"].update(score_smpl_protocol(results, eval_config))
+            units.update({"MPJPE (H36M-14)": "[mm]", "PA-MPJPE (H36M-14)": "[mm]", "MPVPE": "[mm]"})
     elif task in ("gesture", "grasp"):
         rows, units = score_classes(results, baseline, config.finetune.num_classes), {}
     else:

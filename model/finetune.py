@@ -37,7 +37,7 @@ from crocohuman.model.training_loop import run
 from crocohuman.render.conventions import SMPL_TPOSE_JOINTS
 
 TASKS = ("hmr", "hmr-free", "densepose", "gesture", "grasp")
-HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "log_scale": 1}
+HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "log_scale": 1}  # betas: SMPL shape, when known
 NUM_JOINTS = 24
 TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
 
@@ -69,7 +69,8 @@ def predict(task: str, output) -> dict[str, torch.Tensor]:
     """The head's raw output as predictions in the targets' units (see finetune_data)."""
     if task == "hmr":
         final, _ = output
-        return {"joints": hmr_joints(final), "body_pose": rot6d_to_matrix(final["body_pose"].view(-1, 21, 6))}
+        return {"joints": hmr_joints(final), "global_orient": rot6d_to_matrix(final["global_orient"]),
+                "body_pose": rot6d_to_matrix(final["body_pose"].view(-1, 21, 6)), "betas": final["betas"]}
     if task == "hmr-free":
         joints = output.view(-1, NUM_JOINTS, 3)
         return {"joints": joints - joints[:, :1]}
@@ -103,6 +104,8 @@ def _joint_pose_loss(params: dict, batch: dict, device: torch.device) -> torch.T
         if name in batch:
             target = axis_angle_to_matrix(batch[name].to(device).float())
             loss = loss + (rot6d_to_matrix(params[name].view(shape)) - target).square().mean()
+    if "betas" in batch:
+        loss = loss + 0.01 * (params["betas"] - batch["betas"].to(device)).square().mean()
     return loss
 
 

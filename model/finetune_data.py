@@ -8,6 +8,7 @@ Targets (each present only when the benchmark has it):
     joints   (J, 3) float32, camera frame, metres, relative to the root joint (joint 0)
     global_orient (3,) axis-angle of the body in the camera frame (SMPL convention)
     body_pose (21, 3) axis-angle of the SMPL-tree body joints
+    betas    (10,) SMPL shape, and gender (0 neutral, 1 male, 2 female), for SMPL-family ground truth
     label    int64 class index
     parts    (S, S) int64 DensePose part 0..24 (-1 = unannotated, for sparse DensePose-COCO points)
     uv       (2, S, S) float32 in [0, 1]
@@ -26,6 +27,7 @@ EVAL_SCALE = 1.2
 TRAIN_SCALE = (1.1, 1.4)
 TRAIN_SHIFT = 0.08
 STREAM_LENGTH = 2**62
+GENDER_CODES = {"neutral": 0, "male": 1, "m": 1, "female": 2, "f": 2}
 
 
 def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, float, float]:
@@ -69,8 +71,14 @@ class FinetuneDataset(Dataset):
         pose = sample.body_params.get("body_pose", sample.body_params.get("pose"))
         if pose is not None:
             pose = np.asarray(pose, np.float32).reshape(-1, 3)
-            if len(pose) in (21, 24):  # SMPL-tree body joints, axis-angle; a full SMPL pose drops root and hands
-                out["body_pose"] = torch.from_numpy(np.ascontiguousarray(pose[1:22] if len(pose) == 24 else pose))
+            body = {21: pose, 23: pose[:21], 24: pose[1:22]}.get(len(pose))  # SMPL-tree body joints (no root, hands)
+            if body is not None:
+                out["body_pose"] = torch.from_numpy(np.ascontiguousarray(body))
+        betas = sample.body_params.get("betas")
+        if betas is not None and np.size(betas) >= 10:
+            out["betas"] = torch.from_numpy(np.asarray(betas, np.float32).reshape(-1)[:10].copy())
+            gender = str(sample.body_params.get("gender", "neutral"))
+            out["gender"] = torch.tensor(GENDER_CODES.get(gender, 0))
         if sample.label is not None:
             out["label"] = torch.tensor(sample.label, dtype=torch.int64)
         if sample.parts is not None and sample.iuv is not None:

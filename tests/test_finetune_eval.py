@@ -7,7 +7,9 @@ import json
 import pytest
 import torch
 from click.testing import CliRunner
+import numpy as np
 from fake_benchmarks import make_3dpw, make_hagrid_balanced, make_hagrid_v1
+from fake_smpl import fake_model_arrays
 
 from crocohuman.eval.cli import main as eval_cli
 from crocohuman.model.finetune import FinetuneTask, finetune, task_loss
@@ -141,3 +143,38 @@ def test_croco_eval_3dpw_on_the_native_layout(takes, tmp_path):
     report = json.loads((run / "eval-3dpw" / "results.json").read_text())
     assert report["samples"] == 4  # 2 + 2 frames with campose_valid
     assert report["results"]["model"]["MPJPE"] > 0
+
+
+def write_full_size_fake_smpl(folder, vertices: int = 6890) -> None:
+    """Fake SMPL files of every gender with SMPL's real vertex count (the H36M regressor's width):
+    the small fake humanoid, padded with unused vertices."""
+    arrays = fake_model_arrays("smpl")
+    pad = vertices - len(arrays["v_template"])
+    padded = {**arrays,
+              "v_template": np.concatenate([arrays["v_template"], np.repeat(arrays["v_template"][:1], pad, 0)]),
+              "shapedirs": np.concatenate([arrays["shapedirs"], np.zeros((pad, *arrays["shapedirs"].shape[1:]))]),
+              "posedirs": np.concatenate([arrays["posedirs"], np.zeros((pad, *arrays["posedirs"].shape[1:]))]),
+              "J_regressor": np.concatenate([arrays["J_regressor"], np.zeros((24, pad))], 1),
+              "weights": np.concatenate([arrays["weights"], np.repeat(arrays["weights"][:1], pad, 0)])}
+    folder.mkdir(parents=True)
+    for gender in ("NEUTRAL", "MALE", "FEMALE"):
+        np.savez(folder / f"SMPL_{gender}.npz", **padded)
+
+
+def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):
+    """The SPIN/HMR 2.0 3DPW protocol: SMPL meshes from the hmr head's parameters and the 3DPW
+    ground truth (per-actor gender) through the H36M regressor, 14 joints, mm."""
+    run = tmp_path / "run"
+    finetune(config_for(run, "hmr", "synthetic", takes / "train"))
+    make_3dpw(tmp_path / "3dpw")
+    write_full_size_fake_smpl(tmp_path / "models" / "smpl")
+    regressor = np.random.default_rng(0).random((17, 6890))
+    regressor[:, 1024:] = 0.0  # only the fake humanoid's own vertices
+    np.save(tmp_path / "J_regressor_h36m.npy", regressor / regressor.sum(1, keepdims=True))
+    result = CliRunner().invoke(eval_cli, ["3dpw", "--checkpoint", str(run / "checkpoint-last.pt"),
+                                           "--data-root", str(tmp_path / "3dpw"), "--workers", "0",
+                                           "--smpl-model", str(tmp_path / "models"),
+                                           "--h36m-regressor", str(tmp_path / "J_regressor_h36m.npy")])
+    assert result.exit_code == 0, result.output
+    model = json.loads((run / "eval-3dpw" / "results.json").read_text())["results"]["model"]
+    assert 0 < model["PA-MPJPE (H36M-14)"] <= model["MPJPE (H36M-14)"] and model["MPVPE"] > 0

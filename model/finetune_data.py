@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from crocohuman.model.pairs.transforms import IMAGENET_MEAN, crop_resize, normalise
+from crocohuman.model.pairs.transforms import MEAN_FILL, crop_resize, normalise
 
 EVAL_SCALE = 1.2
 TRAIN_SCALE = (1.1, 1.4)
@@ -59,8 +59,7 @@ class FinetuneDataset(Dataset):
         return {"index": index, "crop": torch.tensor(crop, dtype=torch.float32), **self.encode(sample, crop)}
 
     def encode(self, sample, crop) -> dict:
-        fill = tuple(round(255 * m) for m in IMAGENET_MEAN)
-        pixels = crop_resize(Image.fromarray(sample.image), crop, self.size, fill)
+        pixels = crop_resize(Image.fromarray(sample.image), crop, self.size, MEAN_FILL)
         out = {"img": normalise(np.asarray(pixels, np.float32) / 255.0)}
         if sample.joints3d is not None:
             joints = np.asarray(sample.joints3d, np.float32)

@@ -12,14 +12,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
-IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+from crocohuman.model.pairs.transforms import IMAGENET_MEAN, IMAGENET_STD, denormalize
 
-
-def to_uint8(image: torch.Tensor) -> np.ndarray:
-    """An ImageNet-normalised [3, H, W] tensor as an (H, W, 3) uint8 image."""
-    rgb = image.detach().float().cpu() * IMAGENET_STD + IMAGENET_MEAN
-    return (rgb.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
+# Grey (0.5) in the network's normalised space, shown where patches are hidden.
+HIDDEN_GREY = ((0.5 - torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)).view(3, 1, 1)
 
 
 def _patch_mask_image(mask: torch.Tensor, grid: int, patch: int) -> torch.Tensor:
@@ -43,8 +39,8 @@ def reconstruction_rows(model, img1: torch.Tensor, img2: torch.Tensor, pred: tor
         hidden = _patch_mask_image(mask[b].cpu(), grid, patch)
         predicted = model.unpatchify(pred[b:b + 1])[0].cpu()
         completed = predicted * hidden + img1[b].detach().float().cpu() * (1 - hidden)
-        masked = img1[b].detach().float().cpu() * (1 - hidden) + ((0.5 - IMAGENET_MEAN) / IMAGENET_STD) * hidden
-        rows.append(np.concatenate([to_uint8(masked), to_uint8(img2[b]), to_uint8(completed), to_uint8(img1[b])], 1))
+        masked = img1[b].detach().float().cpu() * (1 - hidden) + HIDDEN_GREY * hidden
+        rows.append(np.concatenate([denormalize(x) for x in (masked, img2[b], completed, img1[b])], 1))
     return rows
 
 

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from scipy.spatial.transform import Rotation
 
 from crocohuman.model.pairs.base import NumpyOnlyUnpickler, UnsafePickleError
 from crocohuman.model.pairs.images import box_from_points as box_from_points  # re-exported for the readers
+from crocohuman.model.pairs.images import read_rgb as decode_rgb
+from crocohuman.model.pairs.types import CorruptSampleError
 
 Box = tuple[float, float, float, float]
 
@@ -91,12 +92,9 @@ def read_rgb(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image")
     try:
-        with Image.open(path) as image:
-            image.load()
-            rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
-        raise ValueError(f"{path}: cannot decode image ({type(err).__name__}: {err})") from err
-    return np.ascontiguousarray(rgb)
+        return decode_rgb(path)
+    except CorruptSampleError as err:
+        raise ValueError(str(err)) from err
 
 
 # ------------------------------------------------------------------------------------------ boxes

@@ -19,6 +19,7 @@ from crocohuman.model.pairs.types import RawPair
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+MEAN_FILL = tuple(round(255 * m) for m in IMAGENET_MEAN)  # padding past the border: normalises to ~0
 KIND_CODES = {"cross_view": 0, "cross_pose": 1, "single": 2}
 _GREY = np.array([0.2989, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as torchvision's rgb_to_grayscale
 

@@ -22,8 +22,9 @@ BENCHMARK_NAMES = ["3dpw", "freihand", "densepose", "hagrid", "gun71", "interhan
 @click.option("--limit", type=int, help="Score only the first N samples.")
 @click.option("--smpl-model", help="Folder of your SMPL model files: adds the SPIN/HMR 2.0 3DPW protocol (hmr task).")
 @click.option("--h36m-regressor", help="Your J_regressor_h36m.npy (17 x 6890), for that protocol.")
+@click.option("--model-path", help="Your MANO folder (hand-mesh), if not where the checkpoint was fine-tuned.")
 def main(benchmark, checkpoint, data_root, out_dir, options, batch_size, workers, limit, smpl_model,
-         h36m_regressor) -> None:
+         h36m_regressor, model_path) -> None:
     """Write results.json, results.md and plots for BENCHMARK."""
     import yaml
 
@@ -39,7 +40,8 @@ def main(benchmark, checkpoint, data_root, out_dir, options, batch_size, workers
     out_dir = out_dir or Path(checkpoint).parent / f"eval-{benchmark}"
     try:
         summary = evaluate(EvalConfig(checkpoint, benchmark, data_root, out_dir, reader_options, batch_size,
-                                      workers, limit, smpl_model=smpl_model, h36m_regressor=h36m_regressor))
+                                      workers, limit, smpl_model=smpl_model, h36m_regressor=h36m_regressor,
+                                      model_path=model_path))
     except (ValueError, FileNotFoundError) as error:
         click.echo(f"croco-eval: error: {error}", err=True)
         sys.exit(2)

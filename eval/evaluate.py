@@ -1,8 +1,9 @@
 """Score a fine-tuned checkpoint on a benchmark split: predictions, metrics, report files.
 
 The checkpoint (``croco-train finetune``) holds the task, the backbone shape and the trivial
-baseline measured on its training split (mean pose, majority class); the report puts the model
-next to that baseline, in the paper's units (mm for joints, AUC for DensePose, % for accuracy).
+baseline measured on its training split (mean pose or hand, majority class); the report puts the
+model next to that baseline, in the paper's units (mm for joints and meshes, AUC for DensePose and
+FreiHAND's PCK, % for accuracy).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from tqdm import tqdm
 
 from crocohuman.eval import metrics
 from crocohuman.eval.datasets import open_benchmark
-from crocohuman.eval.report import markdown_table, plot_per_joint_errors, plot_rcp, write_json
+from crocohuman.eval.report import markdown_table, plot_curves, plot_per_joint_errors, write_json
 from crocohuman.model.checkpointing import load_training_checkpoint
 from crocohuman.model.croco import CroCoConfig
 from crocohuman.model.finetune import FinetuneTask, predict
 from crocohuman.model.finetune_data import FinetuneDataset
+from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES
 from crocohuman.model.train_config import TrainConfig
 from crocohuman.render.conventions import SMPL_JOINT_NAMES
 
@@ -43,14 +45,18 @@ class EvalConfig:
     densepose_points: int = 200  # ground-truth points sampled per image for geodesic errors
     smpl_model: str | None = None  # folder of your SMPL files: enables the SPIN/HMR 2.0 3DPW protocol
     h36m_regressor: str | None = None  # your J_regressor_h36m.npy, for that protocol
+    model_path: str | None = None  # your MANO folder/file, if not where the checkpoint was fine-tuned
 
 
-def load_finetuned(path: Path) -> tuple[torch.nn.Module, TrainConfig, dict]:
-    """The model of a fine-tuning checkpoint, its training config and its stored baseline."""
+def load_finetuned(path: Path, model_path: str | None = None) -> tuple[torch.nn.Module, TrainConfig, dict]:
+    """The model of a fine-tuning checkpoint, its training config and its stored baseline;
+    ``model_path`` replaces the body-model files the run used (hand-mesh poses MANO from them)."""
     state = load_training_checkpoint(path)
     if state.get("train_config", {}).get("finetune") is None:
         raise ValueError(f"{path}: not a fine-tuning checkpoint (croco-train finetune writes those)")
     config = TrainConfig(**state["train_config"])
+    if model_path:
+        config.finetune.model_path = model_path
     model = FinetuneTask(config).build_model(CroCoConfig(**state["croco_config"]))
     model.load_state_dict(state["model"])
     return model.eval(), config, state.get("baseline", {})
@@ -153,21 +159,71 @@ def score_densepose(results: dict, eval_config: EvalConfig, out_dir: Path) -> di
         pred_iuv.append(np.column_stack([pred_parts[b, rows, cols], results["pred_uv"][b, :, rows, cols]]))
         gt_iuv.append(np.column_stack([gt_parts[b, rows, cols], gt_uv[b, :, rows, cols]]))
     distances = surface.distances(np.concatenate(pred_iuv), np.concatenate(gt_iuv))
-    plot_rcp(out_dir / "rcp.png", RCP_THRESHOLDS_CM, {"model": metrics.rcp_curve(distances, RCP_THRESHOLDS_CM)})
+    plot_curves(out_dir / "rcp.png", RCP_THRESHOLDS_CM, {"model": metrics.rcp_curve(distances, RCP_THRESHOLDS_CM)},
+                "geodesic threshold [cm]", "RCP")
     return {"model": {"part accuracy %": 100 * float((pred_parts == gt_parts)[labelled].mean()),
                       "AUC10": metrics.densepose_auc(distances, 10), "AUC30": metrics.densepose_auc(distances, 30)}}
 
 
+def freihand_scores(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndarray,
+                    gt_vertices: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """FreiHAND's official scores (its ``eval.py``) of predictions in metres: joints and vertices
+    each aligned to the ground truth by their own similarity transform (``metrics.freihand_align``,
+    reflections allowed as ``orthogonal_procrustes``); PA-MPJPE and PA-MPVPE in mm, F@5mm / F@15mm
+    on the aligned vertices, AUC of the aligned 3D PCK over 0-50 mm. Returns the scores, the PCK
+    curve and the per-joint errors (mm)."""
+    joint_errors = np.linalg.norm(metrics.freihand_align(joints, gt_joints) - gt_joints, axis=-1)  # (N, 21)
+    aligned = metrics.freihand_align(vertices, gt_vertices)
+    pck = metrics.pck_curve(joint_errors, metrics.FREIHAND_THRESHOLDS)
+    scores = {"PA-MPJPE": 1000 * float(joint_errors.mean()),
+              "PA-MPVPE": 1000 * float(np.linalg.norm(aligned - gt_vertices, axis=-1).mean())}
+    for t in metrics.FREIHAND_FSCORE_THRESHOLDS:
+        fscores = [metrics.f_score(p, g, t) for p, g in zip(aligned, gt_vertices)]
+        scores[f"F@{round(1000 * t)}mm"] = float(np.mean(fscores))
+    scores["AUC"] = metrics.auc(pck, metrics.FREIHAND_THRESHOLDS)
+    return scores, pck, 1000 * joint_errors.mean(0)
+
+
+def score_hand_mesh(results: dict, baseline: dict, out_dir: Path) -> dict:
+    """FreiHAND's scores of the model and of the mean-hand baseline; PCK and per-joint error plots."""
+    if "vertices" not in results:
+        raise ValueError("scoring hand meshes needs the ground-truth meshes: <root>/evaluation_verts.json")
+    gt_joints, gt_vertices = results["joints"], results["vertices"]
+    predictions = {"model": (results["pred_joints"], results["pred_vertices"])}
+    if "mean_joints" in baseline and "mean_vertices" in baseline:
+        predictions["mean-hand baseline"] = (np.broadcast_to(np.asarray(baseline["mean_joints"]), gt_joints.shape),
+                                             np.broadcast_to(np.asarray(baseline["mean_vertices"]), gt_vertices.shape))
+    rows, curves, per_joint = {}, {}, {}
+    for name, (joints, vertices) in predictions.items():
+        rows[name], curves[name], per_joint[name] = freihand_scores(joints, vertices, gt_joints, gt_vertices)
+    plot_curves(out_dir / "pck.png", 1000 * metrics.FREIHAND_THRESHOLDS, curves, "threshold [mm]", "3D PCK (aligned)")
+    plot_per_joint_errors(out_dir / "per_joint_error.png", list(FREIHAND_JOINT_NAMES), per_joint)
+    return rows
+
+
+def check_task_fits(benchmark: str, task: str, checkpoint: Path) -> None:
+    """FreiHAND scores hand meshes and hand meshes are scored on FreiHAND (21 joints in its order)."""
+    if benchmark == "freihand" and task != "hand-mesh":
+        raise ValueError(f"croco-eval freihand scores hand meshes (MANO), but {checkpoint} was fine-tuned for task "
+                         f"{task!r}: fine-tune with croco-train finetune --task hand-mesh (config finetune-hand-mesh)")
+    if task == "hand-mesh" and benchmark != "freihand":
+        raise ValueError(f"{checkpoint} is a hand-mesh checkpoint: score it with croco-eval freihand, not {benchmark}")
+
+
 def evaluate(eval_config: EvalConfig) -> dict:
     """Write ``results.json`` and ``results.md`` (and plots) into ``out_dir``; return the results."""
-    model, config, baseline = load_finetuned(eval_config.checkpoint)
+    model, config, baseline = load_finetuned(eval_config.checkpoint, eval_config.model_path)
+    task = config.finetune.task
+    check_task_fits(eval_config.benchmark, task, eval_config.checkpoint)
     benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.options)
     dataset = FinetuneDataset(benchmark, config.image_size, train=False)
     out_dir = Path(eval_config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = collect(model, config, dataset, eval_config)
-    task = config.finetune.task
-    if task in ("hmr", "hmr-free"):
+    if task == "hand-mesh":
+        rows = score_hand_mesh(results, baseline, out_dir)
+        units = {"PA-MPJPE": "[mm]", "PA-MPVPE": "[mm]", "AUC": "[0-50 mm]"}
+    elif task in ("hmr", "hmr-free"):
         rows, units = score_joints(results, baseline, out_dir), {"MPJPE": "[mm]", "PA-MPJPE": "[mm]"}
         if eval_config.smpl_model and eval_config.h36m_regressor:
             if task != "hmr" or "betas" not in results:

@@ -50,14 +50,14 @@ def plot_per_joint_errors(path: Path, names: list[str], errors_mm: dict[str, np.
     plt.close(figure)
 
 
-def plot_rcp(path: Path, thresholds_cm: np.ndarray, curves: dict[str, np.ndarray]) -> None:
-    """Ratio of correct points against the geodesic threshold (DensePose)."""
+def plot_curves(path: Path, thresholds: np.ndarray, curves: dict[str, np.ndarray], xlabel: str, ylabel: str) -> None:
+    """Fractions in [0, 1] against a threshold, one line per model: DensePose's RCP, FreiHAND's PCK."""
     plt = _figure()
     figure, axis = plt.subplots(figsize=(4.5, 3.5))
     for label, curve in curves.items():
-        axis.plot(thresholds_cm, curve, label=label)
-    axis.set_xlabel("geodesic threshold [cm]")
-    axis.set_ylabel("RCP")
+        axis.plot(thresholds, curve, label=label)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
     axis.set_ylim(0, 1)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)

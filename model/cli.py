@@ -67,14 +67,16 @@ def _run(job) -> None:
 
 
 @main.command(context_settings={"show_default": True})
-@click.option("--task", type=click.Choice(["hmr", "hmr-free", "densepose", "gesture", "grasp"]), required=True)
+@click.option("--task", type=click.Choice(["hmr", "hmr-free", "hand-mesh", "densepose", "gesture", "grasp"]),
+              required=True)
 @click.option("--config", "preset", default="finetune-tiny-cpu", help="Preset in assets/configs/ or a YAML file.")
 @click.option("--data", "data", required=True, help="BENCHMARK:ROOT, e.g. synthetic:out/train or hagrid:~/hagrid.")
 @click.option("--init", help="random | croco:PATH (official CroCo or our checkpoint) | weights:PATH.safetensors")
 @click.option("--binocular", is_flag=True, help="Encoder and decoder on two images (paper Table 6).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run folder (checkpoints, logs, grids).")
+@click.option("--model-path", help="hand-mesh: your MANO folder or MANO_RIGHT.pkl/.npz (mano.is.tue.mpg.de).")
 @click.argument("overrides", nargs=-1)
-def finetune(task, preset, data, init, binocular, out_dir, overrides) -> None:
+def finetune(task, preset, data, init, binocular, out_dir, model_path, overrides) -> None:
     """Fine-tune a task head (and the backbone) on a benchmark's training split; resumes like pretrain."""
     from crocohuman.model.finetune import finetune as run_finetune
     from crocohuman.model.train_config import load_config
@@ -86,6 +88,8 @@ def finetune(task, preset, data, init, binocular, out_dir, overrides) -> None:
         extra.append(f"init={init}")
     if out_dir:
         extra.append(f"out_dir={out_dir}")
+    if model_path:
+        extra.append(f"finetune.model_path={model_path}")
     _run(lambda: run_finetune(load_config(preset, extra)))
 
 

@@ -4,6 +4,8 @@ Tasks and their heads:
     hmr        iterative regressor (HMR-style, 6D rotations) of the SMPL-tree pose and a body
                scale; joints by forward kinematics of the SMPL kinematic tree
     hmr-free   model-free: a pooled MLP regresses the 24 joints directly
+    hand-mesh  iterative regressor of MANO parameters posed by the user's MANO file into 21 joints
+               (FreiHAND order) and the 778-vertex mesh (``hand_mesh``); trained on FreiHAND
     densepose  DPT head: 25-way part logits + 24 x (U, V)
     gesture, grasp   pooled MLP classifier
 Joints are root-relative, camera frame, metres; what each benchmark provides is in
@@ -22,6 +24,7 @@ import torch.nn.functional as F
 from crocohuman.model.croco import CroCoConfig, preset_config
 from crocohuman.model.downstream import CroCoDownstream
 from crocohuman.model.finetune_data import FinetuneDataset
+from crocohuman.model.hand_mesh import HandMeshHead
 from crocohuman.model.heads import (
     DENSEPOSE_OUTPUTS,
     DPTHead,
@@ -32,45 +35,50 @@ from crocohuman.model.heads import (
 )
 from crocohuman.model.pairs.transforms import denormalize
 from crocohuman.model.rotation6d import axis_angle_to_matrix, rot6d_to_matrix, smpl_kinematics
-from crocohuman.model.train_config import TrainConfig
+from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 from crocohuman.model.training_loop import run
 from crocohuman.render.conventions import SMPL_TPOSE_JOINTS
 
-TASKS = ("hmr", "hmr-free", "densepose", "gesture", "grasp")
+TASKS = ("hmr", "hmr-free", "hand-mesh", "densepose", "gesture", "grasp")
 HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "log_scale": 1}  # betas: SMPL shape, when known
 NUM_JOINTS = 24
 TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
 
 
-def make_head(task: str, config: CroCoConfig, mode: str, num_classes: int) -> torch.nn.Module:
-    width = CroCoDownstream.token_dim(config, mode)
+def make_head(spec: FinetuneConfig, config: CroCoConfig) -> torch.nn.Module:
+    """The head of ``spec.task`` for a backbone of shape ``config``."""
+    task, width = spec.task, CroCoDownstream.token_dim(config, spec.mode)
     if task == "hmr":
         return IterativeRegressor(width, HMR_SPEC)
     if task == "hmr-free":
         return PooledMLP(width, NUM_JOINTS * 3)
+    if task == "hand-mesh":
+        return HandMeshHead(width, spec.model_path)
     if task == "densepose":
-        return DPTHead.for_backbone(config, mode, DENSEPOSE_OUTPUTS)
+        return DPTHead.for_backbone(config, spec.mode, DENSEPOSE_OUTPUTS)
     if task in ("gesture", "grasp"):
-        if num_classes < 2:
+        if spec.num_classes < 2:
             raise ValueError(f"--task {task} needs finetune.num_classes (e.g. 18 for HaGRID gestures)")
-        return PooledMLP(width, num_classes)
+        return PooledMLP(width, spec.num_classes)
     raise ValueError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
 
 
-def hmr_joints(params: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Root-relative joints [B, 24, 3] of the SMPL tree posed by the regressed parameters."""
+def hmr_outputs(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """One iterate of the hmr head as predictions: the root-relative joints [B, 24, 3] of the SMPL
+    tree posed by the regressed rotations and scale, the rotation matrices, the betas."""
     orient = rot6d_to_matrix(params["global_orient"])  # (B, 3, 3)
     body = rot6d_to_matrix(params["body_pose"].view(-1, 21, 6))  # (B, 21, 3, 3)
     joints = smpl_kinematics(orient, body, TEMPLATE.to(orient))
-    return (joints - joints[:, :1]) * params["log_scale"].exp()[:, :, None]
+    joints = (joints - joints[:, :1]) * params["log_scale"].exp()[:, :, None]
+    return {"joints": joints, "global_orient": orient, "body_pose": body, "betas": params["betas"]}
 
 
 def predict(task: str, output) -> dict[str, torch.Tensor]:
     """The head's raw output as predictions in the targets' units (see finetune_data)."""
     if task == "hmr":
-        final, _ = output
-        return {"joints": hmr_joints(final), "global_orient": rot6d_to_matrix(final["global_orient"]),
-                "body_pose": rot6d_to_matrix(final["body_pose"].view(-1, 21, 6)), "betas": final["betas"]}
+        return hmr_outputs(output[0])
+    if task == "hand-mesh":  # the head poses its own iterates
+        return output[0]
     if task == "hmr-free":
         joints = output.view(-1, NUM_JOINTS, 3)
         return {"joints": joints - joints[:, :1]}
@@ -83,29 +91,38 @@ def predict(task: str, output) -> dict[str, torch.Tensor]:
 
 
 def task_loss(task: str, output, batch: dict, device: torch.device) -> torch.Tensor:
-    """Supervision available in the batch, summed: joints (L1, m), pose (rotation MSE), parts, labels."""
+    """Supervision available in the batch, summed: joints and vertices (L1, m), pose (rotation MSE),
+    parts, labels."""
     if task == "densepose":
         logits, uv = densepose_outputs(output)
         parts = batch["parts"].to(device)
         return densepose_loss(logits, uv, parts.clamp(min=0), batch["uv"].to(device), parts >= 0)
     if task in ("gesture", "grasp"):
         return F.cross_entropy(output, batch["label"].to(device))
-    if task == "hmr":  # deep supervision of every refinement, as HMR does
+    if task in ("hmr", "hand-mesh"):  # deep supervision of every refinement, as HMR does
         _, steps = output
-        loss = sum(_joint_pose_loss(step, batch, device) for step in steps) / len(steps)
-        return loss
-    return (predict(task, output)["joints"] - batch["joints"].to(device)).abs().mean()
+        steps = [hmr_outputs(step) for step in steps] if task == "hmr" else steps
+        return sum(_prediction_loss(step, batch, device) for step in steps) / len(steps)
+    return _prediction_loss(predict(task, output), batch, device)
 
 
-def _joint_pose_loss(params: dict, batch: dict, device: torch.device) -> torch.Tensor:
-    """L1 on root-relative joints, plus rotation-matrix MSE on whatever rotations the data has."""
-    loss = (hmr_joints(params) - batch["joints"].to(device)).abs().mean()
-    for name, shape in (("global_orient", (-1, 6)), ("body_pose", (-1, 21, 6))):
-        if name in batch:
+POINT_TARGETS = ("joints", "vertices")  # root-relative, metres
+ROTATION_TARGETS = ("global_orient", "body_pose", "hand_pose")  # axis-angle in the batch, matrices predicted
+
+
+def _prediction_loss(pred: dict, batch: dict, device: torch.device) -> torch.Tensor:
+    """L1 on root-relative points, rotation-matrix MSE on rotations and a small betas term, each
+    where both the prediction and the batch have it."""
+    loss = torch.zeros((), device=device)
+    for name in POINT_TARGETS:
+        if name in pred and name in batch:
+            loss = loss + (pred[name] - batch[name].to(device)).abs().mean()
+    for name in ROTATION_TARGETS:
+        if name in pred and name in batch:
             target = axis_angle_to_matrix(batch[name].to(device).float())
-            loss = loss + (rot6d_to_matrix(params[name].view(shape)) - target).square().mean()
-    if "betas" in batch:
-        loss = loss + 0.01 * (params["betas"] - batch["betas"].to(device)).square().mean()
+            loss = loss + (pred[name] - target.view_as(pred[name])).square().mean()
+    if "betas" in pred and "betas" in batch:
+        loss = loss + 0.01 * (pred["betas"] - batch["betas"].to(device)).square().mean()
     return loss
 
 
@@ -138,7 +155,7 @@ class FinetuneTask:
     def build_model(self, backbone_config: CroCoConfig | None = None) -> CroCoDownstream:
         """From ``config.init``; with ``backbone_config``, a fresh model of that shape (to load weights into)."""
         spec = self.spec
-        head = lambda c: make_head(spec.task, c, spec.mode, spec.num_classes)  # noqa: E731
+        head = lambda c: make_head(spec, c)  # noqa: E731
         if backbone_config is not None:
             return CroCoDownstream.from_init("random", head, spec.mode, backbone_config)
         config = preset_config(self.config.model, **self.config.model_overrides) if self.config.init == "random" else None
@@ -154,7 +171,8 @@ class FinetuneTask:
                                           betas=optim.betas)
 
     def dataset(self) -> FinetuneDataset:
-        return FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True)
+        return FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True,
+                               mirror=self.spec.mirror)
 
     def loss(self, model, core, batch: dict, generator: torch.Generator, device: torch.device):
         img = batch["img"].to(device, non_blocking=True)
@@ -170,11 +188,12 @@ class FinetuneTask:
     @functools.cached_property
     def baseline(self) -> dict:
         """The trivial predictor the report compares against, from the training split: the mean
-        root-relative pose, or the most frequent class."""
+        root-relative pose (and mesh, when the data has one), or the most frequent class."""
         dataset = FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True)
         samples = [dataset[i] for i in range(min(256, 4 * len(self.benchmark)))]
-        if self.name in ("hmr", "hmr-free"):
-            return {"mean_joints": torch.stack([s["joints"] for s in samples]).mean(0).tolist()}
+        if self.name in ("hmr", "hmr-free", "hand-mesh"):
+            return {f"mean_{key}": torch.stack([s[key] for s in samples]).mean(0).tolist()
+                    for key in POINT_TARGETS if key in samples[0]}
         if self.name in ("gesture", "grasp"):
             labels = np.array([int(s["label"]) for s in samples])
             return {"majority_class": int(np.bincount(labels).argmax())}

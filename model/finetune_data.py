@@ -1,6 +1,7 @@
 """Benchmark samples as fine-tuning batches: a square crop around the person, targets to match.
 
-Training draws sample ``i`` of an endless stream from (seed, i): a random item, a jittered crop.
+Training draws sample ``i`` of an endless stream from (seed, i): a random item, a jittered crop,
+and with ``mirror`` a left-right flip half of the time (bodies in SMPL joint order only).
 Evaluation walks the benchmark in order with a fixed crop (the box side x 1.2, centred), so
 predictions line up with ``EvalDataset`` indices.
 
@@ -8,6 +9,8 @@ Targets (each present only when the benchmark has it):
     joints   (J, 3) float32, camera frame, metres, relative to the root joint (joint 0)
     global_orient (3,) axis-angle of the body in the camera frame (SMPL convention)
     body_pose (21, 3) axis-angle of the SMPL-tree body joints
+    hand_pose (15, 3) axis-angle of MANO's finger joints (FreiHAND: offsets from MANO's mean hand)
+    vertices (V, 3) float32, camera frame, metres, relative to the root joint (FreiHAND's MANO mesh)
     betas    (10,) SMPL shape, and gender (0 neutral, 1 male, 2 female), for SMPL-family ground truth
     label    int64 class index
     parts    (S, S) int64 DensePose part 0..24 (-1 = unannotated, for sparse DensePose-COCO points)
@@ -22,6 +25,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from crocohuman.model.pairs.transforms import MEAN_FILL, crop_resize, normalise
+from crocohuman.render.conventions import SMPL_MIRROR
 
 EVAL_SCALE = 1.2
 TRAIN_SCALE = (1.1, 1.4)
@@ -37,11 +41,32 @@ def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> t
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
+def mirrorable(sample: dict) -> bool:
+    """Whether a mirror image has known targets: SMPL-order bodies only (a mirrored right hand is a
+    left hand; dense charts and class labels need their own symmetry tables)."""
+    joints = sample.get("joints")
+    return (joints is not None and len(joints) == len(SMPL_MIRROR)
+            and not {"parts", "uv", "label", "vertices"} & sample.keys())
+
+
+def mirrored(sample: dict) -> dict:
+    """The sample seen in a mirror (image flipped left-right): camera-frame x negated, left and right
+    joints swapped, rotations conjugated by the reflection (axis-angle (x, y, z) -> (x, -y, -z))."""
+    reflect = torch.tensor([-1.0, 1.0, 1.0])
+    out = dict(sample, img=sample["img"].flip(-1), joints=sample["joints"][list(SMPL_MIRROR)] * reflect)
+    if "global_orient" in sample:
+        out["global_orient"] = sample["global_orient"] * -reflect
+    if "body_pose" in sample:  # body_pose row j is SMPL joint j + 1
+        out["body_pose"] = sample["body_pose"][[SMPL_MIRROR[j + 1] - 1 for j in range(len(sample["body_pose"]))]] * -reflect
+    return out
+
+
 class FinetuneDataset(Dataset):
     """``train=True``: an endless seeded stream for the training loop; else the benchmark in order."""
 
-    def __init__(self, benchmark, size: int, seed: int = 0, train: bool = True):
+    def __init__(self, benchmark, size: int, seed: int = 0, train: bool = True, mirror: bool = False):
         self.benchmark, self.size, self.seed, self.train = benchmark, size, seed, train
+        self.mirror = mirror and train
 
     def __len__(self) -> int:
         return STREAM_LENGTH if self.train else len(self.benchmark)
@@ -52,11 +77,15 @@ class FinetuneDataset(Dataset):
             index = int(rng.integers(len(self.benchmark)))
             sample = self.benchmark[index]
             crop = square_crop(sample.box, rng.uniform(*TRAIN_SCALE), tuple(rng.uniform(-TRAIN_SHIFT, TRAIN_SHIFT, 2)))
+            flip = self.mirror and rng.random() < 0.5
         else:
-            index = i
+            index, flip = i, False
             sample = self.benchmark[index]
             crop = square_crop(sample.box, EVAL_SCALE)
-        return {"index": index, "crop": torch.tensor(crop, dtype=torch.float32), **self.encode(sample, crop)}
+        out = self.encode(sample, crop)
+        if flip and mirrorable(out):
+            out = mirrored(out)
+        return {"index": index, "crop": torch.tensor(crop, dtype=torch.float32), **out}
 
     def encode(self, sample, crop) -> dict:
         pixels = crop_resize(Image.fromarray(sample.image), crop, self.size, MEAN_FILL)
@@ -64,6 +93,8 @@ class FinetuneDataset(Dataset):
         if sample.joints3d is not None:
             joints = np.asarray(sample.joints3d, np.float32)
             out["joints"] = torch.from_numpy(joints - joints[:1])
+            if sample.vertices is not None:  # relative to the same root joint
+                out["vertices"] = torch.from_numpy(np.asarray(sample.vertices, np.float32) - joints[:1])
         orient = sample.body_params.get("global_orient")
         if orient is not None and np.size(orient) == 3:
             out["global_orient"] = torch.from_numpy(np.asarray(orient, np.float32).reshape(3))
@@ -73,6 +104,9 @@ class FinetuneDataset(Dataset):
             body = {21: pose, 23: pose[:21], 24: pose[1:22]}.get(len(pose))  # SMPL-tree body joints (no root, hands)
             if body is not None:
                 out["body_pose"] = torch.from_numpy(np.ascontiguousarray(body))
+        hand_pose = sample.body_params.get("hand_pose")
+        if hand_pose is not None and np.size(hand_pose) == 45:  # MANO's 15 finger joints, as the data stores them
+            out["hand_pose"] = torch.from_numpy(np.asarray(hand_pose, np.float32).reshape(15, 3).copy())
         betas = sample.body_params.get("betas")
         if betas is not None and np.size(betas) >= 10:
             out["betas"] = torch.from_numpy(np.asarray(betas, np.float32).reshape(-1)[:10].copy())

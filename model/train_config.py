@@ -34,7 +34,7 @@ class OptimConfig:
 class FinetuneConfig:
     """What fine-tuning trains: a task head on a benchmark's training split (``croco-train finetune``)."""
 
-    task: str = "hmr-free"  # hmr | hmr-free | densepose | gesture | grasp
+    task: str = "hmr-free"  # hmr | hmr-free | hand-mesh | densepose | gesture | grasp
     benchmark: str = "synthetic"  # a name of crocohuman.eval.datasets.BENCHMARKS
     root: str = ""
     options: dict[str, Any] = field(default_factory=dict)  # benchmark reader options (split, ...)
@@ -43,6 +43,8 @@ class FinetuneConfig:
     shots: int = 0  # k-shot fine-tuning: k training samples per class (0: the whole split)
     shot_seed: int = 0  # which k samples (few-shot results are mean +- std over seeds)
     backbone_lr_scale: float = 1.0
+    model_path: str = ""  # hand-mesh: your MANO folder or MANO_RIGHT.pkl/.npz (mano.is.tue.mpg.de)
+    mirror: bool = True  # left-right flip augmentation where the targets allow it (SMPL-order joints)
 
 
 @dataclass

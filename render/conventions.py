@@ -33,6 +33,11 @@ SMPL_JOINT_NAMES: tuple[str, ...] = (
 SMPL_PARENTS: tuple[int, ...] = (
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
 )
+# The joint each joint becomes in a mirror image (left and right swapped), for flip augmentation.
+SMPL_MIRROR: tuple[int, ...] = tuple(
+    SMPL_JOINT_NAMES.index(name.replace("left_", "@").replace("right_", "left_").replace("@", "right_"))
+    for name in SMPL_JOINT_NAMES
+)
 NUM_BODY_JOINTS = 21  # SMPL-H / SMPL-X body joints after the pelvis (AMASS ``pose_body``)
 
 # An idealised SMPL T-pose skeleton (our rounded numbers, metres, SMPL canonical frame: Y up,

@@ -98,8 +98,10 @@ class TakeRenderer:
             self.raster.update_mesh("scene", scene.positions, scene.normals)
 
     def render(self, rng: np.random.Generator) -> Take:
-        identity = self.body.sample_identity(rng)
-        clip = self.motion.sample_clip(rng, self.frames, self.fps)
+        # One stream per factor: changing how one factor is drawn leaves the others as they were.
+        body_rng, motion_rng, place_rng, camera_rng, light_rng, background_rng = rng.spawn(6)
+        identity = self.body.sample_identity(body_rng)
+        clip = self.motion.sample_clip(motion_rng, self.frames, self.fps)
         posed = self.body.pose(identity, clip)
         vertices = posed.vertices.astype(np.float64)
         joints = posed.joints.astype(np.float64)
@@ -107,21 +109,21 @@ class TakeRenderer:
         offset = np.array([-vertices[..., 0].mean(), -vertices[..., 1].mean(), -vertices[..., 2].min()])
         eyes = None
         if self.scene is not None:
-            spot = self.scene.sample_standing_spot(rng)
+            spot = self.scene.sample_standing_spot(place_rng)
             offset += np.array([spot[0], spot[1], self.scene.floor_z])
         vertices, joints = vertices + offset, joints + offset
         if self.scene is not None:
             body_points = joints[[0, -1]][:, VISIBLE_JOINTS].reshape(-1, 3)
-            eyes = np.stack([self.scene.sample_camera_position(rng, body_points) for _ in range(self.rig.views)])
+            eyes = np.stack([self.scene.sample_camera_position(camera_rng, body_points) for _ in range(self.rig.views)])
         # Framing only needs the extreme points: the convex hull of the body over all time steps.
         points = vertices.reshape(-1, 3)
         hull = points[ConvexHull(points).vertices]
-        cameras = sample_rig(rng, self.rig, hull, self.width, self.height, eyes)
-        lighting = sample_lighting(rng)
+        cameras = sample_rig(camera_rng, self.rig, hull, self.width, self.height, eyes)
+        lighting = sample_lighting(light_rng)
         texcoords, corner_labels = self._person_static
         self.raster.set_mesh("person", MeshBuffers(texcoords, corner_labels, identity.texture))
         backgrounds = None if self.scene is not None else [
-            self.background.sample(rng, self.height, self.width) for _ in cameras]
+            self.background.sample(background_rng, self.height, self.width) for _ in cameras]
         shape = (self.frames, len(cameras), self.height, self.width)
         rgb = np.zeros((*shape, 3), np.uint8)
         labels = np.zeros((*shape, 4), np.uint16)

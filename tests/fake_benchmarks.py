@@ -68,6 +68,30 @@ def make_hagrid_balanced(root: Path, per_class: int, split_folder: str = "test")
         put_json(root / f"ann_{split_folder}" / f"{gesture}.json", records)
 
 
+FREI_K = [[100.0, 0.0, 32.0], [0.0, 100.0, 24.0], [0.0, 0.0, 1.0]]
+
+
+def make_freihand(root: Path, split: str, count: int, images: int, xyz: np.ndarray | None = None,
+                  verts: np.ndarray | None = None, mano: np.ndarray | None = None) -> None:
+    """A FreiHAND v2 split of ``count`` annotations (K, xyz, verts, mano [1 x 61], scale) and
+    ``images`` images (training: 4 versions x count); annotations not given are made up."""
+    rng = np.random.default_rng(1)
+    if xyz is None:
+        xyz = rng.uniform(-0.05, 0.05, (count, 21, 3)) + [0, 0, 0.5]
+        xyz[0, 0] = [0.1, -0.05, 0.5]
+    if verts is None:
+        verts = rng.normal(size=(count, 778, 3))
+    if mano is None:
+        mano = np.tile(np.arange(61) / 100, (count, 1))
+    put_json(root / f"{split}_K.json", [FREI_K] * count)
+    put_json(root / f"{split}_xyz.json", np.asarray(xyz).tolist())
+    put_json(root / f"{split}_verts.json", np.asarray(verts).tolist())
+    put_json(root / f"{split}_mano.json", [[list(row)] for row in np.asarray(mano, np.float64)])
+    put_json(root / f"{split}_scale.json", [0.03] * count)
+    for image_id in range(images):
+        put_jpeg(root / split / "rgb" / f"{image_id:08d}.jpg")
+
+
 def py2_pickle(obj) -> bytes:
     """Protocol-2 bytes as Python 2's cPickle wrote them: ``str`` as (SHORT_)BINSTRING, numpy arrays
     via ``numpy.core.multiarray._reconstruct`` with their buffer as a py2 ``str`` (3DPW's files)."""

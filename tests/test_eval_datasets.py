@@ -14,7 +14,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from fake_benchmarks import (
-    H, PW3D_TRANSLATION, W, make_3dpw, make_gun71, make_hagrid_v1, put_jpeg, put_json, pw3d_record,
+    H, PW3D_TRANSLATION, W, make_3dpw, make_freihand, make_gun71, make_hagrid_v1, put_jpeg, put_json, pw3d_record,
 )
 
 from crocohuman.eval.datasets import BENCHMARKS, open_benchmark
@@ -157,22 +157,6 @@ def test_eft_coco_missing_json_or_key(tmp_path):
 
 
 # ------------------------------------------------------------------------------------- FreiHAND
-
-FREI_K = [[100.0, 0.0, 32.0], [0.0, 100.0, 24.0], [0.0, 0.0, 1.0]]
-
-
-def make_freihand(root: Path, split: str, count: int, images: int) -> None:
-    rng = np.random.default_rng(1)
-    xyz = rng.uniform(-0.05, 0.05, (count, 21, 3)) + [0, 0, 0.5]
-    xyz[0, 0] = [0.1, -0.05, 0.5]
-    put_json(root / f"{split}_K.json", [FREI_K] * count)
-    put_json(root / f"{split}_xyz.json", xyz.tolist())
-    put_json(root / f"{split}_verts.json", rng.normal(size=(count, 778, 3)).tolist())
-    put_json(root / f"{split}_mano.json", [[list(np.arange(61) / 100)] for _ in range(count)])
-    put_json(root / f"{split}_scale.json", [0.03] * count)
-    for image_id in range(images):
-        put_jpeg(root / split / "rgb" / f"{image_id:08d}.jpg")
-
 
 def test_freihand_evaluation_targets(tmp_path):
     make_freihand(tmp_path, "evaluation", 2, 2)

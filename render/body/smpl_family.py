@@ -355,8 +355,8 @@ def _model_problem(arrays: dict[str, np.ndarray], spec: ModelSpec, keys: tuple[s
     faces = arrays["f"]
     if faces.size and (faces.min() < 0 or faces.max() >= num_vertices):
         return f"'f' indexes vertices outside 0..{num_vertices - 1}"
-    if spec.is_hand and num_vertices <= max(_mano_tip_vertices()):
-        return f"only {num_vertices} vertices, but MANO's fingertips are vertices {_mano_tip_vertices()}"
+    if spec.is_hand and num_vertices <= max(mano_tip_vertices()):
+        return f"only {num_vertices} vertices, but MANO's fingertips are vertices {mano_tip_vertices()}"
     return None
 
 
@@ -373,7 +373,8 @@ def read_model_file(path: Path, spec: ModelSpec) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _mano_tip_vertices() -> list[int]:
+def mano_tip_vertices() -> list[int]:
+    """The vertices standing for the fingertips, thumb to pinky (smplx's ids): MANO joints 16-20."""
     from smplx.vertex_ids import vertex_ids
 
     return [vertex_ids["mano"][tip] for tip in _TIPS]
@@ -634,7 +635,7 @@ class SmplFamilyBody:
                 out = model(betas=torch.from_numpy(betas).expand(size, -1), return_verts=True, **chunk)
                 chunk_joints = out.joints[:, :self.spec.num_joints]
                 if self.spec.is_hand:
-                    chunk_joints = torch.cat([chunk_joints, out.vertices[:, _mano_tip_vertices()]], 1)
+                    chunk_joints = torch.cat([chunk_joints, out.vertices[:, mano_tip_vertices()]], 1)
                 vertices.append(out.vertices.numpy())
                 joints.append(chunk_joints.numpy())
         return np.concatenate(vertices).astype(np.float32), np.concatenate(joints).astype(np.float32)

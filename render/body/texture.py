@@ -18,6 +18,7 @@ from crocohuman.render.body.base import BodyTopology
 from crocohuman.render.raster import bake_uv_attributes
 
 TORSO, HEAD = (1, 2), (23, 24)
+TORSO_FRONT = 2  # DensePose's torso_front
 UPPER_ARM, LOWER_ARM, HANDS = (15, 16, 17, 18), (19, 20, 21, 22), (3, 4)
 UPPER_LEG, LOWER_LEG, FEET = (7, 8, 9, 10), (11, 12, 13, 14), (5, 6)
 
@@ -101,6 +102,39 @@ def _fabric(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarray:
     return (a * (1 - weight[..., None]) + b * weight[..., None]) * grain[..., None]
 
 
+def _front_details(rng: np.random.Generator, canvas: TextureCanvas, image: np.ndarray, skin: np.ndarray,
+                   top: np.ndarray) -> np.ndarray:
+    """What makes a top's front differ from its back, as on real clothes: a neckline showing skin
+    and often a chest print or a contrasting placket. Without them, front and back views of a
+    body differ only by the face, and the heading of a person is needlessly ambiguous."""
+    x, height = canvas.position[..., 0], canvas.height
+    front = top & (canvas.part == TORSO_FRONT)
+    if not front.any():
+        return image
+    collar = height[front].max()
+    depth, slope = rng.uniform(0.015, 0.07), rng.uniform(0.0, 0.6)  # scoop (slope 0) to V neck
+    image = np.where((front & (height > collar - depth + slope * np.abs(x)))[..., None], skin, image)
+    detail = rng.choice(["print", "placket", "none"], p=[0.45, 0.25, 0.3])
+    if detail == "print":
+        centre, half_width, half_height = collar - rng.uniform(0.07, 0.1), rng.uniform(0.04, 0.08), rng.uniform(0.02, 0.05)
+        patch = front & (np.abs(x) < half_width) & (np.abs(height - centre) < half_height)
+        image = np.where(patch[..., None], rng.uniform(0, 255, 3), image)
+    elif detail == "placket":
+        strip = front & (np.abs(x) < rng.uniform(0.008, 0.02)) & (height < collar - depth)
+        image = np.where(strip[..., None], rng.uniform(0, 255, 3), image)
+    return image
+
+
+def _shoe(rng: np.random.Generator, canvas: TextureCanvas, shoes: np.ndarray) -> np.ndarray:
+    """Shoe colours (S, S, 3): an upper, a sole of another colour and a toe cap at the front."""
+    upper = rng.uniform(10, 240, 3) * (0.4 if rng.random() < 0.5 else 1.0)
+    sole = np.full(3, 235.0) if rng.random() < 0.6 else np.full(3, 35.0)
+    y, height = canvas.position[..., 1], canvas.height
+    toe = shoes & (y < np.quantile(y[shoes], 0.3))  # the rest body faces -Y
+    color = np.where(toe[..., None], upper * rng.uniform(0.5, 0.8) + sole * 0.3, upper)
+    return np.where((shoes & (height < np.quantile(height[shoes], 0.15)))[..., None], sole, color)
+
+
 def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarray:
     """A random identity's atlas (S, S, 3) uint8: skin, hair, a top, trousers, shoes."""
     part, v, height = canvas.part, canvas.chart_v, canvas.height
@@ -125,11 +159,11 @@ def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarra
         top_fabric, bottom_fabric = _fabric(rng, canvas), _fabric(rng, canvas)
     image = np.where(top[..., None], top_fabric, image)
     image = np.where(bottom[..., None], bottom_fabric, image)
+    image = _front_details(rng, canvas, image, skin, top & ~bottom)
 
-    shoe_color = rng.uniform(10, 240, 3) * (0.4 if rng.random() < 0.5 else 1.0)
     shoes = _in(part, FEET) | (_in(part, LOWER_LEG) & (v > 0.93))
     if rng.random() < 0.9:
-        image = np.where(shoes[..., None], shoe_color, image)
+        image = np.where(shoes[..., None], _shoe(rng, canvas, shoes), image)
 
     head = _in(part, HEAD)
     hair_length = rng.choice([0.0, 0.3, 0.6, 1.0], p=[0.1, 0.4, 0.2, 0.3])

@@ -1,0 +1,51 @@
+"""Procedural textures: front-only garment details and shoes with a front, on a hand-made canvas."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crocohuman.render.body.texture import TextureCanvas, _front_details, _shoe, sample_texture
+
+S = 64
+
+
+def canvas() -> TextureCanvas:
+    """Top half: torso, left columns its front (part 2), right columns its back (part 1); bottom
+    half: a foot (part 5) whose toes (-Y, the rest body's front) are the left columns."""
+    rows, cols = np.mgrid[0:S, 0:S].astype(np.float64) / (S - 1)
+    torso = rows < 0.5
+    part = np.where(torso, np.where(cols < 0.5, 2, 1), 5)
+    height = np.where(torso, 0.82 - 0.5 * rows, 0.05 * (1 - rows))
+    x = np.where(torso, 0.8 * (cols % 0.5) - 0.2, 0.0)  # -0.2 .. 0.2 m across the front and the back
+    y = np.where(torso, np.where(cols < 0.5, -0.1, 0.1), -0.1 + 0.25 * cols)
+    position = np.stack([x, y, height], -1)
+    return TextureCanvas(part=part, chart_v=rows, chart_u=cols, height=height, position=position)
+
+
+def test_front_details_stay_on_the_front_of_the_top():
+    paint = canvas()
+    top = np.isin(paint.part, (1, 2))
+    changed_somewhere = 0
+    for seed in range(20):
+        before = np.zeros((S, S, 3), np.float32)
+        after = _front_details(np.random.default_rng(seed), paint, before, np.full(3, 7.0), top)
+        changed = (after != before).any(-1)
+        assert not changed[paint.part != 2].any(), f"seed {seed} painted outside the front of the torso"
+        changed_somewhere += changed.any()
+    assert changed_somewhere == 20  # every top has a neckline
+
+
+def test_shoes_have_a_toe_cap_and_a_sole():
+    paint = canvas()
+    foot = paint.part == 5
+    colors = _shoe(np.random.default_rng(0), paint, foot)
+    toe = foot & (paint.position[..., 1] < np.quantile(paint.position[foot, 1], 0.3))
+    sole = foot & (paint.height < np.quantile(paint.height[foot], 0.15))
+    heel_upper = foot & ~toe & ~sole
+    assert not np.allclose(colors[toe & ~sole].mean(0), colors[heel_upper].mean(0))
+    assert not np.allclose(colors[sole].mean(0), colors[heel_upper].mean(0))
+
+
+def test_sample_texture_on_a_canvas_without_features():
+    image = sample_texture(np.random.default_rng(3), canvas())
+    assert image.shape == (S, S, 3) and image.dtype == np.uint8

@@ -79,15 +79,22 @@ def collect(model, config: TrainConfig, dataset: FinetuneDataset, eval_config: E
     return {key: np.concatenate(value) for key, value in out.items()}
 
 
+def joint_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    """MPJPE / PA-MPJPE (mm) and, for SMPL-order joints, the mean heading error (degrees)."""
+    scores = {"MPJPE": float(metrics.mpjpe(pred, gt).mean()), "PA-MPJPE": float(metrics.pa_mpjpe(pred, gt).mean())}
+    if gt.shape[1] == len(SMPL_JOINT_NAMES):
+        scores["heading error"] = float(metrics.heading_error(pred, gt).mean())
+    return scores
+
+
 def score_joints(results: dict, baseline: dict, out_dir: Path) -> dict:
-    """MPJPE / PA-MPJPE (mm) of the model and of the mean-pose baseline, per-joint error plot."""
+    """Joint scores of the model and of the mean-pose baseline, per-joint error plot."""
     gt, pred = results["joints"] * 1000, results["pred_joints"] * 1000
-    rows = {"model": {"MPJPE": float(metrics.mpjpe(pred, gt).mean()), "PA-MPJPE": float(metrics.pa_mpjpe(pred, gt).mean())}}
+    rows = {"model": joint_scores(pred, gt)}
     per_joint = {"model": np.linalg.norm(pred - gt, axis=-1).mean(0)}
     if "mean_joints" in baseline:
         mean = np.broadcast_to(np.asarray(baseline["mean_joints"]) * 1000, gt.shape)
-        rows["mean-pose baseline"] = {"MPJPE": float(metrics.mpjpe(mean, gt).mean()),
-                                      "PA-MPJPE": float(metrics.pa_mpjpe(mean, gt).mean())}
+        rows["mean-pose baseline"] = joint_scores(mean, gt)
         per_joint["mean-pose baseline"] = np.linalg.norm(mean - gt, axis=-1).mean(0)
     plot_per_joint_errors(out_dir / "per_joint_error.png", list(SMPL_JOINT_NAMES[: gt.shape[1]]), per_joint)
     return rows
@@ -224,7 +231,8 @@ def evaluate(eval_config: EvalConfig) -> dict:
         rows = score_hand_mesh(results, baseline, out_dir)
         units = {"PA-MPJPE": "[mm]", "PA-MPVPE": "[mm]", "AUC": "[0-50 mm]"}
     elif task in ("hmr", "hmr-free"):
-        rows, units = score_joints(results, baseline, out_dir), {"MPJPE": "[mm]", "PA-MPJPE": "[mm]"}
+        rows = score_joints(results, baseline, out_dir)
+        units = {"MPJPE": "[mm]", "PA-MPJPE": "[mm]", "heading error": "[deg]"}
         if eval_config.smpl_model and eval_config.h36m_regressor:
             if task != "hmr" or "betas" not in results:
                 raise ValueError("the SMPL protocol needs the hmr task and SMPL ground truth (betas, e.g. 3DPW)")

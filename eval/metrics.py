@@ -37,6 +37,20 @@ def mpvpe(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     return _mean_l2(*_points(pred, gt))
 
 
+def heading_error(pred: np.ndarray, gt: np.ndarray, left: int = 1, right: int = 2) -> np.ndarray:
+    """Angle [N] in degrees, 0..180, between the predicted and true left-to-right hip directions
+    in the camera's x-z plane: whether the body's heading relative to the camera is right. The same
+    pose facing the camera or facing away differs by 180; MPJPE is dominated by this, PA-MPJPE not."""
+    pred, gt = _points(pred, gt)
+
+    def direction(points: np.ndarray) -> np.ndarray:
+        hips = points[:, left] - points[:, right]
+        return np.arctan2(hips[:, 2], hips[:, 0])
+
+    difference = np.degrees(direction(pred) - direction(gt))
+    return np.abs((difference + 180.0) % 360.0 - 180.0)
+
+
 def procrustes_align(pred: np.ndarray, gt: np.ndarray, allow_reflection: bool = False) -> np.ndarray:
     """``pred`` moved by the similarity ``s R x + t`` that best fits ``gt``, per sample.
 

@@ -19,6 +19,23 @@ from crocohuman.model.pairs.mixture import SourceConfig
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
 
 
+def coerce_numbers(config) -> None:
+    """Make the dataclass's float and int fields numbers: YAML reads ``1e-4`` (no dot) as a string,
+    and an override typo should fail here, naming the key, not deep inside the optimiser."""
+    for spec in dataclasses.fields(config):
+        kind = {"float": float, "int": int}.get(spec.type)
+        value = getattr(config, spec.name)
+        if kind is None or isinstance(value, bool) or isinstance(value, kind):
+            continue
+        try:
+            number = kind(float(value)) if kind is int else float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(config).__name__}.{spec.name} must be a number, got {value!r}") from None
+        if kind is int and number != float(value):
+            raise ValueError(f"{type(config).__name__}.{spec.name} must be a whole number, got {value!r}")
+        setattr(config, spec.name, number)
+
+
 @dataclass
 class OptimConfig:
     base_lr: float = 1.5e-4  # lr = base_lr * effective batch / 256
@@ -28,6 +45,9 @@ class OptimConfig:
     warmup_steps: int = 1000
     schedule_steps: int = 100_000  # length of the cosine (the official code uses 2x the stop)
     max_steps: int = 50_000  # where training stops
+
+    def __post_init__(self) -> None:
+        coerce_numbers(self)
 
 
 @dataclass
@@ -45,6 +65,9 @@ class FinetuneConfig:
     backbone_lr_scale: float = 1.0
     model_path: str = ""  # hand-mesh: your MANO folder or MANO_RIGHT.pkl/.npz (mano.is.tue.mpg.de)
     mirror: bool = True  # left-right flip augmentation where the targets allow it (SMPL-order joints)
+
+    def __post_init__(self) -> None:
+        coerce_numbers(self)
 
 
 @dataclass
@@ -75,6 +98,7 @@ class TrainConfig:
     finetune: FinetuneConfig | None = None  # set for fine-tuning runs; pretraining otherwise
 
     def __post_init__(self) -> None:
+        coerce_numbers(self)
         self.data = [s if isinstance(s, SourceConfig) else SourceConfig(**s) for s in self.data]
         if isinstance(self.optim, dict):
             self.optim = OptimConfig(**self.optim)

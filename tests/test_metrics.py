@@ -90,6 +90,22 @@ def test_align_by_pelvis_by_index_or_hip_mean():
     np.testing.assert_allclose(m.align_by_pelvis(joints, (1, 2))[0], joints[0] - [4.0, 1.0, 0.0])
 
 
+def test_heading_error_is_the_turn_about_the_vertical_axis():
+    rng = np.random.default_rng(4)
+    gt = rng.normal(size=(3, 24, 3))
+
+    def turned(points, degrees):  # about the camera's y axis (vertical in the image)
+        c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+        return points @ np.array([[c, 0, -s], [0, 1, 0], [s, 0, c]]).T
+
+    np.testing.assert_allclose(m.heading_error(gt, gt), 0, atol=1e-9)
+    for degrees in (30, 90, 180, -135):
+        np.testing.assert_allclose(m.heading_error(turned(gt, degrees), gt), abs(degrees), atol=1e-6)
+    tilted = gt.copy()
+    tilted[..., 1] += 5 * tilted[..., 0]  # a lean in the image plane is not a heading
+    np.testing.assert_allclose(m.heading_error(tilted, gt), 0, atol=1e-9)
+
+
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="matching"):
         m.mpjpe(np.zeros((2, 3, 3)), np.zeros((2, 4, 3)))

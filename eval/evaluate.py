@@ -30,6 +30,7 @@ from crocohuman.render.conventions import SMPL_JOINT_NAMES
 
 log = logging.getLogger("crocohuman.eval")
 RCP_THRESHOLDS_CM = np.linspace(0, 30, 61)
+JOINT_UNITS = {"MPJPE": "[mm]", "PA-MPJPE": "[mm]", "heading error": "[deg]"}
 
 
 @dataclass
@@ -232,7 +233,7 @@ def evaluate(eval_config: EvalConfig) -> dict:
         units = {"PA-MPJPE": "[mm]", "PA-MPVPE": "[mm]", "AUC": "[0-50 mm]"}
     elif task in ("hmr", "hmr-free"):
         rows = score_joints(results, baseline, out_dir)
-        units = {"MPJPE": "[mm]", "PA-MPJPE": "[mm]", "heading error": "[deg]"}
+        units = dict(JOINT_UNITS)
         if eval_config.smpl_model and eval_config.h36m_regressor:
             if task != "hmr" or "betas" not in results:
                 raise ValueError("the SMPL protocol needs the hmr task and SMPL ground truth (betas, e.g. 3DPW)")

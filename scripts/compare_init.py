@@ -6,7 +6,7 @@ fine-tune each, and a randomly initialised model, on the same 3D-joint task and 
 on held-out takes and print one table (paper Fig. 3a, in miniature). Every stage resumes.
 
 Run ``bash scripts/quickstart.sh`` first (it renders out/quick/), then
-``.venv/bin/python scripts/compare_init.py [--pretrain-steps 600] [--finetune-steps 1000]``.
+``.venv/bin/python scripts/compare_init.py [--pretrain-steps 600] [--finetune-steps N]``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from crocohuman.eval.evaluate import EvalConfig, evaluate
+from crocohuman.eval.evaluate import JOINT_UNITS, EvalConfig, evaluate
 from crocohuman.eval.report import markdown_table
 from crocohuman.model.finetune import finetune
 from crocohuman.model.train_config import load_config
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--data", default="out/quick", help="folder with pretrain/, train/ and test/ takes")
     parser.add_argument("--runs", default="runs/compare")
     parser.add_argument("--pretrain-steps", type=int, default=600)
-    parser.add_argument("--finetune-steps", type=int, default=1000)
+    parser.add_argument("--finetune-steps", type=int, help="default: the finetune-tiny-cpu preset's, as the quickstart")
     parser.add_argument("--task", default="hmr-free", choices=["hmr", "hmr-free"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -38,20 +38,21 @@ def main() -> None:
         train(load_config("tiny-cpu", [f"objective={objective}", f"out_dir={runs / objective}", *steps,
                                        f'data=[{{kind: rendered, root: "{data / "pretrain"}"}}]']))
 
+    finetune_steps = ([f"optim.max_steps={args.finetune_steps}", f"optim.schedule_steps={args.finetune_steps}"]
+                      if args.finetune_steps else [])
     rows = []
     for name, init in (("Random", "random"), ("MAE", f"croco:{runs / 'mae' / 'checkpoint-last.pt'}"),
                        ("CroCo", f"croco:{runs / 'croco' / 'checkpoint-last.pt'}")):
         out = runs / f"finetune-{name.lower()}"
         finetune(load_config("finetune-tiny-cpu", [
             f"init={init}", f"out_dir={out}", f"finetune.task={args.task}", "finetune.benchmark=synthetic",
-            f"finetune.root={data / 'train'}", f"optim.max_steps={args.finetune_steps}",
-            f"optim.schedule_steps={args.finetune_steps}"]))
+            f"finetune.root={data / 'train'}", *finetune_steps]))
         report = evaluate(EvalConfig(out / "checkpoint-last.pt", "synthetic", str(data / "test"), out / "eval"))
         rows.append((f"{name} init", report["results"]["model"]))
         baseline = report["results"].get("mean-pose baseline")
     rows.append(("mean-pose baseline", baseline))
     table = markdown_table(f"Initialisation, {args.task} on held-out rendered takes (same budget)", rows,
-                           {"MPJPE": "[mm]", "PA-MPJPE": "[mm]"})
+                           JOINT_UNITS)
     (runs / "comparison.md").write_text(table)
     print(table)
 

@@ -11,7 +11,7 @@ runs=runs/quick
 
 echo "== 1/4 render: pretraining takes (8 views x 4 frames), fine-tuning takes, held-out takes"
 $bin/croco-render --output $data/pretrain --takes 48 --takes-per-shard 8 --views 8 --frames 4 --size 128 --seed 1 --workers 2
-$bin/croco-render --output $data/train --takes 480 --takes-per-shard 32 --views 4 --frames 1 --size 128 --seed 2 --workers 2
+$bin/croco-render --output $data/train --takes 96 --takes-per-shard 16 --views 4 --frames 2 --size 128 --seed 2 --workers 2
 $bin/croco-render --output $data/test --takes 48 --takes-per-shard 8 --views 4 --frames 1 --size 128 --seed 3 --workers 2
 
 echo "== 2/4 pretrain: cross-view + cross-pose completion, human-centric masking"

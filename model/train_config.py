@@ -8,6 +8,7 @@ command-line override is ``key=value`` with a dotted key (``optim.base_lr=3e-4``
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,17 @@ from crocohuman.model.pairs.mixture import SourceConfig
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "assets" / "configs"
 
 
+class ConfigLoader(yaml.SafeLoader):
+    """YAML with YAML 1.2's numbers: PyYAML follows YAML 1.1, where ``1e-4`` (no dot) is a string."""
+
+
+ConfigLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+                                   list("-+.0123456789"))
+
+
 def coerce_numbers(config) -> None:
-    """Make the dataclass's float and int fields numbers: YAML reads ``1e-4`` (no dot) as a string,
-    and an override typo should fail here, naming the key, not deep inside the optimiser."""
+    """Make the dataclass's float and int fields numbers (``max_steps=4e3`` is 4000), so that a typo
+    in a preset or an override fails here, naming the key, not deep inside the optimiser."""
     for spec in dataclasses.fields(config):
         kind = {"float": float, "int": int}.get(spec.type)
         value = getattr(config, spec.name)
@@ -131,12 +140,12 @@ def load_config(preset: str, overrides: list[str] = ()) -> TrainConfig:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
         raise FileNotFoundError(f"{path}: no such config (presets: {known})")
-    tree = yaml.safe_load(path.read_text()) or {}
+    tree = yaml.load(path.read_text(), Loader=ConfigLoader) or {}
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
             raise ValueError(f"override {item!r} should be key=value")
-        _set_dotted(tree, key.strip(), yaml.safe_load(value))
+        _set_dotted(tree, key.strip(), yaml.load(value, Loader=ConfigLoader))
     unknown = set(tree) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
         raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")

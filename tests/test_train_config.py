@@ -12,6 +12,9 @@ def test_overrides_in_exponent_notation_are_numbers():
     assert config.optim.base_lr == 0.01 and isinstance(config.optim.base_lr, float)  # YAML alone says '1e-2'
     assert config.optim.max_steps == 4000 and isinstance(config.optim.max_steps, int)
     assert config.finetune.shots == 16 and config.finetune.mirror is True
+    nested = load_config("tiny-cpu", ["model_overrides={img_size: 112, mask_ratio: 9e-1}",
+                                      "data=[{kind: rendered, root: out/demo, weight: 5e-1}]"])
+    assert nested.model_overrides["mask_ratio"] == 0.9 and nested.data[0].weight == 0.5  # nested values too
 
 
 @pytest.mark.parametrize("override,message", [("optim.base_lr=fast", "OptimConfig.base_lr must be a number"),

@@ -25,7 +25,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from crocohuman.model.pairs.transforms import MEAN_FILL, crop_resize, normalise
-from crocohuman.render.conventions import SMPL_MIRROR
+from crocohuman.render.conventions import NUM_BODY_JOINTS, SMPL_MIRROR
 
 EVAL_SCALE = 1.2
 TRAIN_SCALE = (1.1, 1.4)
@@ -41,6 +41,11 @@ def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> t
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
+REFLECT_X = torch.tensor([-1.0, 1.0, 1.0])  # the mirror, in camera coordinates
+MIRROR_JOINTS = list(SMPL_MIRROR)
+MIRROR_BODY_POSE = [SMPL_MIRROR[j + 1] - 1 for j in range(NUM_BODY_JOINTS)]  # body_pose row j is SMPL joint j + 1
+
+
 def mirrorable(sample: dict) -> bool:
     """Whether a mirror image has known targets: SMPL-order bodies only (a mirrored right hand is a
     left hand; dense charts and class labels need their own symmetry tables)."""
@@ -52,12 +57,11 @@ def mirrorable(sample: dict) -> bool:
 def mirrored(sample: dict) -> dict:
     """The sample seen in a mirror (image flipped left-right): camera-frame x negated, left and right
     joints swapped, rotations conjugated by the reflection (axis-angle (x, y, z) -> (x, -y, -z))."""
-    reflect = torch.tensor([-1.0, 1.0, 1.0])
-    out = dict(sample, img=sample["img"].flip(-1), joints=sample["joints"][list(SMPL_MIRROR)] * reflect)
+    out = dict(sample, img=sample["img"].flip(-1), joints=sample["joints"][MIRROR_JOINTS] * REFLECT_X)
     if "global_orient" in sample:
-        out["global_orient"] = sample["global_orient"] * -reflect
-    if "body_pose" in sample:  # body_pose row j is SMPL joint j + 1
-        out["body_pose"] = sample["body_pose"][[SMPL_MIRROR[j + 1] - 1 for j in range(len(sample["body_pose"]))]] * -reflect
+        out["global_orient"] = sample["global_orient"] * -REFLECT_X
+    if "body_pose" in sample:
+        out["body_pose"] = sample["body_pose"][MIRROR_BODY_POSE] * -REFLECT_X
     return out
 
 

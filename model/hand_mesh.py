@@ -5,8 +5,9 @@ rotations (6D) and 10 betas; every iterate is posed by smplx's differentiable li
 skinning (``smplx.lbs``) with the arrays of the smplx MANO layer that our loader
 (``SmplFamilyBody``) builds from the user's own MANO_RIGHT file. Conventions, written once:
 
-- joints: MANO's 16 kinematic joints and 5 fingertip vertices (smplx's ids), reordered to
-  FreiHAND's order ``FREIHAND_JOINT_NAMES`` by ``MANO_TO_FREIHAND``. Joints and vertices are
+- joints: MANO's 16 kinematic joints and the 5 fingertip vertices of FreiHAND's toolbox
+  (``FREIHAND_TIP_VERTICES``), reordered to FreiHAND's order ``FREIHAND_JOINT_NAMES`` by
+  ``MANO_TO_FREIHAND``. Joints and vertices are
   relative to the wrist, in metres, camera axes, as the targets (``finetune_data``).
 - hand pose: FreiHAND's (and InterHand2.6M's) fits pose MANO with ``flat_hand_mean=False``: their
   ``hand_pose`` is an axis-angle offset from MANO's mean hand pose ``hands_mean``. Our loader
@@ -24,7 +25,7 @@ import torch.nn as nn
 from smplx.lbs import lbs
 from torch import Tensor
 
-from crocohuman.render.body.smpl_family import MANO_JOINT_NAMES, SmplFamilyBody, mano_tip_vertices, read_model_file
+from crocohuman.render.body.smpl_family import MANO_JOINT_NAMES, SmplFamilyBody, read_model_file
 
 from .heads import IterativeRegressor, param_spec_for
 from .rotation6d import axis_angle_to_matrix, matrix_to_axis_angle, rot6d_to_matrix
@@ -39,6 +40,9 @@ FREIHAND_JOINT_NAMES: tuple[str, ...] = (
 # MANO's 21 joints (16 kinematic + 5 tips, ``MANO_JOINT_NAMES``) taken in FreiHAND's order:
 # freihand_joints = mano_joints[:, MANO_TO_FREIHAND]
 MANO_TO_FREIHAND: list[int] = [MANO_JOINT_NAMES.index(name) for name in FREIHAND_JOINT_NAMES]
+# The fingertips of FreiHAND's annotations, thumb to pinky: the mesh vertices its toolbox takes
+# (utils/mano_utils.py, kpId2vertices); smplx's MANO tips differ for ring and pinky (554, 671).
+FREIHAND_TIP_VERTICES: tuple[int, ...] = (744, 320, 443, 555, 672)
 HAND_MESH_SPEC = {name: size for name, size in param_spec_for("mano").items() if name != "cam"}
 NUM_FINGER_JOINTS = 15
 MANO_HELP = ("--task hand-mesh poses the MANO hand model, which is licensed and never downloaded by croco-human: "
@@ -79,7 +83,7 @@ class HandMeshHead(nn.Module):
         for name in _LBS_ARRAYS:  # rebuilt from the user's file with the head, kept out of checkpoints
             self.register_buffer(name, getattr(layer, name).detach().clone(), persistent=False)
         self.register_buffer("hands_mean", hands_mean, persistent=False)
-        self.register_buffer("tips", torch.tensor(mano_tip_vertices()), persistent=False)
+        self.register_buffer("tips", torch.tensor(FREIHAND_TIP_VERTICES), persistent=False)
 
     def pose(self, params: dict[str, Tensor]) -> dict[str, Tensor]:
         """One iterate's parameters -> root-relative joints and vertices, rotations, betas."""

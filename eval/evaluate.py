@@ -22,7 +22,7 @@ from crocohuman.eval.datasets import open_benchmark
 from crocohuman.eval.report import markdown_table, plot_curves, plot_per_joint_errors, write_json
 from crocohuman.model.checkpointing import load_training_checkpoint
 from crocohuman.model.croco import CroCoConfig
-from crocohuman.model.finetune import FinetuneTask, predict
+from crocohuman.model.finetune import HAND_MESH_TASKS, FinetuneTask, predict
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES
 from crocohuman.model.train_config import TrainConfig
@@ -211,11 +211,11 @@ def score_hand_mesh(results: dict, baseline: dict, out_dir: Path) -> dict:
 
 def check_task_fits(benchmark: str, task: str, checkpoint: Path) -> None:
     """FreiHAND scores hand meshes and hand meshes are scored on FreiHAND (21 joints in its order)."""
-    if benchmark == "freihand" and task != "hand-mesh":
+    if benchmark == "freihand" and task not in HAND_MESH_TASKS:
         raise ValueError(f"croco-eval freihand scores hand meshes (MANO), but {checkpoint} was fine-tuned for task "
                          f"{task!r}: fine-tune with croco-train finetune --task hand-mesh (config finetune-hand-mesh)")
-    if task == "hand-mesh" and benchmark != "freihand":
-        raise ValueError(f"{checkpoint} is a hand-mesh checkpoint: score it with croco-eval freihand, not {benchmark}")
+    if task in HAND_MESH_TASKS and benchmark != "freihand":
+        raise ValueError(f"{checkpoint} is a {task} checkpoint: score it with croco-eval freihand, not {benchmark}")
 
 
 def evaluate(eval_config: EvalConfig) -> dict:
@@ -228,7 +228,7 @@ def evaluate(eval_config: EvalConfig) -> dict:
     out_dir = Path(eval_config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = collect(model, config, dataset, eval_config)
-    if task == "hand-mesh":
+    if task in HAND_MESH_TASKS:
         rows = score_hand_mesh(results, baseline, out_dir)
         units = {"PA-MPJPE": "[mm]", "PA-MPVPE": "[mm]", "AUC": "[0-50 mm]"}
     elif task in ("hmr", "hmr-free"):

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import click
 
+# crocohuman.model.finetune.TASKS, spelled out so that --help does not import torch (a test keeps them equal)
+FINETUNE_TASKS = ("hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "densepose", "gesture", "grasp")
+
 
 def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
     raise KeyboardInterrupt(f"signal {signum}")
@@ -67,14 +70,13 @@ def _run(job) -> None:
 
 
 @main.command(context_settings={"show_default": True})
-@click.option("--task", type=click.Choice(["hmr", "hmr-free", "hand-mesh", "densepose", "gesture", "grasp"]),
-              required=True)
+@click.option("--task", type=click.Choice(FINETUNE_TASKS), required=True)
 @click.option("--config", "preset", default="finetune-tiny-cpu", help="Preset in assets/configs/ or a YAML file.")
 @click.option("--data", "data", required=True, help="BENCHMARK:ROOT, e.g. synthetic:out/train or hagrid:~/hagrid.")
 @click.option("--init", help="random | croco:PATH (official CroCo or our checkpoint) | weights:PATH.safetensors")
 @click.option("--binocular", is_flag=True, help="Encoder and decoder on two images (paper Table 6).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run folder (checkpoints, logs, grids).")
-@click.option("--model-path", help="hand-mesh: your MANO folder or MANO_RIGHT.pkl/.npz (mano.is.tue.mpg.de).")
+@click.option("--model-path", help="hand-mesh(-free): your MANO folder or MANO_RIGHT.pkl/.npz (mano.is.tue.mpg.de).")
 @click.argument("overrides", nargs=-1)
 def finetune(task, preset, data, init, binocular, out_dir, model_path, overrides) -> None:
     """Fine-tune a task head (and the backbone) on a benchmark's training split; resumes like pretrain."""

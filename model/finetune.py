@@ -6,6 +6,8 @@ Tasks and their heads:
     hmr-free   model-free: a pooled MLP regresses the 24 joints directly
     hand-mesh  iterative regressor of MANO parameters posed by the user's MANO file into 21 joints
                (FreiHAND order) and the 778-vertex mesh (``hand_mesh``); trained on FreiHAND
+    hand-mesh-free  model-free (METRO-style): 195 coarse vertices upsampled to MANO's 778, joints
+               regressed from the mesh (``hand_mesh``); trained on FreiHAND
     densepose  DPT head: 25-way part logits + 24 x (U, V)
     gesture, grasp   pooled MLP classifier
 Joints are root-relative, camera frame, metres; what each benchmark provides is in
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 from crocohuman.model.croco import CroCoConfig, preset_config
 from crocohuman.model.downstream import CroCoDownstream
 from crocohuman.model.finetune_data import FinetuneDataset
-from crocohuman.model.hand_mesh import HandMeshHead
+from crocohuman.model.hand_mesh import HandMeshHead, model_free_hand_head
 from crocohuman.model.heads import (
     DENSEPOSE_OUTPUTS,
     DPTHead,
@@ -39,7 +41,9 @@ from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 from crocohuman.model.training_loop import run
 from crocohuman.render.conventions import SMPL_TPOSE_JOINTS
 
-TASKS = ("hmr", "hmr-free", "hand-mesh", "densepose", "gesture", "grasp")
+TASKS = ("hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "densepose", "gesture", "grasp")
+HAND_MESH_TASKS = ("hand-mesh", "hand-mesh-free")  # scored by croco-eval freihand
+POINT_TASKS = ("hmr", "hmr-free", *HAND_MESH_TASKS)  # 3D joints (and vertices): mean-pose baseline
 HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "log_scale": 1}  # betas: SMPL shape, when known
 NUM_JOINTS = 24
 TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
@@ -54,6 +58,8 @@ def make_head(spec: FinetuneConfig, config: CroCoConfig) -> torch.nn.Module:
         return PooledMLP(width, NUM_JOINTS * 3)
     if task == "hand-mesh":
         return HandMeshHead(width, spec.model_path)
+    if task == "hand-mesh-free":
+        return model_free_hand_head(width, spec.model_path)
     if task == "densepose":
         return DPTHead.for_backbone(config, spec.mode, DENSEPOSE_OUTPUTS)
     if task in ("gesture", "grasp"):
@@ -82,6 +88,9 @@ def predict(task: str, output) -> dict[str, torch.Tensor]:
     if task == "hmr-free":
         joints = output.view(-1, NUM_JOINTS, 3)
         return {"joints": joints - joints[:, :1]}
+    if task == "hand-mesh-free":  # relative to the predicted wrist, as the targets are to theirs
+        root = output["joints"][:, :1]
+        return {"joints": output["joints"] - root, "vertices": output["vertices"] - root}
     if task == "densepose":  # per pixel: the arg-max part and the (U, V) regressed for that part
         logits, uv = densepose_outputs(output)
         parts = logits.argmax(1)  # (B, H, W)
@@ -191,7 +200,7 @@ class FinetuneTask:
         root-relative pose (and mesh, when the data has one), or the most frequent class."""
         dataset = FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True)
         samples = [dataset[i] for i in range(min(256, 4 * len(self.benchmark)))]
-        if self.name in ("hmr", "hmr-free", "hand-mesh"):
+        if self.name in POINT_TASKS:
             return {f"mean_{key}": torch.stack([s[key] for s in samples]).mean(0).tolist()
                     for key in POINT_TARGETS if key in samples[0]}
         if self.name in ("gesture", "grasp"):

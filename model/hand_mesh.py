@@ -1,4 +1,5 @@
-"""Hand mesh recovery (paper Sec. 4.1, FreiHAND): MANO parameters from HMR's iterative regressor.
+"""Hand mesh recovery (paper Sec. 4.1, FreiHAND): MANO parameters from HMR's iterative regressor
+(``HandMeshHead``), or model-free, the mesh's vertices themselves (``model_free_hand_head``).
 
 The paper's "vanilla iterative regressor" regresses MANO's global orientation and 15 finger
 rotations (6D) and 10 betas; every iterate is posed by smplx's differentiable linear blend
@@ -27,7 +28,7 @@ from torch import Tensor
 
 from crocohuman.render.body.smpl_family import MANO_JOINT_NAMES, SmplFamilyBody, read_model_file
 
-from .heads import IterativeRegressor, param_spec_for
+from .heads import IterativeRegressor, VertexRegressor, mesh_downsample_matrix, param_spec_for
 from .rotation6d import axis_angle_to_matrix, matrix_to_axis_angle, rot6d_to_matrix
 
 # FreiHAND's keypoint order (its toolbox, ``utils/mano_utils.py``): wrist, then per finger, thumb
@@ -48,6 +49,7 @@ NUM_FINGER_JOINTS = 15
 MANO_HELP = ("--task hand-mesh poses the MANO hand model, which is licensed and never downloaded by croco-human: "
              "register at https://mano.is.tue.mpg.de, download the models and pass --model-path DIR "
              "(or finetune.model_path=DIR), DIR holding MANO_RIGHT.pkl (or .npz), or the file itself")
+NUM_COARSE_VERTICES = 195  # METRO's coarse hand mesh (778 -> 195)
 _LBS_ARRAYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "parents", "lbs_weights")
 
 
@@ -104,3 +106,20 @@ class HandMeshHead(nn.Module):
         _, steps = self.regressor(tokens)
         posed = [self.pose(step) for step in steps]
         return posed[-1], posed
+
+
+def freihand_joint_regressor(layer: nn.Module) -> Tensor:
+    """[21, V]: FreiHAND's joints as a linear map of a MANO mesh, in FreiHAND's order: MANO's
+    joint regressor (16 rows) and one-hot rows for the fingertip vertices."""
+    tips = torch.zeros(len(FREIHAND_TIP_VERTICES), layer.J_regressor.shape[1])
+    tips[range(len(FREIHAND_TIP_VERTICES)), list(FREIHAND_TIP_VERTICES)] = 1.0
+    return torch.cat([layer.J_regressor.float(), tips])[MANO_TO_FREIHAND]
+
+
+def model_free_hand_head(in_dim: int, model_path: str, num_coarse: int = NUM_COARSE_VERTICES) -> VertexRegressor:
+    """METRO-style hand mesh (``--task hand-mesh-free``): coarse vertices regressed from the tokens,
+    upsampled to MANO's topology, joints regressed from the mesh as METRO scores them. The user's
+    MANO file gives only the topology and the regressor (fixed maps, kept out of checkpoints)."""
+    layer, _ = load_mano(model_path)
+    _, upsample = mesh_downsample_matrix(layer.v_template, layer.faces_tensor, num_coarse)
+    return VertexRegressor(in_dim, num_coarse, upsample, joint_regressor=freihand_joint_regressor(layer))

@@ -217,7 +217,7 @@ class VertexRegressor(nn.Module):
         self.to_xyz = mlp([hidden, hidden, 3])
 
     @staticmethod
-    def _apply(matrix: Tensor, points: Tensor) -> Tensor:
+    def _map(matrix: Tensor, points: Tensor) -> Tensor:
         """[M, V] (dense or sparse) applied to [B, V, 3] -> [B, M, 3], in the matrix's precision."""
         B, V, _ = points.shape
         out = matrix @ points.to(matrix.dtype).transpose(0, 1).reshape(V, B * 3)  # (M, B*3)
@@ -232,9 +232,9 @@ class VertexRegressor(nn.Module):
         q = self.queries.view(Vc, self.num_heads, hs).transpose(0, 1).expand(B, -1, -1, -1)  # (B, nh, Vc, hs)
         y = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, Vc, D)
         coarse = self.to_xyz(self.norm(self.queries + self.proj(y)))  # (B, Vc, 3)
-        out = {"coarse_vertices": coarse, "vertices": self._apply(self.upsample, coarse)}
+        out = {"coarse_vertices": coarse, "vertices": self._map(self.upsample, coarse)}
         if self.joint_regressor is not None:
-            out["joints"] = self._apply(self.joint_regressor, out["vertices"])
+            out["joints"] = self._map(self.joint_regressor, out["vertices"])
         return out
 
 

@@ -24,6 +24,7 @@ from crocohuman.render.conventions import SMPL_PARENTS, SMPL_TPOSE_JOINTS
 ROOT_PARENT = 4294967295  # how SMPL's kintree_table marks the root (uint32 -1)
 FINGERS = ("index", "middle", "pinky", "ring", "thumb")  # MANO / SMPL-H finger order
 MANO_VERTICES = 778
+FREIHAND_TIPS = {"thumb": 744, "index": 320, "middle": 443, "ring": 555, "pinky": 672}  # FreiHAND toolbox's fingertips
 
 
 def hand_skeleton(wrist: np.ndarray, side: float, wrist_index: int, first_index: int) -> tuple[np.ndarray, list[int]]:
@@ -125,20 +126,25 @@ def write_fake_model_npz(path: str | Path, model_type: str = "smpl", seed: int =
 
 def fake_mano_arrays(seed: int = 0) -> dict[str, np.ndarray]:
     """A fake right-hand MANO with the real file's 778 vertices and hand keys: the fake hand padded
-    with unused wrist vertices, smplx's five fingertip vertices put one phalanx past each finger's
-    last joint and skinned to it, and a non-zero ``hands_mean`` (FreiHAND's poses are offsets from it)."""
+    with wrist vertices (joined to the wrist by degenerate faces, so no vertex is isolated), the
+    fingertip vertices of smplx and of FreiHAND's toolbox put one phalanx past each finger's last
+    joint and skinned to it, and a non-zero ``hands_mean`` (FreiHAND's poses are offsets from it)."""
     from smplx.vertex_ids import vertex_ids
 
     arrays = fake_model_arrays("mano", seed)
-    pad = MANO_VERTICES - len(arrays["v_template"])
+    count = len(arrays["v_template"])
+    pad = MANO_VERTICES - count
     for key in ("v_template", "shapedirs", "posedirs", "weights"):
         arrays[key] = np.concatenate([arrays[key], np.repeat(arrays[key][:1], pad, 0)])
     arrays["J_regressor"] = np.concatenate([arrays["J_regressor"], np.zeros((len(arrays["J_regressor"]), pad))], 1)
+    padding = np.arange(count, MANO_VERTICES)
+    arrays["f"] = np.concatenate([arrays["f"], np.stack([0 * padding, 0 * padding + 1, padding], 1).astype(np.uint32)])
     joints, _ = fake_skeleton("mano")
     for finger, vertex in vertex_ids["mano"].items():  # tubes and padding: no joint is regressed from them
         last = 3 * FINGERS.index(finger) + 3
-        arrays["v_template"][vertex] = 2 * joints[last] - joints[last - 1]
-        arrays["weights"][vertex] = np.eye(len(joints))[last]
+        for tip in (vertex, FREIHAND_TIPS[finger]):
+            arrays["v_template"][tip] = 2 * joints[last] - joints[last - 1]
+            arrays["weights"][tip] = np.eye(len(joints))[last]
     rng = np.random.default_rng(seed + 1)
     arrays["hands_mean"] = rng.normal(0.0, 0.2, 45)
     arrays["hands_components"] = np.linalg.qr(rng.normal(size=(45, 45)))[0]

@@ -1,4 +1,5 @@
-"""hand-mesh: MANO's iterative regressor fine-tuned and scored on FreiHAND-format folders.
+"""hand-mesh (MANO's iterative regressor) and hand-mesh-free (METRO-style vertices) fine-tuned and
+scored on FreiHAND-format folders.
 
 The fake FreiHAND annotations are random MANO fits posed by smplx itself the way FreiHAND's
 toolbox poses them (full axis-angle, ``flat_hand_mean=False``), with a fake MANO file in the real
@@ -23,7 +24,10 @@ from crocohuman.eval.datasets import open_benchmark
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.finetune import FinetuneTask, finetune, task_loss
 from crocohuman.model.finetune_data import FinetuneDataset
-from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES, MANO_TO_FREIHAND, HandMeshHead
+from crocohuman.model.cli import FINETUNE_TASKS
+from crocohuman.model.finetune import TASKS
+from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES, MANO_TO_FREIHAND, HandMeshHead, load_mano
+from crocohuman.model.hand_mesh import freihand_joint_regressor, model_free_hand_head
 from crocohuman.model.rotation6d import axis_angle_to_matrix, matrix_to_rot6d
 from crocohuman.model.train_config import TrainConfig, load_config
 from crocohuman.render.body.smpl_family import MANO_JOINT_NAMES
@@ -95,15 +99,35 @@ def test_freihand_fits_pose_to_their_own_joints_and_mesh(data):
     assert (head.pose(params)["joints"] - batch["joints"]).abs().max() > 5e-3
 
 
-def test_loss_decreases_on_freihand_layout(data, tmp_path):
+def test_freihand_joint_regressor_rows_are_the_heads_joints(data):
+    """At MANO's rest pose the regressor applied to the mesh gives the head's joints, in FreiHAND order."""
+    head = HandMeshHead(8, str(data / "mano"))
+    head.hands_mean.zero_()
+    identity = matrix_to_rot6d(torch.eye(3))
+    rest = head.pose({"global_orient": identity[None], "hand_pose": identity.repeat(1, 15), "betas": torch.zeros(1, 10)})
+    layer, _ = load_mano(str(data / "mano"))
+    joints = freihand_joint_regressor(layer) @ layer.v_template
+    torch.testing.assert_close(rest["joints"][0], joints - joints[:1], atol=1e-5, rtol=0)
+    free = model_free_hand_head(8, str(data / "mano"), num_coarse=64)
+    out = free(torch.randn(2, 5, 8))
+    assert out["vertices"].shape == (2, 778, 3) and out["joints"].shape == (2, 21, 3)
+    assert not {name for name, _ in free.named_buffers()} & set(free.state_dict())  # fixed maps stay out
+
+
+def test_finetune_cli_offers_every_task():
+    assert FINETUNE_TASKS == TASKS
+
+
+@pytest.mark.parametrize("task", ["hand-mesh", "hand-mesh-free"])
+def test_loss_decreases_on_freihand_layout(data, tmp_path, task):
     torch.manual_seed(0)
-    fine = FinetuneTask(hand_config(tmp_path, data))
+    fine = FinetuneTask(hand_config(tmp_path, data, task=task))
     model = fine.build_model()
     batch = torch.utils.data.default_collate([fine.dataset()[i] for i in range(4)])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(30):
-        loss = task_loss("hand-mesh", model(batch["img"]), batch, CPU)
+        loss = task_loss(task, model(batch["img"]), batch, CPU)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -111,17 +135,19 @@ def test_loss_decreases_on_freihand_layout(data, tmp_path):
     assert losses[-1] < 0.5 * losses[0], losses
 
 
-def test_finetune_then_croco_eval_freihand(data, tmp_path):
+@pytest.mark.parametrize("task", ["hand-mesh", "hand-mesh-free"])
+def test_finetune_then_croco_eval_freihand(data, tmp_path, task):
     run = tmp_path / "run"
-    finetune(hand_config(run, data))
+    finetune(hand_config(run, data, task=task))
     state = torch.load(run / "checkpoint-last.pt", weights_only=True)
-    assert not [key for key in state["model"] if "v_template" in key or "shapedirs" in key]  # MANO is not ours to ship
+    mano = ("v_template", "shapedirs", "upsample", "joint_regressor")  # MANO and maps made from it are not ours to ship
+    assert not [key for key in state["model"] if key.split(".")[-1] in mano]
     assert np.shape(state["baseline"]["mean_vertices"]) == (778, 3)
     result = CliRunner().invoke(eval_cli, ["freihand", "--checkpoint", str(run / "checkpoint-last.pt"),
                                            "--data-root", str(data / "freihand"), "--workers", "0"])
     assert result.exit_code == 0, result.output
     report = json.loads((run / "eval-freihand" / "results.json").read_text())
-    assert report["samples"] == 4 and report["task"] == "hand-mesh"
+    assert report["samples"] == 4 and report["task"] == task
     for row in ("model", "mean-hand baseline"):
         scores = report["results"][row]
         assert all(math.isfinite(value) for value in scores.values())

@@ -22,7 +22,7 @@ from crocohuman.eval.datasets import open_benchmark
 from crocohuman.eval.report import markdown_table, plot_curves, plot_per_joint_errors, write_json
 from crocohuman.model.checkpointing import load_training_checkpoint
 from crocohuman.model.croco import CroCoConfig
-from crocohuman.model.finetune import HAND_MESH_TASKS, FinetuneTask, predict
+from crocohuman.model.finetune import HAND_MESH_TASKS, FinetuneTask, predict, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES
 from crocohuman.model.train_config import TrainConfig
@@ -69,12 +69,12 @@ def collect(model, config: TrainConfig, dataset: FinetuneDataset, eval_config: E
     indices = range(len(dataset) if eval_config.limit is None else min(eval_config.limit, len(dataset)))
     loader = DataLoader(torch.utils.data.Subset(dataset, list(indices)), batch_size=eval_config.batch_size,
                         num_workers=eval_config.num_workers)
-    task, binocular = config.finetune.task, config.finetune.mode == "binocular"
+    task = config.finetune.task
     out: dict[str, list] = {}
     for batch in tqdm(loader, desc=f"eval {task}", unit="batch"):
-        output = model(batch["img"], batch["img"] if binocular else None)
+        output = run_model(model, config.finetune, batch, next(model.parameters()).device)
         values = {f"pred_{k}": v for k, v in predict(task, output).items()}
-        values.update({k: v for k, v in batch.items() if k not in ("img", "crop")})
+        values.update({k: v for k, v in batch.items() if k not in ("img", "img_top", "crop")})
         for key, value in values.items():
             out.setdefault(key, []).append(value.float().numpy() if value.is_floating_point() else value.numpy())
     return {key: np.concatenate(value) for key, value in out.items()}
@@ -224,7 +224,7 @@ def evaluate(eval_config: EvalConfig) -> dict:
     task = config.finetune.task
     check_task_fits(eval_config.benchmark, task, eval_config.checkpoint)
     benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.options)
-    dataset = FinetuneDataset(benchmark, config.image_size, train=False)
+    dataset = FinetuneDataset(benchmark, config.image_size, train=False, top_crop=config.finetune.top_crop)
     out_dir = Path(eval_config.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = collect(model, config, dataset, eval_config)

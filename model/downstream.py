@@ -140,10 +140,18 @@ class CroCoDownstream(nn.Module):
         dec = self.backbone.decode(enc[-1][:B], pos[:B], None, enc[-1][B:], pos[B:], return_all_blocks=True)
         return [e[:B] for e in enc] + dec
 
-    def forward(self, img1: Tensor, img2: Tensor | None = None) -> Any:
-        """The head's output on the backbone's tokens (see heads.py for what each head takes)."""
+    def forward(self, img1: Tensor, img2: Tensor | None = None, top: Tensor | None = None) -> Any:
+        """The head's output on the backbone's tokens (see heads.py for what each head takes).
+
+        ``top`` (monocular, image-level heads): a second crop of the same person (``top_crop``);
+        its tokens are concatenated to image 1's channel-wise, so a pooled head sees both means.
+        """
         feats = self.features(img1, img2)
-        return self.head(feats if getattr(self.head, "all_blocks", False) else feats[-1])
+        if getattr(self.head, "all_blocks", False):
+            return self.head(feats)
+        if top is not None:
+            return self.head(torch.cat([feats[-1], self.features(top)[-1]], dim=-1))
+        return self.head(feats[-1])
 
     # --- optimisation ---------------------------------------------------------
 

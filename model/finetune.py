@@ -51,7 +51,7 @@ TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
 
 def make_head(spec: FinetuneConfig, config: CroCoConfig) -> torch.nn.Module:
     """The head of ``spec.task`` for a backbone of shape ``config``."""
-    task, width = spec.task, CroCoDownstream.token_dim(config, spec.mode)
+    task, width = spec.task, CroCoDownstream.token_dim(config, spec.mode) * (2 if spec.top_crop else 1)
     if task == "hmr":
         return IterativeRegressor(width, HMR_SPEC)
     if task == "hmr-free":
@@ -97,6 +97,13 @@ def predict(task: str, output) -> dict[str, torch.Tensor]:
         index = (parts - 1).clamp(min=0)[:, None, None].expand(-1, 1, 2, -1, -1)  # (B, 1, 2, H, W)
         return {"parts": parts, "uv": uv.gather(1, index)[:, 0].clamp(0, 1)}
     return {"logits": output}
+
+
+def run_model(model: CroCoDownstream, spec: FinetuneConfig, batch: dict, device: torch.device):
+    """The model on a batch: the crop, its twin in binocular mode, the top crop when there is one."""
+    img = batch["img"].to(device, non_blocking=True)
+    top = batch["img_top"].to(device, non_blocking=True) if "img_top" in batch else None
+    return model(img, img if spec.mode == "binocular" else None, top=top)
 
 
 def task_loss(task: str, output, batch: dict, device: torch.device) -> torch.Tensor:
@@ -181,12 +188,11 @@ class FinetuneTask:
 
     def dataset(self) -> FinetuneDataset:
         return FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True,
-                               mirror=self.spec.mirror)
+                               mirror=self.spec.mirror, top_crop=self.spec.top_crop)
 
     def loss(self, model, core, batch: dict, generator: torch.Generator, device: torch.device):
-        img = batch["img"].to(device, non_blocking=True)
-        output = model(img, img if self.spec.mode == "binocular" else None)
-        return task_loss(self.name, output, batch, device), {"img": img[:4]}
+        output = run_model(model, self.spec, batch, device)
+        return task_loss(self.name, output, batch, device), {"img": batch["img"][:4]}
 
     def pictures(self, core, outputs: dict) -> list[np.ndarray]:
         return [np.concatenate(list(denormalize(outputs["img"])), 1)]

@@ -5,6 +5,8 @@ and with ``mirror`` a left-right flip half of the time (bodies in SMPL joint ord
 Evaluation walks the benchmark in order with a fixed crop (the box side x 1.2, centred), so
 predictions line up with ``EvalDataset`` indices.
 
+With ``top_crop`` each sample also holds ``img_top``: the top of the person box (``top_box``).
+
 Targets (each present only when the benchmark has it):
     joints   (J, 3) float32, camera frame, metres, relative to the root joint (joint 0)
     global_orient (3,) axis-angle of the body in the camera frame (SMPL convention)
@@ -41,6 +43,15 @@ def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> t
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
+def top_box(box, fraction: float, shift: float = 0.0) -> tuple[float, float, float, float]:
+    """The square of side ``fraction`` x the box height at the top of the box, centred across it
+    (moved by ``shift`` sides): where an upright person's head is, found from the box alone."""
+    x0, y0, x1, y1 = box
+    side = fraction * (y1 - y0)
+    cx = (x0 + x1) / 2 + shift * side
+    return (cx - side / 2, y0, cx + side / 2, y0 + side)
+
+
 REFLECT_X = torch.tensor([-1.0, 1.0, 1.0])  # the mirror, in camera coordinates
 MIRROR_JOINTS = list(SMPL_MIRROR)
 MIRROR_BODY_POSE = [SMPL_MIRROR[j + 1] - 1 for j in range(NUM_BODY_JOINTS)]  # body_pose row j is SMPL joint j + 1
@@ -58,6 +69,8 @@ def mirrored(sample: dict) -> dict:
     """The sample seen in a mirror (image flipped left-right): camera-frame x negated, left and right
     joints swapped, rotations conjugated by the reflection (axis-angle (x, y, z) -> (x, -y, -z))."""
     out = dict(sample, img=sample["img"].flip(-1), joints=sample["joints"][MIRROR_JOINTS] * REFLECT_X)
+    if "img_top" in sample:
+        out["img_top"] = sample["img_top"].flip(-1)
     if "global_orient" in sample:
         out["global_orient"] = sample["global_orient"] * -REFLECT_X
     if "body_pose" in sample:
@@ -68,9 +81,10 @@ def mirrored(sample: dict) -> dict:
 class FinetuneDataset(Dataset):
     """``train=True``: an endless seeded stream for the training loop; else the benchmark in order."""
 
-    def __init__(self, benchmark, size: int, seed: int = 0, train: bool = True, mirror: bool = False):
+    def __init__(self, benchmark, size: int, seed: int = 0, train: bool = True, mirror: bool = False,
+                 top_crop: float = 0.0):
         self.benchmark, self.size, self.seed, self.train = benchmark, size, seed, train
-        self.mirror = mirror and train
+        self.mirror, self.top_crop = mirror and train, top_crop
 
     def __len__(self) -> int:
         return STREAM_LENGTH if self.train else len(self.benchmark)
@@ -82,18 +96,25 @@ class FinetuneDataset(Dataset):
             sample = self.benchmark[index]
             crop = square_crop(sample.box, rng.uniform(*TRAIN_SCALE), tuple(rng.uniform(-TRAIN_SHIFT, TRAIN_SHIFT, 2)))
             flip = self.mirror and rng.random() < 0.5
+            top_shift = rng.uniform(-TRAIN_SHIFT, TRAIN_SHIFT)
         else:
-            index, flip = i, False
+            index, flip, top_shift = i, False, 0.0
             sample = self.benchmark[index]
             crop = square_crop(sample.box, EVAL_SCALE)
         out = self.encode(sample, crop)
+        if self.top_crop:
+            out["img_top"] = self.pixels(sample, top_box(sample.box, self.top_crop, top_shift))
         if flip and mirrorable(out):
             out = mirrored(out)
         return {"index": index, "crop": torch.tensor(crop, dtype=torch.float32), **out}
 
-    def encode(self, sample, crop) -> dict:
+    def pixels(self, sample, crop) -> torch.Tensor:
+        """The crop of the sample's image, resized and normalised: [3, size, size]."""
         pixels = crop_resize(Image.fromarray(sample.image), crop, self.size, MEAN_FILL)
-        out = {"img": normalise(np.asarray(pixels, np.float32) / 255.0)}
+        return normalise(np.asarray(pixels, np.float32) / 255.0)
+
+    def encode(self, sample, crop) -> dict:
+        out = {"img": self.pixels(sample, crop)}
         if sample.joints3d is not None:
             joints = np.asarray(sample.joints3d, np.float32)
             out["joints"] = torch.from_numpy(joints - joints[:1])

@@ -74,9 +74,17 @@ class FinetuneConfig:
     backbone_lr_scale: float = 1.0
     model_path: str = ""  # hand-mesh: your MANO folder or MANO_RIGHT.pkl/.npz (mano.is.tue.mpg.de)
     mirror: bool = True  # left-right flip augmentation where the targets allow it (SMPL-order joints)
+    # image-level heads also see the top of the person box, a square of side top_crop x the box
+    # height at the same resolution: where the head is, whose face or hair tells front from back
+    top_crop: float = 0.0  # 0: off
 
     def __post_init__(self) -> None:
         coerce_numbers(self)
+        if self.top_crop < 0:
+            raise ValueError(f"FinetuneConfig.top_crop is a fraction of the box height, got {self.top_crop}")
+        if self.top_crop and (self.mode != "monocular" or self.task == "densepose"):
+            raise ValueError("finetune.top_crop feeds image-level heads of monocular models; "
+                             f"task {self.task!r} in {self.mode} mode cannot use it")
 
 
 @dataclass

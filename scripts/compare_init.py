@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--data", default="out/quick", help="folder with pretrain/, train/ and test/ takes")
     parser.add_argument("--runs", default="runs/compare")
     parser.add_argument("--pretrain-steps", type=int, default=600)
-    parser.add_argument("--finetune-steps", type=int, help="default: the finetune-tiny-cpu preset's, as the quickstart")
+    parser.add_argument("--finetune-steps", type=int, help="default: the finetune-joints-cpu preset's, as the quickstart")
     parser.add_argument("--task", default="hmr-free", choices=["hmr", "hmr-free"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -44,7 +44,7 @@ def main() -> None:
     for name, init in (("Random", "random"), ("MAE", f"croco:{runs / 'mae' / 'checkpoint-last.pt'}"),
                        ("CroCo", f"croco:{runs / 'croco' / 'checkpoint-last.pt'}")):
         out = runs / f"finetune-{name.lower()}"
-        finetune(load_config("finetune-tiny-cpu", [
+        finetune(load_config("finetune-joints-cpu", [
             f"init={init}", f"out_dir={out}", f"finetune.task={args.task}", "finetune.benchmark=synthetic",
             f"finetune.root={data / 'train'}", *finetune_steps]))
         report = evaluate(EvalConfig(out / "checkpoint-last.pt", "synthetic", str(data / "test"), out / "eval"))

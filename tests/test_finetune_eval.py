@@ -12,13 +12,14 @@ from fake_benchmarks import make_3dpw, make_hagrid_balanced, make_hagrid_v1
 from fake_smpl import fake_model_arrays
 
 from crocohuman.eval.cli import main as eval_cli
-from crocohuman.model.finetune import FinetuneTask, finetune, task_loss
-from crocohuman.model.finetune_data import FinetuneDataset
+from crocohuman.model.finetune import FinetuneTask, finetune, run_model, task_loss
+from crocohuman.model.finetune_data import FinetuneDataset, top_box
 from crocohuman.model.train_config import TrainConfig
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
 
+CPU = torch.device("cpu")
 TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 4, "enc_num_heads": 2,
         "dec_embed_dim": 32, "dec_depth": 2, "dec_num_heads": 2}
 
@@ -39,18 +40,19 @@ def config_for(out_dir, task, benchmark, root, **finetune) -> TrainConfig:
                        finetune={"task": task, "benchmark": benchmark, "root": str(root), **finetune})
 
 
-@pytest.mark.parametrize("task,mode", [("hmr", "monocular"), ("hmr-free", "monocular"), ("densepose", "monocular"),
-                                       ("hmr-free", "binocular")])
-def test_loss_decreases_on_rendered_data(takes, tmp_path, task, mode):
+@pytest.mark.parametrize("task,mode,top_crop", [("hmr", "monocular", 0), ("hmr-free", "monocular", 0),
+                                                ("densepose", "monocular", 0), ("hmr-free", "binocular", 0),
+                                                ("hmr-free", "monocular", 0.35)])
+def test_loss_decreases_on_rendered_data(takes, tmp_path, task, mode, top_crop):
     torch.manual_seed(0)
-    fine = FinetuneTask(config_for(tmp_path, task, "synthetic", takes / "train", mode=mode))
+    fine = FinetuneTask(config_for(tmp_path, task, "synthetic", takes / "train", mode=mode, top_crop=top_crop))
     model = fine.build_model()
     batch = torch.utils.data.default_collate([fine.dataset()[i] for i in range(4)])
+    assert ("img_top" in batch) == bool(top_crop)
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-4 if task == "densepose" else 1e-3)
     losses = []
     for _ in range(20):
-        img = batch["img"]
-        loss = task_loss(task, model(img, img if mode == "binocular" else None), batch, torch.device("cpu"))
+        loss = task_loss(task, run_model(model, fine.spec, batch, CPU), batch, CPU)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -74,10 +76,25 @@ def test_gesture_classifier_learns_on_hagrid_layout(tmp_path):
     assert loss.item() < 0.5 * first
 
 
-@pytest.mark.parametrize("task", ["hmr-free", "densepose"])
-def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, task):
+def test_top_crop_is_the_top_of_the_box_and_feeds_the_head(takes, tmp_path):
+    assert top_box((10, 20, 30, 120), 0.3) == (5.0, 20, 35.0, 50.0)  # side 0.3 x 100 px, centred, at the top
+    assert top_box((10, 20, 30, 120), 0.3, shift=0.1) == (8.0, 20, 38.0, 50.0)
+    fine = FinetuneTask(config_for(tmp_path, "hmr-free", "synthetic", takes / "train", top_crop=0.35))
+    model = fine.build_model().eval()
+    batch = torch.utils.data.default_collate([fine.dataset()[i] for i in range(2)])
+    assert batch["img_top"].shape == batch["img"].shape
+    with torch.no_grad():
+        seen = run_model(model, fine.spec, batch, CPU)
+        other = run_model(model, fine.spec, dict(batch, img_top=batch["img_top"].flip(0)), CPU)
+    assert not torch.allclose(seen, other)
+    with pytest.raises(ValueError, match="top_crop"):
+        config_for(tmp_path, "densepose", "synthetic", takes / "train", top_crop=0.35)
+
+
+@pytest.mark.parametrize("task,top_crop", [("hmr-free", 0), ("densepose", 0), ("hmr-free", 0.35)])
+def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, task, top_crop):
     run = tmp_path / "run"
-    finetune(config_for(run, task, "synthetic", takes / "train"))
+    finetune(config_for(run, task, "synthetic", takes / "train", top_crop=top_crop))
     result = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(run / "checkpoint-last.pt"),
                                            "--data-root", str(takes / "test"), "--workers", "0"])
     assert result.exit_code == 0, result.output

@@ -39,12 +39,14 @@ from crocohuman.model.pairs.transforms import denormalize
 from crocohuman.model.rotation6d import axis_angle_to_matrix, rot6d_to_matrix, smpl_kinematics
 from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 from crocohuman.model.training_loop import run
-from crocohuman.render.conventions import SMPL_TPOSE_JOINTS
+from crocohuman.render.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
 
 TASKS = ("hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "densepose", "gesture", "grasp")
 HAND_MESH_TASKS = ("hand-mesh", "hand-mesh-free")  # scored by croco-eval freihand
 POINT_TASKS = ("hmr", "hmr-free", *HAND_MESH_TASKS)  # 3D joints (and vertices): mean-pose baseline
-HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "log_scale": 1}  # betas: SMPL shape, when known
+# betas: SMPL shape, phenotypes: anny's (our renders); each supervised when the data has it
+HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "phenotypes": len(ANNY_PHENOTYPES), "log_scale": 1}
+SHAPE_WEIGHTS = {"betas": 0.01, "phenotypes": 1.0}  # SMPL betas are ~N(0, 1), phenotypes in [0, 1]
 NUM_JOINTS = 24
 TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
 
@@ -71,12 +73,13 @@ def make_head(spec: FinetuneConfig, config: CroCoConfig) -> torch.nn.Module:
 
 def hmr_outputs(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """One iterate of the hmr head as predictions: the root-relative joints [B, 24, 3] of the SMPL
-    tree posed by the regressed rotations and scale, the rotation matrices, the betas."""
+    tree posed by the regressed rotations and scale, the rotation matrices, the shape parameters."""
     orient = rot6d_to_matrix(params["global_orient"])  # (B, 3, 3)
     body = rot6d_to_matrix(params["body_pose"].view(-1, 21, 6))  # (B, 21, 3, 3)
     joints = smpl_kinematics(orient, body, TEMPLATE.to(orient))
     joints = (joints - joints[:, :1]) * params["log_scale"].exp()[:, :, None]
-    return {"joints": joints, "global_orient": orient, "body_pose": body, "betas": params["betas"]}
+    return {"joints": joints, "global_orient": orient, "body_pose": body, "betas": params["betas"],
+            "phenotypes": params["phenotypes"]}
 
 
 def predict(task: str, output) -> dict[str, torch.Tensor]:
@@ -127,8 +130,8 @@ ROTATION_TARGETS = ("global_orient", "body_pose", "hand_pose")  # axis-angle in 
 
 
 def _prediction_loss(pred: dict, batch: dict, device: torch.device) -> torch.Tensor:
-    """L1 on root-relative points, rotation-matrix MSE on rotations and a small betas term, each
-    where both the prediction and the batch have it."""
+    """L1 on root-relative points, rotation-matrix MSE on rotations and shape terms (SMPL betas,
+    anny phenotypes), each where both the prediction and the batch have it."""
     loss = torch.zeros((), device=device)
     for name in POINT_TARGETS:
         if name in pred and name in batch:
@@ -137,8 +140,9 @@ def _prediction_loss(pred: dict, batch: dict, device: torch.device) -> torch.Ten
         if name in pred and name in batch:
             target = axis_angle_to_matrix(batch[name].to(device).float())
             loss = loss + (pred[name] - target.view_as(pred[name])).square().mean()
-    if "betas" in pred and "betas" in batch:
-        loss = loss + 0.01 * (pred["betas"] - batch["betas"].to(device)).square().mean()
+    for name, weight in SHAPE_WEIGHTS.items():
+        if name in pred and name in batch:
+            loss = loss + weight * (pred[name] - batch[name].to(device)).square().mean()
     return loss
 
 

@@ -14,6 +14,7 @@ Targets (each present only when the benchmark has it):
     hand_pose (15, 3) axis-angle of MANO's finger joints (FreiHAND: offsets from MANO's mean hand)
     vertices (V, 3) float32, camera frame, metres, relative to the root joint (FreiHAND's MANO mesh)
     betas    (10,) SMPL shape, and gender (0 neutral, 1 male, 2 female), for SMPL-family ground truth
+    phenotypes (6,) anny's shape sliders (``ANNY_PHENOTYPES``), for our anny renders
     label    int64 class index
     parts    (S, S) int64 DensePose part 0..24 (-1 = unannotated, for sparse DensePose-COCO points)
     uv       (2, S, S) float32 in [0, 1]
@@ -27,7 +28,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from crocohuman.model.pairs.transforms import MEAN_FILL, crop_resize, normalise
-from crocohuman.render.conventions import NUM_BODY_JOINTS, SMPL_MIRROR
+from crocohuman.render.conventions import ANNY_PHENOTYPES, NUM_BODY_JOINTS, SMPL_MIRROR
 
 EVAL_SCALE = 1.2
 TRAIN_SCALE = (1.1, 1.4)
@@ -137,6 +138,8 @@ class FinetuneDataset(Dataset):
             out["betas"] = torch.from_numpy(np.asarray(betas, np.float32).reshape(-1)[:10].copy())
             gender = str(sample.body_params.get("gender", "neutral"))
             out["gender"] = torch.tensor(GENDER_CODES.get(gender, 0))
+        if all(name in sample.body_params for name in ANNY_PHENOTYPES):
+            out["phenotypes"] = torch.tensor([float(sample.body_params[name]) for name in ANNY_PHENOTYPES])
         if sample.label is not None:
             out["label"] = torch.tensor(sample.label, dtype=torch.int64)
         if sample.parts is not None and sample.iuv is not None:

@@ -21,7 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from torch import Tensor
 
-from crocohuman.render.conventions import NUM_BODY_JOINTS, NUM_PARTS
+from crocohuman.render.conventions import ANNY_PHENOTYPES, NUM_BODY_JOINTS, NUM_PARTS
 
 from .croco import CroCoConfig
 from .rotation6d import matrix_to_rot6d
@@ -71,9 +71,7 @@ def param_spec_for(body_model: str) -> dict[str, int]:
     if body_model == "mano":
         return {"global_orient": 6, "hand_pose": 15 * 6, "betas": 10, "cam": 3}
     if body_model == "anny":
-        from crocohuman.render.body.anny_body import PHENOTYPES  # lazy: keeps the model package light
-
-        return {"global_orient": 6, "body_pose": NUM_BODY_JOINTS * 6, "phenotypes": len(PHENOTYPES), "cam": 3}
+        return {"global_orient": 6, "body_pose": NUM_BODY_JOINTS * 6, "phenotypes": len(ANNY_PHENOTYPES), "cam": 3}
     raise KeyError(f"unknown body model {body_model!r}; known: smpl, mano, anny")
 
 

@@ -39,6 +39,7 @@ SMPL_MIRROR: tuple[int, ...] = tuple(
     for name in SMPL_JOINT_NAMES
 )
 NUM_BODY_JOINTS = 21  # SMPL-H / SMPL-X body joints after the pelvis (AMASS ``pose_body``)
+ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")  # anny's shape sliders, in [0, 1]
 
 # An idealised SMPL T-pose skeleton (our rounded numbers, metres, SMPL canonical frame: Y up,
 # facing +Z, left = +X). Used for the directions of rest bones (retargeting) and for the

@@ -76,6 +76,17 @@ def test_gesture_classifier_learns_on_hagrid_layout(tmp_path):
     assert loss.item() < 0.5 * first
 
 
+def test_hmr_regresses_anny_phenotypes_of_rendered_takes(takes, tmp_path):
+    fine = FinetuneTask(config_for(tmp_path, "hmr", "synthetic", takes / "train"))
+    batch = torch.utils.data.default_collate([fine.dataset()[i] for i in range(2)])
+    assert batch["phenotypes"].shape == (2, 6) and ((0 <= batch["phenotypes"]) & (batch["phenotypes"] <= 1)).all()
+    with torch.no_grad():
+        output = run_model(fine.build_model().eval(), fine.spec, batch, CPU)
+        assert output[0]["phenotypes"].shape == (2, 6)
+        shifted = dict(batch, phenotypes=batch["phenotypes"] + 0.5)
+        assert task_loss("hmr", output, shifted, CPU) > task_loss("hmr", output, batch, CPU)
+
+
 def test_top_crop_is_the_top_of_the_box_and_feeds_the_head(takes, tmp_path):
     assert top_box((10, 20, 30, 120), 0.3) == (5.0, 20, 35.0, 50.0)  # side 0.3 x 100 px, centred, at the top
     assert top_box((10, 20, 30, 120), 0.3, shift=0.1) == (8.0, 20, 38.0, 50.0)

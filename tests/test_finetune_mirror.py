@@ -78,3 +78,6 @@ def test_only_smpl_order_bodies_are_mirrored():
     twice = mirrored(mirrored({"img": torch.arange(48.0).view(3, 4, 4), "joints": torch.randn(24, 3),
                                "global_orient": torch.randn(3)}))
     assert twice["img"].equal(torch.arange(48.0).view(3, 4, 4))
+    top = torch.arange(48.0).view(3, 4, 4)
+    once = mirrored({"img": torch.zeros(3, 4, 4), "img_top": top, "joints": torch.randn(24, 3)})
+    assert once["img_top"].equal(top.flip(-1))  # the top crop is part of the same mirrored picture

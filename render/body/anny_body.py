@@ -19,9 +19,10 @@ from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import label_faces
 from crocohuman.render.body.retarget import anny_world_orient_pose
 from crocohuman.render.body.texture import TextureCanvas, bake_canvas, sample_texture
+from crocohuman.render.conventions import ANNY_PHENOTYPES
 from crocohuman.render.motion.clip import MotionClip
 
-PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
+PHENOTYPES = ANNY_PHENOTYPES
 # Colours of anny's UV segmentation image (data/segmentation/body_parts_segmentation.yaml).
 _FEATURE_COLORS = {
     "eye_white": [(255, 101, 0), (24, 170, 109)], "iris": [(16, 231, 186), (16, 115, 231)],

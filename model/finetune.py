@@ -45,7 +45,9 @@ TASKS = ("hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "densepose", "gesture
 HAND_MESH_TASKS = ("hand-mesh", "hand-mesh-free")  # scored by croco-eval freihand
 POINT_TASKS = ("hmr", "hmr-free", *HAND_MESH_TASKS)  # 3D joints (and vertices): mean-pose baseline
 # betas: SMPL shape, phenotypes: anny's (our renders); each supervised when the data has it
-HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "phenotypes": len(ANNY_PHENOTYPES), "log_scale": 1}
+# cam: HMR's weak-perspective camera (s, tx, ty), crop coordinates in [-1, 1]
+HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "phenotypes": len(ANNY_PHENOTYPES), "log_scale": 1,
+            "cam": 3}
 SHAPE_WEIGHTS = {"betas": 0.01, "phenotypes": 1.0}  # SMPL betas are ~N(0, 1), phenotypes in [0, 1]
 NUM_JOINTS = 24
 TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
@@ -73,13 +75,15 @@ def make_head(spec: FinetuneConfig, config: CroCoConfig) -> torch.nn.Module:
 
 def hmr_outputs(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """One iterate of the hmr head as predictions: the root-relative joints [B, 24, 3] of the SMPL
-    tree posed by the regressed rotations and scale, the rotation matrices, the shape parameters."""
+    tree posed by the regressed rotations and scale, their weak-perspective projection into the
+    crop ``s * (x, y) + (tx, ty)``, the rotation matrices, the shape parameters."""
     orient = rot6d_to_matrix(params["global_orient"])  # (B, 3, 3)
     body = rot6d_to_matrix(params["body_pose"].view(-1, 21, 6))  # (B, 21, 3, 3)
     joints = smpl_kinematics(orient, body, TEMPLATE.to(orient))
     joints = (joints - joints[:, :1]) * params["log_scale"].exp()[:, :, None]
-    return {"joints": joints, "global_orient": orient, "body_pose": body, "betas": params["betas"],
-            "phenotypes": params["phenotypes"]}
+    scale, shift = params["cam"][:, None, :1], params["cam"][:, None, 1:]
+    return {"joints": joints, "joints2d": scale * joints[..., :2] + shift, "global_orient": orient,
+            "body_pose": body, "betas": params["betas"], "phenotypes": params["phenotypes"]}
 
 
 def predict(task: str, output) -> dict[str, torch.Tensor]:
@@ -130,8 +134,8 @@ ROTATION_TARGETS = ("global_orient", "body_pose", "hand_pose")  # axis-angle in 
 
 
 def _prediction_loss(pred: dict, batch: dict, device: torch.device) -> torch.Tensor:
-    """L1 on root-relative points, rotation-matrix MSE on rotations and shape terms (SMPL betas,
-    anny phenotypes), each where both the prediction and the batch have it."""
+    """L1 on root-relative points and on the 2D reprojection, rotation-matrix MSE on rotations and
+    shape terms (SMPL betas, anny phenotypes), each where both the prediction and the batch have it."""
     loss = torch.zeros((), device=device)
     for name in POINT_TARGETS:
         if name in pred and name in batch:
@@ -140,6 +144,10 @@ def _prediction_loss(pred: dict, batch: dict, device: torch.device) -> torch.Ten
         if name in pred and name in batch:
             target = axis_angle_to_matrix(batch[name].to(device).float())
             loss = loss + (pred[name] - target.view_as(pred[name])).square().mean()
+    if "joints2d" in pred and "joints2d" in batch:  # reprojection, on visible joints
+        target = batch["joints2d"].to(device)
+        visible = target[..., 2:]
+        loss = loss + ((pred["joints2d"] - target[..., :2]).abs() * visible).sum() / (2 * visible.sum()).clamp(min=1)
     for name, weight in SHAPE_WEIGHTS.items():
         if name in pred and name in batch:
             loss = loss + weight * (pred[name] - batch[name].to(device)).square().mean()

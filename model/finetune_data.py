@@ -9,6 +9,8 @@ With ``top_crop`` each sample also holds ``img_top``: the top of the person box 
 
 Targets (each present only when the benchmark has it):
     joints   (J, 3) float32, camera frame, metres, relative to the root joint (joint 0)
+    joints2d (J, 3) float32, the same joints in the crop, x and y in [-1, 1] (HMR's weak-perspective
+             frame), and visibility; when the 2D joints are in the 3D joints' order
     global_orient (3,) axis-angle of the body in the camera frame (SMPL convention)
     body_pose (21, 3) axis-angle of the SMPL-tree body joints
     hand_pose (15, 3) axis-angle of MANO's finger joints (FreiHAND: offsets from MANO's mean hand)
@@ -44,6 +46,14 @@ def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> t
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
+def crop_coordinates(points: np.ndarray, crop) -> torch.Tensor:
+    """Pixel points (J, 2 + visibility) as [-1, 1] coordinates of the square crop, visibility kept."""
+    x0, y0, x1, y1 = crop
+    points = np.asarray(points, np.float32)
+    centre, half = np.array([(x0 + x1) / 2, (y0 + y1) / 2]), (x1 - x0) / 2
+    return torch.from_numpy(np.concatenate([(points[:, :2] - centre) / half, points[:, 2:3]], 1).astype(np.float32))
+
+
 def top_box(box, fraction: float, shift: float = 0.0) -> tuple[float, float, float, float]:
     """The square of side ``fraction`` x the box height at the top of the box, centred across it
     (moved by ``shift`` sides): where an upright person's head is, found from the box alone."""
@@ -70,6 +80,8 @@ def mirrored(sample: dict) -> dict:
     """The sample seen in a mirror (image flipped left-right): camera-frame x negated, left and right
     joints swapped, rotations conjugated by the reflection (axis-angle (x, y, z) -> (x, -y, -z))."""
     out = dict(sample, img=sample["img"].flip(-1), joints=sample["joints"][MIRROR_JOINTS] * REFLECT_X)
+    if "joints2d" in sample:
+        out["joints2d"] = sample["joints2d"][MIRROR_JOINTS] * REFLECT_X
     if "img_top" in sample:
         out["img_top"] = sample["img_top"].flip(-1)
     if "global_orient" in sample:
@@ -119,6 +131,8 @@ class FinetuneDataset(Dataset):
         if sample.joints3d is not None:
             joints = np.asarray(sample.joints3d, np.float32)
             out["joints"] = torch.from_numpy(joints - joints[:1])
+            if sample.joints2d is not None and len(sample.joints2d) == len(joints):
+                out["joints2d"] = crop_coordinates(sample.joints2d, crop)
             if sample.vertices is not None:  # relative to the same root joint
                 out["vertices"] = torch.from_numpy(np.asarray(sample.vertices, np.float32) - joints[:1])
         orient = sample.body_params.get("global_orient")

@@ -12,8 +12,9 @@ from fake_benchmarks import make_3dpw, make_hagrid_balanced, make_hagrid_v1
 from fake_smpl import fake_model_arrays
 
 from crocohuman.eval.cli import main as eval_cli
-from crocohuman.model.finetune import FinetuneTask, finetune, run_model, task_loss
+from crocohuman.model.finetune import HMR_SPEC, FinetuneTask, finetune, hmr_outputs, run_model, task_loss
 from crocohuman.model.finetune_data import FinetuneDataset, top_box
+from crocohuman.model.rotation6d import matrix_to_rot6d
 from crocohuman.model.train_config import TrainConfig
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
@@ -76,15 +77,33 @@ def test_gesture_classifier_learns_on_hagrid_layout(tmp_path):
     assert loss.item() < 0.5 * first
 
 
-def test_hmr_regresses_anny_phenotypes_of_rendered_takes(takes, tmp_path):
+def test_hmr_regresses_anny_phenotypes_and_a_weak_perspective_camera(takes, tmp_path):
     fine = FinetuneTask(config_for(tmp_path, "hmr", "synthetic", takes / "train"))
     batch = torch.utils.data.default_collate([fine.dataset()[i] for i in range(2)])
     assert batch["phenotypes"].shape == (2, 6) and ((0 <= batch["phenotypes"]) & (batch["phenotypes"] <= 1)).all()
+    assert batch["joints2d"].shape == (2, 24, 3) and batch["joints2d"][..., :2].abs().max() < 1  # inside the crop
     with torch.no_grad():
         output = run_model(fine.build_model().eval(), fine.spec, batch, CPU)
-        assert output[0]["phenotypes"].shape == (2, 6)
-        shifted = dict(batch, phenotypes=batch["phenotypes"] + 0.5)
-        assert task_loss("hmr", output, shifted, CPU) > task_loss("hmr", output, batch, CPU)
+        final = hmr_outputs(output[0])
+        assert output[0]["phenotypes"].shape == (2, 6) and final["joints2d"].shape == (2, 24, 2)
+        for name, change in (("phenotypes", 0.5), ("joints2d", torch.tensor([0.3, 0.0, 0.0]))):
+            shifted = dict(batch, **{name: batch[name] + change})
+            assert task_loss("hmr", output, shifted, CPU) > task_loss("hmr", output, batch, CPU), name
+    params = {name: torch.zeros(1, size) for name, size in HMR_SPEC.items()}
+    params.update(global_orient=matrix_to_rot6d(torch.eye(3))[None], body_pose=matrix_to_rot6d(torch.eye(3)).repeat(1, 21),
+                  cam=torch.tensor([[2.0, 0.1, -0.2]]))
+    posed = hmr_outputs(params)
+    torch.testing.assert_close(posed["joints2d"], 2 * posed["joints"][..., :2] + torch.tensor([0.1, -0.2]))
+
+
+def test_joints2d_are_crop_coordinates(takes):
+    from crocohuman.eval.datasets import open_benchmark
+
+    benchmark = open_benchmark("synthetic", takes / "test")
+    sample, item = benchmark[0], FinetuneDataset(benchmark, 64, train=False)[0]
+    x0, y0, x1, y1 = item["crop"].tolist()
+    pixels = (item["joints2d"][:, :2] + 1) / 2 * (x1 - x0) + torch.tensor([x0, y0])
+    torch.testing.assert_close(pixels, torch.from_numpy(sample.joints2d[:, :2]), atol=1e-3, rtol=0)
 
 
 def test_top_crop_is_the_top_of_the_box_and_feeds_the_head(takes, tmp_path):

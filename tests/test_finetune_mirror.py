@@ -79,5 +79,7 @@ def test_only_smpl_order_bodies_are_mirrored():
                                "global_orient": torch.randn(3)}))
     assert twice["img"].equal(torch.arange(48.0).view(3, 4, 4))
     top = torch.arange(48.0).view(3, 4, 4)
-    once = mirrored({"img": torch.zeros(3, 4, 4), "img_top": top, "joints": torch.randn(24, 3)})
+    joints2d = torch.rand(24, 3) * 2 - 1
+    once = mirrored({"img": torch.zeros(3, 4, 4), "img_top": top, "joints": torch.randn(24, 3), "joints2d": joints2d})
     assert once["img_top"].equal(top.flip(-1))  # the top crop is part of the same mirrored picture
+    assert once["joints2d"][1].equal(joints2d[2] * torch.tensor([-1.0, 1.0, 1.0]))  # left hip <- right hip, x mirrored

@@ -120,6 +120,18 @@ class JsonLog:
         self.tensorboard.close()
 
 
+def changed_settings(saved: dict, current: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config trees."""
+    keys = []
+    for key in sorted(set(saved) | set(current)):
+        old, new = saved.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            keys += changed_settings(old, new, f"{prefix}{key}.")
+        elif old != new:
+            keys.append(prefix + key)
+    return keys
+
+
 def run(task: Task, config) -> dict:
     """Train until ``optim.max_steps``, resuming from ``out_dir/checkpoint-last.pt`` if present.
 
@@ -130,10 +142,6 @@ def run(task: Task, config) -> dict:
     device = pick_device(config.device)
     ddp = setup_distributed(device)
     out_dir = Path(config.out_dir)
-    if ddp.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-
     torch.manual_seed(config.seed)  # initial weights; everything later is seeded by position
     model = task.build_model().to(device)
     optimizer = task.configure_optimizer(model)
@@ -141,11 +149,20 @@ def run(task: Task, config) -> dict:
     last_path = out_dir / LAST
     if last_path.exists():
         state = load_training_checkpoint(last_path)
-        model.load_state_dict(state["model"])
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as error:  # another model: say which settings changed, keep the run as it is
+            changed = changed_settings(state.get("train_config") or {}, config.to_dict())
+            raise ValueError(f"{last_path}: cannot resume, the checkpoint's model does not fit this config "
+                             f"({', '.join(changed) or 'model shapes'} changed since it was written); "
+                             "resume with its settings or choose another --out") from error
         optimizer.load_state_dict(state["optimizer"])
         step = state["step"]
         if ddp.is_main:
             log.info("resuming %s at step %d", last_path, step)
+    if ddp.is_main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
 
     samples_per_step = config.batch_size * config.accum_steps
     loader = make_loader(task.dataset(), config.batch_size, start=step * samples_per_step,

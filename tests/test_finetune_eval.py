@@ -225,3 +225,13 @@ def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):
     assert result.exit_code == 0, result.output
     model = json.loads((run / "eval-3dpw" / "results.json").read_text())["results"]["model"]
     assert 0 < model["PA-MPJPE (H36M-14)"] <= model["MPJPE (H36M-14)"] and model["MPVPE"] > 0
+
+
+def test_resuming_with_another_model_names_the_changed_settings(takes, tmp_path):
+    run = tmp_path / "run"
+    finetune(config_for(run, "hmr-free", "synthetic", takes / "train"))
+    written = (run / "config.json").read_text()
+    with pytest.raises(ValueError, match=r"checkpoint-last\.pt: cannot resume.*finetune\.top_crop") as error:
+        finetune(config_for(run, "hmr-free", "synthetic", takes / "train", top_crop=0.35))
+    assert "optim" not in str(error.value).split("(")[1].split(")")[0]  # only what differs is named
+    assert (run / "config.json").read_text() == written  # the run folder is left as it was

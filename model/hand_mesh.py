@@ -46,7 +46,8 @@ MANO_TO_FREIHAND: list[int] = [MANO_JOINT_NAMES.index(name) for name in FREIHAND
 FREIHAND_TIP_VERTICES: tuple[int, ...] = (744, 320, 443, 555, 672)
 HAND_MESH_SPEC = {name: size for name, size in param_spec_for("mano").items() if name != "cam"}
 NUM_FINGER_JOINTS = 15
-MANO_HELP = ("--task hand-mesh poses the MANO hand model, which is licensed and never downloaded by croco-human: "
+MANO_HELP = ("--task hand-mesh and hand-mesh-free need the MANO hand model, which is licensed and never downloaded "
+             "by croco-human: "
              "register at https://mano.is.tue.mpg.de, download the models and pass --model-path DIR "
              "(or finetune.model_path=DIR), DIR holding MANO_RIGHT.pkl (or .npz), or the file itself")
 NUM_COARSE_VERTICES = 195  # METRO's coarse hand mesh (778 -> 195)

@@ -22,7 +22,6 @@ from crocohuman.render.body.texture import TextureCanvas, bake_canvas, sample_te
 from crocohuman.render.conventions import ANNY_PHENOTYPES
 from crocohuman.render.motion.clip import MotionClip
 
-PHENOTYPES = ANNY_PHENOTYPES
 # Colours of anny's UV segmentation image (data/segmentation/body_parts_segmentation.yaml).
 _FEATURE_COLORS = {
     "eye_white": [(255, 101, 0), (24, 170, 109)], "iris": [(16, 231, 186), (16, 115, 231)],
@@ -96,14 +95,14 @@ class AnnyBody:
                 age, phenotypes = self._shape_sampler.sample(1)
                 if float(age.reshape(-1)[0]) >= self.min_age:
                     break
-        params = {key: np.float32(phenotypes[key].reshape(-1)[0]) for key in PHENOTYPES}
+        params = {key: np.float32(phenotypes[key].reshape(-1)[0]) for key in ANNY_PHENOTYPES}
         params["morphological_age"] = np.float32(age.reshape(-1)[0])
         gender = "female" if params["gender"] > 0.5 else "male"
         description = f"anny {gender}, age {float(params['morphological_age']):.0f}"
         return Identity(params=params, texture=sample_texture(rng, self.canvas), description=description)
 
     def pose(self, identity: Identity, clip: MotionClip) -> PosedBody:
-        phenotypes = {key: torch.tensor([float(identity.params[key])]) for key in PHENOTYPES}
+        phenotypes = {key: torch.tensor([float(identity.params[key])]) for key in ANNY_PHENOTYPES}
         with torch.no_grad():
             rest = self.model(phenotype_kwargs=phenotypes)
             rest_bone_poses = rest["rest_bone_poses"][0].double().numpy()

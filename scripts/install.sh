@@ -16,9 +16,18 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# The Python side is redone only when what it installs from changes (a re-run takes a second).
+torch_spec=${TORCH_SPEC:-torch==2.13.0}
+stamp=.venv/.install-stamp
+wanted="$(cat pyproject.toml; echo "$torch_spec")"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" == "$wanted" ] && .venv/bin/python -c "import crocohuman.render" 2>/dev/null; then
+    echo "install.sh: .venv is up to date"
+    exit 0
+fi
 python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # shellcheck disable=SC2086
-.venv/bin/python -m pip install -q ${TORCH_SPEC:-torch==2.13.0}
+.venv/bin/python -m pip install -q $torch_spec
 .venv/bin/python -m pip install -q -e ".[test]"
+printf '%s' "$wanted" > "$stamp"
 echo "install.sh: ready (.venv/bin/croco-render)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole toolkit on the embedded default (anny, built-in motions, procedural backgrounds), on a
 # CPU in minutes: render -> pretrain (tiny CroCo) -> fine-tune (3D joints) -> evaluate on held-out
-# rendered takes. Re-running resumes every step (finished shards and checkpoints are kept).
+# rendered takes. Re-running resumes every step (finished shards and checkpoints are kept); once
+# everything is done, a re-run changes no file and takes seconds.
 # Output: out/quick/ (datasets, with preview.png each) and runs/quick/ (checkpoints, grids, report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +24,6 @@ $bin/croco-train finetune --config finetune-joints-cpu --task hmr-free --data sy
 
 echo "== 4/4 evaluate on held-out takes"
 $bin/croco-eval synthetic --checkpoint $runs/finetune/checkpoint-last.pt --data-root $data/test --out $runs/report
-cp "$(ls $runs/pretrain/grids/*.png | tail -n 1)" $runs/report/pretrain_reconstructions.png
+grid="$(ls $runs/pretrain/grids/*.png | tail -n 1)"
+cmp -s "$grid" $runs/report/pretrain_reconstructions.png || cp "$grid" $runs/report/pretrain_reconstructions.png
 echo "report: $runs/report/results.md, per_joint_error.png, pretrain_reconstructions.png"

@@ -33,9 +33,10 @@ def save_training_checkpoint(path: Path, model: torch.nn.Module, optimizer: torc
     os.replace(temporary, path)
 
 
-def load_training_checkpoint(path: Path) -> dict:
-    """Our own checkpoint (plain tensors, dicts, numbers and strings only)."""
+def load_training_checkpoint(path: Path, mmap: bool = False) -> dict:
+    """Our own checkpoint (plain tensors, dicts, numbers and strings only); ``mmap`` maps the tensors
+    instead of reading them, for a look at the step and config."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as error:  # noqa: BLE001 - any unpickling failure means the same to the user
         raise ValueError(f"{path}: not a readable croco-human training checkpoint ({error})") from error

@@ -20,9 +20,31 @@ def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
 def _parse_source(text: str) -> dict:
     """``KIND:ROOT`` or ``KIND:ROOT:WEIGHT`` (a Windows-free world: ROOT has no colon)."""
     parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[1]:
-        raise click.BadParameter(f"{text!r}: expected KIND:ROOT or KIND:ROOT:WEIGHT, e.g. rendered:out/demo")
-    return {"kind": parts[0], "root": parts[1], "weight": float(parts[2]) if len(parts) == 3 else 1.0}
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        raise ValueError(f"--data must be KIND:ROOT or KIND:ROOT:WEIGHT, e.g. rendered:out/demo, got {text!r}")
+    try:
+        weight = float(parts[2]) if len(parts) == 3 else 1.0
+    except ValueError:
+        raise ValueError(f"--data's WEIGHT must be a number, got {parts[2]!r} in {text!r}") from None
+    return {"kind": parts[0], "root": parts[1], "weight": weight}
+
+
+def _parse_benchmark(text: str) -> tuple[str, str]:
+    """``BENCHMARK:ROOT``."""
+    benchmark, sep, root = text.partition(":")
+    if not sep or not benchmark or not root:
+        raise ValueError(f"--data must be BENCHMARK:ROOT, e.g. synthetic:out/train or hagrid:~/hagrid, got {text!r}")
+    return benchmark, root
+
+
+def _common_values(init: str | None, out_dir: Path | None) -> dict:
+    """The typed values of --init and --out, set on the config as they are (never parsed as YAML)."""
+    values = {}
+    if init is not None:
+        values["init"] = init
+    if out_dir is not None:
+        values["out_dir"] = str(out_dir)
+    return values
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,17 +64,16 @@ def pretrain(preset, sources, init, out_dir, overrides) -> None:
 
     OVERRIDES are key=value pairs on the config, e.g. batch_size=32 optim.max_steps=2000.
     """
-    from crocohuman.model.train_config import load_config
-    from crocohuman.model.trainer import train
+    def job() -> dict:
+        from crocohuman.model.train_config import load_config
+        from crocohuman.model.trainer import train
 
-    extra = list(overrides)
-    if sources:
-        extra.append("data=" + repr([_parse_source(s) for s in sources]).replace("'", '"'))
-    if init:
-        extra.append(f"init={init}")
-    if out_dir:
-        extra.append(f"out_dir={out_dir}")
-    _run(lambda: train(load_config(preset, extra)))
+        values = _common_values(init, out_dir)
+        if sources:
+            values["data"] = [_parse_source(s) for s in sources]
+        return train(load_config(preset, overrides, values))
+
+    _run(job)
 
 
 def _run(job) -> None:
@@ -66,7 +87,12 @@ def _run(job) -> None:
     except KeyboardInterrupt:
         click.echo("croco-train: interrupted; the last checkpoint is saved, re-run the command to resume", err=True)
         sys.exit(130)
-    click.echo(f"done, loss {values.get('loss', float('nan')):.4f}")
+    loss = values.get("loss")
+    loss = f"{loss:.4f}" if isinstance(loss, float) else "not finite"
+    if values.get("complete"):
+        click.echo(f"already complete at step {values['step']}, nothing to do (last logged loss {loss})")
+    else:
+        click.echo(f"done, loss {loss}")
 
 
 @main.command(context_settings={"show_default": True})
@@ -80,19 +106,20 @@ def _run(job) -> None:
 @click.argument("overrides", nargs=-1)
 def finetune(task, preset, data, init, binocular, out_dir, model_path, overrides) -> None:
     """Fine-tune a task head (and the backbone) on a benchmark's training split; resumes like pretrain."""
-    from crocohuman.model.finetune import finetune as run_finetune
-    from crocohuman.model.train_config import load_config
+    def job() -> dict:
+        from crocohuman.model.finetune import finetune as run_finetune
+        from crocohuman.model.train_config import load_config
 
-    benchmark, _, root = data.partition(":")
-    extra = [f"finetune.task={task}", f"finetune.benchmark={benchmark}", f"finetune.root={root}",
-             f"finetune.mode={'binocular' if binocular else 'monocular'}", *overrides]
-    if init:
-        extra.append(f"init={init}")
-    if out_dir:
-        extra.append(f"out_dir={out_dir}")
-    if model_path:
-        extra.append(f"finetune.model_path={model_path}")
-    _run(lambda: run_finetune(load_config(preset, extra)))
+        benchmark, root = _parse_benchmark(data)
+        values = {"finetune.task": task, "finetune.benchmark": benchmark, "finetune.root": root,
+                  **_common_values(init, out_dir)}
+        if binocular:
+            values["finetune.mode"] = "binocular"
+        if model_path is not None:
+            values["finetune.model_path"] = model_path
+        return run_finetune(load_config(preset, overrides, values))
+
+    _run(job)
 
 
 @main.command()

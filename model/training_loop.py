@@ -29,6 +29,8 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from crocohuman.model.checkpointing import LAST, load_training_checkpoint, save_training_checkpoint
+from crocohuman.model.pairs.types import CorruptSourceError
+from crocohuman.model.preflight import changed_settings, check_inputs, finished_run, normalised
 from crocohuman.model.recon_grid import save_grid
 
 log = logging.getLogger("crocohuman.train")
@@ -92,6 +94,31 @@ def learning_rate(step: int, peak: float, optim) -> float:
     return optim.min_lr + (peak - optim.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+class NonFiniteTrainingError(ValueError):
+    """Too many steps in a row had a non-finite loss or gradient; the checkpoint on disk is the last good one."""
+
+
+def read_log(path: Path, until_step: int) -> list[str]:
+    """The lines of a log.jsonl up to ``until_step``. A partial last line (a write cut by a power loss)
+    is dropped with a warning; any other unreadable line is an error naming the file and line."""
+    lines = path.read_text().splitlines()
+    kept = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            step = json.loads(line)["step"]
+        except (ValueError, KeyError, TypeError) as error:
+            if number == len(lines):
+                log.warning("%s: dropping its cut-off last line %d (%r)", path, number, line[:80])
+                continue
+            raise ValueError(f"{path}:{number}: not a log entry with a step ({type(error).__name__}: {error}); "
+                             "remove the line or the file to resume") from None
+        if step <= until_step:
+            kept.append(line)
+    return kept
+
+
 class JsonLog:
     """Appends one JSON object per line; the main process also mirrors scalars to TensorBoard.
 
@@ -104,9 +131,11 @@ class JsonLog:
 
         self.path = out_dir / "log.jsonl"
         if self.path.exists():
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line)["step"] <= resume_step]
-            self.path.write_text("".join(line + "\n" for line in kept))
+            kept = "".join(line + "\n" for line in read_log(self.path, resume_step))
+            if kept != self.path.read_text():
+                temporary = self.path.with_name(self.path.name + ".tmp")
+                temporary.write_text(kept)
+                os.replace(temporary, self.path)
         self.tensorboard = SummaryWriter(str(out_dir / "tensorboard"), purge_step=resume_step + 1)
 
     def write(self, step: int, values: dict) -> None:
@@ -120,119 +149,205 @@ class JsonLog:
         self.tensorboard.close()
 
 
-def changed_settings(saved: dict, current: dict, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two config trees."""
-    keys = []
-    for key in sorted(set(saved) | set(current)):
-        old, new = saved.get(key), current.get(key)
-        if isinstance(old, dict) and isinstance(new, dict):
-            keys += changed_settings(old, new, f"{prefix}{key}.")
-        elif old != new:
-            keys.append(prefix + key)
-    return keys
+def resume(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, config) -> int:
+    """Load the run's last checkpoint into model and optimizer; its step. Another model is an error
+    naming the changed settings, leaving the run folder as it is."""
+    state = load_training_checkpoint(path)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as error:
+        changed = changed_settings(normalised(state.get("train_config") or {}), config.to_dict())
+        raise ValueError(f"{path}: cannot resume, the checkpoint's model does not fit this config "
+                         f"({', '.join(changed) or 'model shapes'} changed since it was written); "
+                         "resume with its settings or choose another --out") from error
+    optimizer.load_state_dict(state["optimizer"])
+    return int(state["step"])
+
+
+def next_batch(batches) -> dict:
+    """The next batch; a source that is all corrupt ends the run with the mixture's one-line message,
+    also when a DataLoader worker raised it (torch wraps it in the worker's traceback)."""
+    try:
+        return next(batches)
+    except CorruptSourceError as error:
+        raise CorruptSourceError(error.headline()) from None
+
+
+def grads_are_finite(model: torch.nn.Module, loss: torch.Tensor, ddp: Distributed) -> tuple[torch.Tensor, torch.Tensor]:
+    """(all finite, gradient norm) as device tensors, with no host sync. Under DDP the flag is
+    all-reduced, so every rank takes the same decision."""
+    params = [p for p in model.parameters() if p.grad is not None]
+    norm = torch.nn.utils.clip_grad_norm_(params, float("inf")) if params else torch.zeros((), device=loss.device)
+    ok = (torch.isfinite(loss) & torch.isfinite(norm)).float()
+    if ddp.world_size > 1:
+        dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    return ok, norm
+
+
+def write_config(path: Path, config) -> None:
+    """config.json, atomically, and only when it changes (a resumed run keeps its bytes)."""
+    text = json.dumps(config.to_dict(), indent=2) + "\n"
+    if path.exists() and path.read_text() == text:
+        return
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+@dataclass
+class StepResult:
+    loss: float
+    grad_norm: float
+    applied: bool  # False: a non-finite loss or gradient, no update
+    data_s: float
+    step_s: float
+    skipped_samples: int
+
+
+class TrainingRun:
+    """One process's share of a run: the wrapped model, its optimizer and data, the step counter."""
+
+    def __init__(self, task: Task, config, device: torch.device, ddp: Distributed):
+        from crocohuman.model.pairs.mixture import make_loader
+
+        self.task, self.config, self.device, self.ddp = task, config, device, ddp
+        self.out_dir = Path(config.out_dir)
+        torch.manual_seed(config.seed)  # initial weights; everything later is seeded by position
+        self.core = task.build_model().to(device)
+        self.optimizer = task.configure_optimizer(self.core)
+        last = self.out_dir / LAST
+        self.step = resume(last, self.core, self.optimizer, config) if last.exists() else 0
+        self.saved_step = self.step
+        if ddp.is_main:
+            if self.step:
+                log.info("resuming %s at step %d", last, self.step)
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            write_config(self.out_dir / "config.json", config)
+        self.samples_per_step = config.batch_size * config.accum_steps
+        self.batches = iter(make_loader(task.dataset(), config.batch_size, start=self.step * self.samples_per_step,
+                                        num_workers=config.num_workers, world_size=ddp.world_size, rank=ddp.rank,
+                                        seed=config.seed))
+        self.model = torch.compile(self.core) if config.compile else self.core
+        if ddp.world_size > 1:
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=task.find_unused_parameters)
+        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                         if device.type == "cuda" and config.dtype == "bf16" else nullcontext())
+        self.outputs: dict = {}
+
+    def train_step(self, lr: float) -> StepResult:
+        """Accumulate ``accum_steps`` micro-batches, then update unless the loss or a gradient is
+        not finite. The loss stays on the device; one host sync per step reads loss, norm and flag."""
+        config = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+        generator = torch.Generator().manual_seed(config.seed * 1_000_003 + self.step * 1009 + self.ddp.rank)
+        data_time = compute_time = 0.0
+        loss_sum = torch.zeros((), device=self.device)
+        skipped = 0
+        for micro in range(config.accum_steps):
+            tick = time.perf_counter()
+            batch = next_batch(self.batches)
+            skipped += int(batch["n_skipped"].sum()) if "n_skipped" in batch else 0
+            tock = time.perf_counter()
+            last = micro == config.accum_steps - 1
+            sync = self.model.no_sync() if self.ddp.world_size > 1 and not last else nullcontext()
+            with sync, self.autocast:
+                loss, self.outputs = self.task.loss(self.model, self.core, batch, generator, self.device)
+                (loss / config.accum_steps).backward()
+            loss_sum += loss.detach().float() / config.accum_steps
+            data_time += tock - tick
+            compute_time += time.perf_counter() - tock
+        ok, norm = grads_are_finite(self.core, loss_sum, self.ddp)
+        loss_value, norm_value, ok_value = torch.stack([loss_sum, norm.float(), ok]).tolist()
+        if ok_value:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        return StepResult(loss_value, norm_value, bool(ok_value), data_time, compute_time, skipped)
+
+    def save(self, path: Path | None = None) -> None:
+        save_training_checkpoint(path or self.out_dir / LAST, self.core, self.optimizer, self.config.to_dict(),
+                                 self.step, self.task.checkpoint_meta(self.core))
+        if path is None:
+            self.saved_step = self.step
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None  # JSON has no NaN
+
+
+def _train(run_: TrainingRun, writer: JsonLog | None, bar) -> dict:
+    """The loop: schedule, step, log, grids, checkpoints; stops after ``max_bad_steps`` bad steps in a row."""
+    config, ddp, out_dir = run_.config, run_.ddp, run_.out_dir
+    peak_lr = config.optim.base_lr * run_.samples_per_step * ddp.world_size / 256
+    peak_flops = next((v for k, v in PEAK_BF16_FLOPS.items() if run_.device.type == "cuda"
+                       and k in torch.cuda.get_device_name(run_.device)), None)
+    flops = run_.task.flops_per_sample(run_.core) if peak_flops else None
+    skipped_samples = skipped_steps = bad_in_a_row = 0
+    values: dict = {}
+    while run_.step < config.optim.max_steps:
+        lr = learning_rate(run_.step, peak_lr, config.optim)
+        result = run_.train_step(lr)
+        skipped_samples += result.skipped_samples
+        bad_in_a_row = 0 if result.applied else bad_in_a_row + 1
+        skipped_steps += not result.applied
+        step = run_.step
+        bar.update(1)
+        rate = run_.samples_per_step * ddp.world_size / (result.data_s + result.step_s)
+        values = {"loss": _finite(result.loss), "lr": lr, "grad_norm": _finite(result.grad_norm),
+                  "samples_per_s": rate, "data_s": result.data_s, "step_s": result.step_s,
+                  "skipped_samples": skipped_samples, "skipped_steps": skipped_steps}
+        if flops:
+            values["mfu"] = flops * rate / ddp.world_size / peak_flops
+        bar.set_postfix(loss=f"{result.loss:.4f}", lr=f"{lr:.2e}")
+        if writer and (step % config.log_every == 0 or step == config.optim.max_steps or not result.applied):
+            writer.write(step, values)
+        if bad_in_a_row >= config.max_bad_steps:
+            raise NonFiniteTrainingError(
+                f"{bad_in_a_row} steps in a row (to step {step}) had a non-finite loss or gradient and were skipped; "
+                f"stopping (max_bad_steps={config.max_bad_steps}). {out_dir / LAST} keeps the last good state, "
+                f"step {run_.saved_step}: lower optim.base_lr or check the data before resuming")
+        if ddp.is_main and config.grid_every and step % config.grid_every == 0 and result.applied:
+            save_grid(run_.task.pictures(run_.core, run_.outputs), out_dir / "grids" / f"step-{step:07d}.png")
+        if ddp.is_main and step % config.ckpt_every == 0:
+            run_.save()
+            if config.keep_every and step % config.keep_every == 0:
+                run_.save(out_dir / f"checkpoint-{step:07d}.pt")
+    return values
 
 
 def run(task: Task, config) -> dict:
     """Train until ``optim.max_steps``, resuming from ``out_dir/checkpoint-last.pt`` if present.
 
-    Returns the last logged values.
+    Inputs are checked before anything is built; a run folder that already holds this run at
+    ``max_steps`` is left as it is. Returns the last logged values (with ``complete: True`` when
+    there was nothing left to do).
     """
-    from crocohuman.model.pairs.mixture import make_loader
-
+    check_inputs(config)
+    done = finished_run(Path(config.out_dir) / LAST, config)
+    if done is not None:
+        return done
     device = pick_device(config.device)
     ddp = setup_distributed(device)
-    out_dir = Path(config.out_dir)
-    torch.manual_seed(config.seed)  # initial weights; everything later is seeded by position
-    model = task.build_model().to(device)
-    optimizer = task.configure_optimizer(model)
-    step = 0
-    last_path = out_dir / LAST
-    if last_path.exists():
-        state = load_training_checkpoint(last_path)
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as error:  # another model: say which settings changed, keep the run as it is
-            changed = changed_settings(state.get("train_config") or {}, config.to_dict())
-            raise ValueError(f"{last_path}: cannot resume, the checkpoint's model does not fit this config "
-                             f"({', '.join(changed) or 'model shapes'} changed since it was written); "
-                             "resume with its settings or choose another --out") from error
-        optimizer.load_state_dict(state["optimizer"])
-        step = state["step"]
-        if ddp.is_main:
-            log.info("resuming %s at step %d", last_path, step)
-    if ddp.is_main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-
-    samples_per_step = config.batch_size * config.accum_steps
-    loader = make_loader(task.dataset(), config.batch_size, start=step * samples_per_step,
-                         num_workers=config.num_workers, world_size=ddp.world_size, rank=ddp.rank, seed=config.seed)
-    batches = iter(loader)
-
-    core = model
-    if config.compile:
-        model = torch.compile(model)
-    if ddp.world_size > 1:
-        model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None,
-            find_unused_parameters=task.find_unused_parameters)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" and config.dtype == "bf16"
-                else nullcontext())
-    peak_lr = config.optim.base_lr * samples_per_step * ddp.world_size / 256
-    peak_flops = next((v for k, v in PEAK_BF16_FLOPS.items() if device.type == "cuda"
-                       and k in torch.cuda.get_device_name(device)), None)
-    flops = task.flops_per_sample(core) if peak_flops else None
-
-    def save(path: Path) -> None:
-        save_training_checkpoint(path, core, optimizer, config.to_dict(), step, task.checkpoint_meta(core))
-
-    writer = JsonLog(out_dir, step) if ddp.is_main else None
-    skipped_total = 0
-    values: dict = {}
-    bar = tqdm(total=config.optim.max_steps, initial=step, unit="step", desc=task.name, disable=not ddp.is_main)
+    writer = bar = run_ = None
+    keep_state = True
     try:
-        while step < config.optim.max_steps:
-            lr = learning_rate(step, peak_lr, config.optim)
-            for group in optimizer.param_groups:
-                group["lr"] = lr * group.get("lr_scale", 1.0)
-            generator = torch.Generator().manual_seed(config.seed * 1_000_003 + step * 1009 + ddp.rank)
-            data_time = compute_time = loss_sum = 0.0
-            for micro in range(config.accum_steps):
-                tick = time.perf_counter()
-                batch = next(batches)
-                skipped_total += int(batch["n_skipped"].sum()) if "n_skipped" in batch else 0
-                tock = time.perf_counter()
-                sync = model.no_sync() if ddp.world_size > 1 and micro < config.accum_steps - 1 else nullcontext()
-                with sync, autocast:
-                    loss, outputs = task.loss(model, core, batch, generator, device)
-                    (loss / config.accum_steps).backward()
-                loss_sum += loss.item() / config.accum_steps
-                data_time += tock - tick
-                compute_time += time.perf_counter() - tock
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            bar.update(1)
-            rate = samples_per_step * ddp.world_size / (data_time + compute_time)
-            values = {"loss": loss_sum, "lr": lr, "samples_per_s": rate, "data_s": data_time,
-                      "step_s": compute_time, "skipped_samples": skipped_total}
-            if flops:
-                values["mfu"] = flops * rate / ddp.world_size / peak_flops
-            bar.set_postfix(loss=f"{loss_sum:.4f}", lr=f"{lr:.2e}")
-            if writer and (step % config.log_every == 0 or step == config.optim.max_steps):
-                writer.write(step, values)
-            if ddp.is_main and config.grid_every and step % config.grid_every == 0:
-                save_grid(task.pictures(core, outputs), out_dir / "grids" / f"step-{step:07d}.png")
-            if ddp.is_main and step % config.ckpt_every == 0:
-                save(last_path)
-                if config.keep_every and step % config.keep_every == 0:
-                    save(out_dir / f"checkpoint-{step:07d}.pt")
+        run_ = TrainingRun(task, config, device, ddp)
+        writer = JsonLog(run_.out_dir, run_.step) if ddp.is_main else None
+        bar = tqdm(total=config.optim.max_steps, initial=run_.step, unit="step", desc=task.name,
+                   disable=not ddp.is_main)
+        return _train(run_, writer, bar)
+    except NonFiniteTrainingError:
+        keep_state = False  # the checkpoint on disk stays the last good one
+        raise
     finally:
-        bar.close()
-        if ddp.is_main and step > 0:
-            save(last_path)
+        if bar is not None:
+            bar.close()
+        if run_ is not None and ddp.is_main and keep_state and run_.step > run_.saved_step:
+            run_.save()
         if writer:
             writer.close()
         if ddp.world_size > 1:
             dist.destroy_process_group()
-    return values

@@ -16,7 +16,7 @@ from PIL import Image
 from crocohuman.model.pairs.mixture import PairMixture, ResumableSampler, SourceConfig, build_source, make_loader
 from crocohuman.model.pairs.rendered import RenderedShards
 from crocohuman.model.pairs.transforms import IMAGENET_MEAN, IMAGENET_STD, KIND_CODES, PairTransform, denormalize
-from crocohuman.model.pairs.types import CorruptSampleError, RawPair
+from crocohuman.model.pairs.types import CorruptSampleError, CorruptSourceError, RawPair
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run
@@ -294,9 +294,11 @@ def test_corrupt_samples_are_skipped_logged_and_counted(caplog):
     assert not {s["source"] for s in samples} & {"a:0", "a:1", "a:2"}
     assert_same_sample(samples[7], dataset[7])  # a skip does not break determinism
 
-    broken = PairMixture([FlatSource("a", corrupt=tuple(range(5)))], [1.0], max_skips=3)
-    with pytest.raises(RuntimeError, match="4 corrupt draws"):
+    broken = PairMixture([FlatSource("a", corrupt=tuple(range(5))), FlatSource("b")], [1.0, 0.0], max_skips=3,
+                         labels=["flat:/data/a", "flat:/data/b"])
+    with pytest.raises(CorruptSourceError, match=r"^data source flat:/data/a: 4 corrupt samples in a row") as error:
         broken[0]
+    assert "flat:/data/b" not in str(error.value)  # only the sources that failed are named
 
 
 def test_mae_objective_gives_single_images():

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from crocohuman.model.pairs.transforms import PairTransform
-from crocohuman.model.pairs.types import CorruptSampleError, PairSource
+from crocohuman.model.pairs.types import CorruptSampleError, CorruptSourceError, PairSource
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ _READERS: dict[str, tuple[str, str]] = {
     "video": ("video", "VideoFolder"),
     "interhand": ("interhand", "InterHand26M"),
 }
+SOURCE_KINDS = tuple(_READERS)
 
 
 @dataclass
@@ -74,7 +75,7 @@ class PairMixture(Dataset):
 
     def __init__(self, sources: Sequence[PairSource], weights: Sequence[float],
                  transform: PairTransform | None = None, objective: Objective = "croco", seed: int = 0,
-                 max_skips: int = 100):
+                 max_skips: int = 100, labels: Sequence[str] | None = None):
         if not sources or len(sources) != len(weights):
             raise ValueError(f"need one weight per source, got {len(sources)} sources and {len(weights)} weights")
         weights = np.asarray(weights, np.float64)
@@ -88,25 +89,33 @@ class PairMixture(Dataset):
         self.objective = objective
         self.seed = seed
         self.max_skips = max_skips
+        self.labels = list(labels) if labels is not None else [source.name for source in self.sources]
 
     @classmethod
     def from_configs(cls, configs: Sequence[SourceConfig], **kwargs) -> PairMixture:
-        return cls([build_source(c) for c in configs], [c.weight for c in configs], **kwargs)
+        return cls([build_source(c) for c in configs], [c.weight for c in configs],
+                   labels=[f"{c.kind}:{c.root}" for c in configs], **kwargs)
 
     def __len__(self) -> int:
         return 2**62  # indices are virtual; the sampler decides how many are drawn
 
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, index]))
+        failed: dict[int, CorruptSampleError] = {}  # source position -> its last error
         for skipped in range(self.max_skips + 1):
-            source = self.sources[rng.choice(len(self.sources), p=self.probabilities)]
+            position = int(rng.choice(len(self.sources), p=self.probabilities))
+            source = self.sources[position]
             try:
                 raw = source.get(int(rng.integers(len(source))), rng)
                 break
             except CorruptSampleError as error:
+                failed[position] = error
                 log.warning("sample %d: skipping a corrupt %s sample: %s", index, source.name, error)
         else:
-            raise RuntimeError(f"sample {index}: {self.max_skips + 1} corrupt draws in a row; is the data readable?")
+            names = ", ".join(self.labels[p] for p in sorted(failed))
+            last = "; ".join(f"{self.labels[p]}: {error}" for p, error in sorted(failed.items()))
+            raise CorruptSourceError(f"data source {names}: {self.max_skips + 1} corrupt samples in a row at sample "
+                                     f"{index}, is the data readable? (last errors: {last})")
         if self.objective == "mae":
             raw = dataclasses.replace(raw, img2=raw.img1, mask2=raw.mask1, box2=raw.box1, kind="single")
         return {**self.transform.apply(raw, rng), "n_skipped": skipped}

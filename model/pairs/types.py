@@ -46,3 +46,16 @@ class PairSource(Protocol):
 
 class CorruptSampleError(Exception):
     """A sample could not be read (truncated shard, unreadable image); the message names the file."""
+
+
+class CorruptSourceError(ValueError):
+    """Every draw in a long run failed: a source's files are unreadable. The message names the sources
+    (``kind:root``); raised in a DataLoader worker, it reaches the main process inside torch's
+    wrapper text, from which ``headline`` takes the original message back."""
+
+    def headline(self) -> str:
+        """The original one-line message, also when torch re-raised it with the worker's traceback."""
+        lines = [line for line in str(self).splitlines() if line.strip()]
+        last = lines[-1] if lines else ""
+        marker = f"{type(self).__name__}: "
+        return last.split(marker, 1)[1] if marker in last else last

@@ -115,6 +115,6 @@ def finished_run(checkpoint: Path, config: TrainConfig) -> dict | None:
     changed = [key for key in changed_settings(normalised(state.get("train_config") or {}), config.to_dict())
                if key not in RUN_PLACE_KEYS]
     if changed:
-        raise ConfigError(f"{checkpoint}: the run is complete at step {step} with other settings "
+        raise ConfigError(f"{checkpoint}: cannot resume, the run is complete at step {step} with other settings "
                           f"({', '.join(changed)} changed); re-run it with its settings, or choose another --out")
     return {**last_logged(checkpoint.parent / "log.jsonl"), "step": step, "complete": True}

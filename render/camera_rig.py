@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crocohuman.render.option_checks import check_int, check_number, check_range
+
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 
 
@@ -26,6 +28,17 @@ class RigConfig:
     focal: tuple[float, float] = (0.9, 2.6)  # focal length in units of the image width
     fill: tuple[float, float] = (0.6, 0.9)  # fraction of the image the body's extent may take
     roll: float = 0.0  # max random camera roll
+
+    def __post_init__(self) -> None:
+        """Refuse impossible rigs here, before anything is rendered (ranges may come in as JSON lists)."""
+        self.views = check_int("--views", self.views, 1)
+        self.azimuth_range = check_number("--azimuth-range", self.azimuth_range, 0.0, 360.0, unit="degrees")
+        self.azimuth_jitter = check_number("azimuth_jitter", self.azimuth_jitter, 0.0, 180.0, unit="degrees")
+        self.elevation = check_range("--elevation", self.elevation, -90.0, 90.0, unit="degrees")
+        self.distance = check_range("--distance", self.distance, positive=True, unit="metres")
+        self.focal = check_range("--focal", self.focal, positive=True, unit="image widths")
+        self.fill = check_range("fill", self.fill, positive=True, high=1.0, unit="fraction of the image")
+        self.roll = check_number("roll", self.roll, 0.0, 180.0, unit="degrees")
 
 
 @dataclass

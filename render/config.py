@@ -7,10 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crocohuman.render.camera_rig import RigConfig
+from crocohuman.render.option_checks import check_choice, check_existing, check_int, check_number
+from crocohuman.render.specs import check_background_spec, check_motion_spec
+
+BODIES = ("anny", "smpl", "smplh", "smplx", "mano")
+GENDERS = ("any", "neutral", "male", "female")
+RGB_FORMATS = ("jpg", "png")
+MIN_SIZE, MAX_SIZE = 16, 8192  # image side in pixels: below 16 the framing breaks, above 8192 GL may refuse
 
 
 @dataclass
 class RenderConfig:
+    """Everything that defines a rendering job; ``to_json`` is the part that defines the dataset."""
+
     output: Path
     takes: int = 16  # takes in the whole dataset (over all shards)
     takes_per_shard: int = 8
@@ -36,13 +45,45 @@ class RenderConfig:
     preview_takes: int = 3
 
     def __post_init__(self) -> None:
+        """Check every option before anything is created, loaded or rendered; ValueError names the option."""
         self.output = Path(self.output)
-        if self.takes < 1 or self.takes_per_shard < 1 or self.frames < 1 or self.rig.views < 1:
-            raise ValueError("takes, takes_per_shard, frames and views must be at least 1")
-        if not 0 <= self.shard_index < self.num_shards:
-            raise ValueError(f"--shard-index {self.shard_index} must be in [0, --num-shards {self.num_shards})")
-        if self.rgb_format not in ("jpg", "png"):
-            raise ValueError(f"rgb format must be jpg or png, not {self.rgb_format!r}")
+        self.takes = check_int("--takes", self.takes, 1)
+        self.takes_per_shard = check_int("--takes-per-shard", self.takes_per_shard, 1)
+        self.frames = check_int("--frames", self.frames, 1)
+        self.fps = check_number("--fps", self.fps, positive=True, unit="time steps per second")
+        self.width = check_int("--size", self.width, MIN_SIZE, MAX_SIZE, unit="pixels")
+        self.height = check_int("--size", self.height, MIN_SIZE, MAX_SIZE, unit="pixels")
+        self._check_body()
+        check_motion_spec(self.motion)
+        check_background_spec(self.background)
+        self.texture_size = check_int("texture_size", self.texture_size, MIN_SIZE, MAX_SIZE, unit="pixels")
+        self.rgb_format = check_choice("--rgb-format", self.rgb_format, RGB_FORMATS)
+        self.jpeg_quality = check_int("jpeg_quality", self.jpeg_quality, 1, 100)
+        self.seed = check_int("--seed", self.seed, 0)
+        self.num_shards = check_int("--num-shards", self.num_shards, 1)
+        self.shard_index = check_int("--shard-index", self.shard_index, 0, self.num_shards - 1,
+                                     unit=f"--num-shards is {self.num_shards}")
+        self.workers = check_int("--workers", self.workers, 1)
+        self.preview_takes = check_int("preview_takes", self.preview_takes, 1)
+
+    def _check_body(self) -> None:
+        """The body and the model files it needs; texture options only where they are used."""
+        self.body = check_choice("--body", self.body, BODIES)
+        self.gender = check_choice("--gender", self.gender, GENDERS)
+        self.model_path = check_existing("--model-path", self.model_path, "folder")
+        self.texture_dir = check_existing("--texture-dir", self.texture_dir, "folder")
+        self.uv_obj = check_existing("--uv-obj", self.uv_obj, "file")
+        if self.body == "anny":
+            given = [name for name, value in (("--model-path", self.model_path), ("--texture-dir", self.texture_dir),
+                                              ("--uv-obj", self.uv_obj)) if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for SMPL-family bodies (--body "
+                                 f"{'|'.join(BODIES[1:])}); --body anny ships its own model")
+        elif self.model_path is None:
+            raise ValueError(f"--body {self.body} needs --model-path, the folder of your "
+                             f"{self.body.upper()} model files")
+        if self.texture_dir is not None and self.uv_obj is None:
+            raise ValueError("--texture-dir needs --uv-obj, the model's UV template .obj the images are laid out for")
 
     @property
     def total_shards(self) -> int:

@@ -3,7 +3,8 @@
 Each take's random stream is derived from (seed, take index) alone, so a shard's bytes do not
 depend on which process, worker or launcher rendered it, and a job can be split with
 ``--shard-index/--num-shards`` by any launcher and re-launched blindly: finished shards are
-skipped.
+skipped, and a finished job is a quick no-op that writes nothing. Several processes may write one
+folder at once; ``job_folder`` says how they share it.
 """
 
 from __future__ import annotations
@@ -16,15 +17,25 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from crocohuman.render.atomic_files import remove_stale_temporaries, temporary_path
 from crocohuman.render.config import RenderConfig
-from crocohuman.render.preview import contact_sheet
-from crocohuman.render.shards import encode_take, list_shards, read_shard, shard_name, write_json_atomic, write_shard
+from crocohuman.render.job_folder import (
+    MANIFEST,
+    PREVIEW,
+    RECORDS,
+    check_settings,
+    claim_job,
+    publish,
+    read_job,
+    shard_takes,
+    write_record,
+)
+from crocohuman.render.shards import encode_take, shard_name, write_shard
+
+__all__ = ["MANIFEST", "PREVIEW", "code_version", "make_take_renderer", "render_shard", "run", "take_rng"]
 
 log = logging.getLogger("crocohuman.render")
-MANIFEST = "manifest.json"
-PREVIEW = "preview.png"
 
 
 def take_rng(seed: int, take_index: int) -> np.random.Generator:
@@ -38,8 +49,6 @@ def make_body(config: RenderConfig):
         return AnnyBody(texture_size=config.texture_size)
     from crocohuman.render.body.smpl_family import SmplFamilyBody
 
-    if config.model_path is None:
-        raise ValueError(f"--body {config.body} needs --model-path, the folder of your {config.body.upper()} model files")
     genders = None if config.gender == "any" else [config.gender]
     return SmplFamilyBody(model_type=config.body, model_path=config.model_path, genders=genders,
                           texture_dir=config.texture_dir, uv_obj=config.uv_obj, texture_size=config.texture_size)
@@ -59,27 +68,42 @@ def make_take_renderer(config: RenderConfig):
                         config.width, config.height, config.frames, config.fps, scene=scene)
 
 
-_renderers: dict[str, object] = {}  # per process, by configuration: built on its first shard
+_renderers: dict[str, object] = {}  # per process, by configuration: built once, kept across shards
 
 
-def render_shard(config: RenderConfig, shard: int) -> tuple[int, list[str]]:
-    """Render and atomically write one shard; returns its number of takes and the input files
-    skipped so far as unreadable (background images, AMASS files)."""
+def renderer_for(config: RenderConfig):
+    """This process's take renderer for ``config`` (loading the body and GL context the first time)."""
     key = json.dumps(config.to_json(), sort_keys=True)
     if key not in _renderers:
         _renderers.clear()
         _renderers[key] = make_take_renderer(config)
-    renderer = _renderers[key]
+    return _renderers[key]
+
+
+def _drain_skipped(renderer) -> list[str]:
+    """Unreadable inputs the renderer's sources drew since the last call (background photos, AMASS files)."""
+    return sorted(str(path) for source in (renderer.background, renderer.motion)
+                  for path in getattr(source, "drain_skipped", list)())
+
+
+def render_shard(config: RenderConfig, shard: int) -> int:
+    """Render one shard and write its record, then the shard itself (atomically); returns its
+    number of takes, 0 when another writer finished it meanwhile."""
+    path = config.output / shard_name(shard)
+    if path.exists():
+        return 0
+    renderer = renderer_for(config)
+    _drain_skipped(renderer)  # forget draws of an earlier shard that failed half-way
     first = shard * config.takes_per_shard
+    indices = range(first, first + shard_takes(config.to_json(), shard))
     members = []
-    indices = range(first, min(first + config.takes_per_shard, config.takes))
     for take_index in indices:
         take = renderer.render(take_rng(config.seed, take_index))
         members += encode_take(f"{take_index:09d}", take, [config.seed, take_index],
                                config.rgb_format, config.jpeg_quality)
-    write_shard(config.output / shard_name(shard), members)
-    skipped = [str(p) for source in (renderer.background, renderer.motion) for p in getattr(source, "skipped", [])]
-    return len(indices), skipped
+    write_record(config.output, shard, _drain_skipped(renderer))
+    write_shard(path, members)
+    return len(indices)
 
 
 def code_version() -> str:
@@ -92,74 +116,77 @@ def code_version() -> str:
     return f"{version}+{commit}" if commit else version
 
 
-def _prepare_output(config: RenderConfig) -> None:
-    """Create the folder, and refuse to mix two different configurations in it."""
+def _todo(config: RenderConfig) -> list[int]:
+    """This process's shards (s % num_shards == shard_index) that are not on disk yet."""
+    mine = range(config.shard_index, config.total_shards, config.num_shards)
+    return [s for s in mine if not (config.output / shard_name(s)).exists()]
+
+
+def _prepare_output(config: RenderConfig) -> dict:
+    """Create the folder, prove it writable, record the job's settings (or refuse other ones)."""
     try:
         config.output.mkdir(parents=True, exist_ok=True)
-        probe = config.output / ".write-test"
+        (config.output / RECORDS).mkdir(exist_ok=True)
+        probe = temporary_path(config.output / "write-test")
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
         raise PermissionError(f"{config.output}: cannot write the dataset there ({error.strerror or error})") from error
-    manifest = config.output / MANIFEST
-    if manifest.exists():
-        previous = json.loads(manifest.read_text()).get("config")
-        if previous != config.to_json():
-            changed = sorted(k for k in config.to_json() if (previous or {}).get(k) != config.to_json()[k])
-            raise ValueError(f"{manifest}: this folder holds a dataset rendered with other settings "
-                             f"({', '.join(changed)} differ); choose another --output")
-
-
-def _write_manifest(config: RenderConfig, skipped: set[str]) -> dict:
-    shards = list_shards(config.output)
-    takes = sum(min(config.takes_per_shard, config.takes - int(p.stem.split("-")[1]) * config.takes_per_shard)
-                for p in shards)
-    manifest = {
-        "config": config.to_json(), "code_version": code_version(),
-        "counts": {"shards_done": len(shards), "shards_total": config.total_shards, "takes": takes,
-                   "images": takes * config.frames * config.rig.views},
-        "shards": [p.name for p in shards], "format": "docs/data-format.md",
-        "skipped_inputs": sorted(skipped),
-    }
-    write_json_atomic(config.output / MANIFEST, manifest)
-    return manifest
+    current = code_version()
+    job = claim_job(config.output, config.to_json(), current)
+    if job["code_version"] != current:
+        log.warning("%s: the job was started by croco-human %s, this is %s; its shards may differ from "
+                    "the earlier ones", config.output, job["code_version"], current)
+    for stale in remove_stale_temporaries([config.output, config.output / RECORDS]):
+        log.info("removed %s, left by a writer of this host that is gone", stale.name)
+    return job
 
 
 def run(config: RenderConfig) -> dict:
-    """Render every shard this process owns that is not on disk yet; returns the manifest."""
-    _prepare_output(config)
-    mine = [s for s in range(config.total_shards) if s % config.num_shards == config.shard_index]
-    todo = [s for s in mine if not (config.output / shard_name(s)).exists()]
-    for stale in config.output.glob("shard-*.tar.tmp"):
-        stale.unlink()
-    log.info("%s: %d of %d shards of this process already done, rendering %d (%d takes x %d frames x %d views)",
-             config.output, len(mine) - len(todo), len(mine), len(todo), config.takes_per_shard,
-             config.frames, config.rig.views)
-    total_takes = sum(min(config.takes_per_shard, config.takes - s * config.takes_per_shard) for s in todo)
-    manifest_path = config.output / MANIFEST
-    skipped = set(json.loads(manifest_path.read_text()).get("skipped_inputs", [])) if manifest_path.exists() else set()
-    with tqdm(total=total_takes, unit="take", desc="rendering", disable=not todo) as bar:
-        def collect(results) -> None:
-            for count, bad in results:
-                bar.update(count)
-                skipped.update(bad)
+    """Render every shard this process owns that is not on disk yet; returns the manifest.
 
-        if config.workers <= 1 or len(todo) <= 1:
-            collect(render_shard(config, shard) for shard in todo)
+    A finished job loads nothing and writes nothing: it only checks the settings and returns the
+    manifest of what is on disk.
+    """
+    job = read_job(config.output) if config.output.is_dir() else None
+    if job is not None:
+        check_settings(config.output, job, config.to_json())
+    todo = _todo(config)
+    if job is None or todo:
+        job = _prepare_output(config)
+        todo = _todo(config)
+    if todo:
+        total_takes = sum(shard_takes(job["config"], s) for s in todo)
+        log.info("%s: rendering %d shards of this process (%d takes x %d frames x %d views)",
+                 config.output, len(todo), total_takes, config.frames, config.rig.views)
+        _render(config, todo, total_takes)
+    else:
+        log.info("%s: every shard of this process is on disk, nothing to render", config.output)
+    manifest = publish(config.output, job, config.preview_takes)
+    if manifest["skipped_inputs"]:
+        log.warning("%d unreadable input files were skipped (listed in %s)",
+                    len(manifest["skipped_inputs"]), config.output / MANIFEST)
+    return manifest
+
+
+def _render(config: RenderConfig, todo: list[int], total_takes: int) -> None:
+    """Render ``todo`` here or in ``config.workers`` processes, behind a progress bar. The inputs are
+    loaded (and so checked) before the bar starts."""
+    from tqdm import tqdm
+
+    renderer_for(config)
+    workers = min(config.workers, len(todo))
+    if workers > 1:
+        _renderers.clear()  # only the check: the workers build their own
+    with tqdm(total=total_takes, unit="take", desc="rendering") as bar:
+        if workers <= 1:
+            for shard in todo:
+                bar.update(render_shard(config, shard))
         else:
-            with multiprocessing.get_context("spawn").Pool(min(config.workers, len(todo))) as pool:
-                collect(pool.imap_unordered(_render_shard_star, [(config, s) for s in todo]))
-    if skipped:
-        log.warning("%d unreadable input files were skipped (listed in %s)", len(skipped), manifest_path)
-    if mine and not (config.output / PREVIEW).exists():
-        takes = []
-        for take in read_shard(config.output / shard_name(mine[0])):
-            takes.append(take)
-            if len(takes) == config.preview_takes:
-                break
-        contact_sheet(takes, config.output / PREVIEW)
-    return _write_manifest(config, skipped)
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for count in pool.imap_unordered(_render_shard_star, [(config, s) for s in todo]):
+                    bar.update(count)
 
 
-def _render_shard_star(args: tuple[RenderConfig, int]) -> tuple[int, list[str]]:
+def _render_shard_star(args: tuple[RenderConfig, int]) -> int:
     return render_shard(*args)

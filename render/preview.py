@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import colorsys
-from pathlib import Path
+import io
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -48,8 +48,8 @@ def take_rows(take: Take) -> list[list[np.ndarray]]:
     return rows
 
 
-def contact_sheet(takes: list[Take], path: Path, gap: int = 4) -> None:
-    """Write a PNG grid: for each take, its rows from ``take_rows``."""
+def contact_sheet(takes: list[Take], gap: int = 4) -> bytes:
+    """A PNG grid, for each take its rows from ``take_rows``; the same takes always give the same bytes."""
     rows = [row for take in takes for row in take_rows(take)]
     height, width = rows[0][0].shape[:2]
     columns = max(len(row) for row in rows)
@@ -58,6 +58,6 @@ def contact_sheet(takes: list[Take], path: Path, gap: int = 4) -> None:
         for c, image in enumerate(row):
             y, x = r * (height + gap), c * (width + gap)
             sheet[y:y + height, x:x + width] = image
-    temporary = Path(path).with_name(Path(path).name + ".tmp.png")
-    Image.fromarray(sheet).save(temporary)
-    temporary.replace(path)
+    buffer = io.BytesIO()
+    Image.fromarray(sheet).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -10,7 +10,7 @@ reads everything after the key's first dot as the field name. See docs/data-form
     {key}.tTT.vVV.iuv.png            8-bit RGB = (I, U*255, V*255), DensePose IUV layout
     {key}.tTT.vVV.depth.png          16-bit, millimetres along the camera z axis, 0 = no person
 
-Shards are written to a temporary name and renamed when complete, with fixed tar and zip
+Shards are written to a temporary name unique to their writer and renamed when complete, with fixed tar and zip
 metadata, so an interrupted job never leaves a shard that looks whole and a seed always gives
 the same bytes.
 """
@@ -29,14 +29,34 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from crocohuman.render.atomic_files import temporary_path
 from crocohuman.render.take import Take
 
 _IMAGE_NAME = re.compile(r"t(\d+)\.v(\d+)\.(rgb|parts|iuv|depth)\.(jpg|png)")
+_SHARD_NAME = re.compile(r"shard-(\d{6})\.tar")
+IMAGE_KINDS = ("rgb", "parts", "iuv", "depth")
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def shard_name(index: int) -> str:
     return f"shard-{index:06d}.tar"
+
+
+def shard_number(path: str | Path) -> int | None:
+    """The index in a shard's file name, None for a name that is not ``shard-NNNNNN.tar``."""
+    match = _SHARD_NAME.fullmatch(Path(path).name)
+    return int(match[1]) if match else None
+
+
+def image_field(t: int, v: int, kind: str, rgb_format: str = "jpg") -> str:
+    """The field name (after the take's key) of one image: ``tTT.vVV.KIND.jpg|png``."""
+    return f"t{t:02d}.v{v:02d}.{kind}.{rgb_format if kind == 'rgb' else 'png'}"
+
+
+def take_fields(frames: int, views: int, rgb_format: str) -> set[str]:
+    """The field names every take holds (after its key), as ``encode_take`` writes them."""
+    images = {image_field(t, v, kind, rgb_format) for t in range(frames) for v in range(views) for kind in IMAGE_KINDS}
+    return {"meta.json", "arrays.npz"} | images
 
 
 def _png(array: np.ndarray) -> bytes:
@@ -75,32 +95,29 @@ def encode_take(key: str, take: Take, seed: list[int], rgb_format: str = "jpg", 
     frames, views = take.parts.shape[:2]
     for t in range(frames):
         for v in range(views):
-            stem = f"{key}.t{t:02d}.v{v:02d}"
             rgb = _jpg(take.rgb[t, v], jpeg_quality) if rgb_format == "jpg" else _png(take.rgb[t, v])
-            members += [(f"{stem}.rgb.{rgb_format}", rgb), (f"{stem}.parts.png", _png(take.parts[t, v])),
-                        (f"{stem}.iuv.png", _png(take.iuv[t, v])), (f"{stem}.depth.png", _png(depth_mm[t, v]))]
+            images = {"rgb": rgb, "parts": _png(take.parts[t, v]), "iuv": _png(take.iuv[t, v]),
+                      "depth": _png(depth_mm[t, v])}
+            members += [(f"{key}.{image_field(t, v, kind, rgb_format)}", images[kind]) for kind in IMAGE_KINDS]
     return members
 
 
 def write_shard(path: Path, members: list[tuple[str, bytes]]) -> None:
-    """Write a tar atomically: a temporary file, fsync, then rename over ``path``."""
+    """Write a tar atomically: this writer's temporary file, fsync, then rename over ``path``."""
     path = Path(path)
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-            for name, data in members:
-                info = tarfile.TarInfo(name)
-                info.size, info.mtime, info.mode = len(data), 0, 0o644
-                tar.addfile(info, io.BytesIO(data))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    temporary = Path(path).with_name(Path(path).name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(temporary, path)
+    temporary = temporary_path(path)
+    try:
+        with open(temporary, "wb") as handle:
+            with tarfile.open(fileobj=handle, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+                for name, data in members:
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mtime, info.mode = len(data), 0, 0o644
+                    tar.addfile(info, io.BytesIO(data))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _decode_take(path: Path, key: str, files: dict[str, bytes]) -> Take:

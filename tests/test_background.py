@@ -116,6 +116,33 @@ def test_image_folder_is_deterministic(image_folder: Path):
                                           b.sample(np.random.default_rng(seed), 40, 40))
 
 
+def test_image_folder_crop_does_not_depend_on_bad_files_met_before(image_folder: Path):
+    """A process that already knows the bad files draws the same crops, with the same randomness,
+    as a fresh one: a take depends on its seed and the folder only. ``cut.jpg`` opens (its header
+    is whole) and fails only when decoded, after its crop was drawn."""
+    jpeg = (image_folder / "rgb.jpg").read_bytes()
+    (image_folder / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    with Image.open(image_folder / "cut.jpg") as cut:
+        assert cut.size == (90, 60)
+    warm = ImageFolderBackgrounds(image_folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BackgroundImageWarning)
+        for seed in range(40):
+            warm.sample(np.random.default_rng(seed), 16, 16)
+        assert warm.num_skipped == 3
+        warm.drain_skipped()
+        reported = set()
+        for seed in range(40):
+            fresh = ImageFolderBackgrounds(image_folder)
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            np.testing.assert_array_equal(fresh.sample(a, 24, 32), warm.sample(b, 24, 32))
+            assert a.random() == b.random()  # and the same amount of randomness used
+            drawn = fresh.drain_skipped()
+            assert drawn == warm.drain_skipped()  # what a shard reports: the bad files this draw met
+            reported.update(path.name for path in drawn)
+    assert reported == {"cut.jpg", "notes.png", "truncated.jpg"}  # every bad file was drawn
+
+
 def test_image_folder_errors(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="missing"):
         ImageFolderBackgrounds(tmp_path / "missing")

@@ -297,6 +297,34 @@ def test_amass_motions_skip_corrupt_files_with_one_warning(tmp_path):
             motions.sample_clip(np.random.default_rng(seed), 10, 30.0)
 
 
+def test_amass_clip_and_report_do_not_depend_on_files_met_before(tmp_path):
+    """A process that already knows the corrupt and the too-short files picks the same clip and
+    reports the same skipped files for a draw as a fresh one."""
+    write_amass_classic(tmp_path / "S" / "1" / "long_poses.npz", 240, 120.0)
+    write_amass_classic(tmp_path / "S" / "1" / "short_poses.npz", 12, 120.0)
+    corrupt = tmp_path / "S" / "1" / "corrupt_poses.npz"
+    corrupt.write_bytes((tmp_path / "S" / "1" / "long_poses.npz").read_bytes()[:300])
+    warm = AmassMotions(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in range(10):
+            warm.sample_clip(np.random.default_rng(seed), 20, 30.0)
+        assert warm.num_skipped == 1
+        warm.drain_skipped()
+        reports = []
+        for seed in range(10):
+            fresh = AmassMotions(tmp_path)
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            clip = fresh.sample_clip(a, 20, 30.0)
+            again = warm.sample_clip(b, 20, 30.0)
+            assert clip.source == again.source == "amass:S/1/long_poses.npz"
+            np.testing.assert_array_equal(clip.body_pose, again.body_pose)
+            assert a.random() == b.random()
+            reports.append(fresh.drain_skipped())
+            assert reports[-1] == warm.drain_skipped()
+    assert [corrupt] in reports and [] in reports  # drawn before the long file in some orders only
+
+
 def test_amass_motions_errors_name_the_directory(tmp_path):
     missing = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError, match=re.escape(str(missing)) + ".*<sub-dataset>/<subject>/\\*_poses.npz"):

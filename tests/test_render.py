@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from crocohuman.render.atomic_files import temporary_path
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run
@@ -118,7 +119,7 @@ def test_resume_after_interruption_leaves_no_partial_shard(dataset, tmp_path, mo
     def interrupted(config, shard):
         calls.append(shard)
         if shard == 1:
-            (config.output / (shard_name(1) + ".tmp")).write_bytes(b"half a shard")
+            temporary_path(config.output / shard_name(1)).write_bytes(b"half a shard")
             raise KeyboardInterrupt
         return original(config, shard)
 

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -18,6 +16,7 @@ from crocohuman.render.background.scene import (
     sample_camera_position,
     sample_standing_spot,
 )
+from crocohuman.render.specs import BackgroundSpec, parse_background_spec
 
 __all__ = [
     "BackgroundImageWarning", "BackgroundSampler", "BackgroundSpec", "ImageFolderBackgrounds",
@@ -26,32 +25,11 @@ __all__ = [
     "sample_standing_spot",
 ]
 
-SPEC_FORMS = '"procedural", "images:DIR" or "scene:FILE"'
-
 
 class BackgroundSampler(Protocol):
     """A source of 2-D backgrounds: one (height, width, 3) uint8 image per call."""
 
     def sample(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class BackgroundSpec:
-    """A parsed background spec: the kind and, for images/scene, the path it names."""
-
-    kind: Literal["procedural", "images", "scene"]
-    path: Path | None = None
-
-
-def parse_background_spec(spec: str) -> BackgroundSpec:
-    """Parse "procedural" (also the empty string), "images:DIR" or "scene:FILE"."""
-    kind, sep, path = spec.strip().partition(":")
-    kind = kind.strip().lower() or "procedural"
-    if kind == "procedural" and not sep:
-        return BackgroundSpec("procedural")
-    if kind in ("images", "scene") and path.strip():
-        return BackgroundSpec(kind, Path(path.strip()).expanduser())
-    raise ValueError(f"invalid background spec {spec!r}: expected {SPEC_FORMS}")
 
 
 def background_source(spec: str | BackgroundSpec) -> BackgroundSampler | SceneMesh:

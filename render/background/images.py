@@ -9,10 +9,13 @@ call, so the sampler can be shared by forked workers.
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from crocohuman.render.unreadable_inputs import UnreadableInputs
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 MIN_CROP, MAX_CROP = 0.3, 1.0  # crop size as a fraction of the largest crop of the target aspect
@@ -20,7 +23,7 @@ _READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionB
 
 
 class BackgroundImageWarning(UserWarning):
-    """An image in a background folder could not be read and is skipped from now on."""
+    """An image in a background folder could not be read and is skipped from now on (one warning per file)."""
 
 
 def _to_rgb(im: Image.Image) -> Image.Image:
@@ -50,12 +53,20 @@ class ImageFolderBackgrounds:
         if not self.paths:
             raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) "
                                     f"under {self.directory}")
-        self._bad: set[int] = set()
-        self.skipped: list[Path] = []
+        self.unreadable = UnreadableInputs()
+
+    @property
+    def skipped(self) -> list[Path]:
+        """Unreadable files met by this process so far, in the order found."""
+        return self.unreadable.known
 
     @property
     def num_skipped(self) -> int:
-        return len(self.skipped)
+        return len(self.unreadable)
+
+    def drain_skipped(self) -> list[Path]:
+        """The unreadable files drawn since the last call (see ``UnreadableInputs``)."""
+        return self.unreadable.drain()
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -64,42 +75,62 @@ class ImageFolderBackgrounds:
         return f"ImageFolderBackgrounds({str(self.directory)!r}, {len(self.paths)} images)"
 
     def sample(self, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-        """A (height, width, 3) uint8 crop of a random readable image."""
+        """A (height, width, 3) uint8 crop of a random readable image.
+
+        Every attempt draws the same numbers (a file, then its crop) whether the file is already
+        known to be unreadable or not, so the crop depends on the rng and the folder alone, never
+        on which bad files this process met before.
+        """
         if height < 1 or width < 1:  # checked here, or every file would look unreadable
             raise ValueError(f"background size must be positive, got {height}x{width}")
-        while len(self._bad) < len(self.paths):
-            index = int(rng.integers(len(self.paths)))
-            if index in self._bad:
+        while len(self.unreadable) < len(self.paths):
+            path = self.paths[int(rng.integers(len(self.paths)))]
+            crop = CropDraw.sample(rng)
+            if path in self.unreadable:
+                self.unreadable.drawn(path)
                 continue
             try:
-                return _random_crop(self.paths[index], rng, height, width)
+                return _crop(path, crop, height, width)
             except _READ_ERRORS as err:
-                self._bad.add(index)
-                self.skipped.append(self.paths[index])
-                warnings.warn(f"skipping unreadable background image {self.paths[index]}: "
-                              f"{type(err).__name__}: {err}", BackgroundImageWarning, stacklevel=2)
+                self.unreadable.drawn(path)
+                warnings.warn(f"skipping unreadable background image {path}: {type(err).__name__}: {err}",
+                              BackgroundImageWarning, stacklevel=2)
         raise RuntimeError(f"none of the {len(self.paths)} images under {self.directory} is readable")
 
 
-def _random_crop(path: Path, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
-    """Crop ``path`` at a random position and scale with the target aspect, resize, maybe flip.
+@dataclass(frozen=True)
+class CropDraw:
+    """A random crop as unit numbers, drawn before the file is opened (a fixed amount of randomness)."""
 
-    The crop is chosen from the header's size before decoding so JPEGs can be decoded at a
+    scale: float  # in [0, 1): from MIN_CROP to MAX_CROP of the largest crop of the target aspect
+    x: float  # in [0, 1): where the crop starts within the room the image leaves, horizontally
+    y: float  # the same, vertically
+    flip: bool
+
+    @classmethod
+    def sample(cls, rng: np.random.Generator) -> CropDraw:
+        scale, x, y, flip = rng.random(4)
+        return cls(float(scale), float(x), float(y), bool(flip < 0.5))
+
+
+def _crop(path: Path, crop: CropDraw, height: int, width: int) -> np.ndarray:
+    """Cut ``crop`` out of ``path`` with the target aspect, resize, maybe flip.
+
+    The crop is placed from the header's size before decoding so JPEGs can be decoded at a
     reduced scale (``draft``) when the crop is much larger than the output.
     """
     with Image.open(path) as im:
         iw, ih = im.size
         aspect = width / height
         full_w, full_h = (ih * aspect, ih) if iw / ih > aspect else (iw, iw / aspect)
-        scale = rng.uniform(MIN_CROP, MAX_CROP)
+        scale = MIN_CROP + (MAX_CROP - MIN_CROP) * crop.scale
         cw, ch = full_w * scale, full_h * scale
-        x0, y0 = rng.uniform(0.0, iw - cw), rng.uniform(0.0, ih - ch)
-        flip = rng.random() < 0.5
+        x0, y0 = crop.x * (iw - cw), crop.y * (ih - ch)
         reduce = min(cw / width, ch / height)
         if reduce >= 2.0:
             im.draft("RGB", (int(iw / reduce) + 1, int(ih / reduce) + 1))
         sx, sy = im.size[0] / iw, im.size[1] / ih
         box = (x0 * sx, y0 * sy, (x0 + cw) * sx, (y0 + ch) * sy)
-        crop = _to_rgb(im).resize((width, height), Image.Resampling.BILINEAR, box=box)
-    out = np.asarray(crop)
-    return np.ascontiguousarray(out[:, ::-1]) if flip else out
+        image = _to_rgb(im).resize((width, height), Image.Resampling.BILINEAR, box=box)
+    out = np.asarray(image)
+    return np.ascontiguousarray(out[:, ::-1]) if crop.flip else out

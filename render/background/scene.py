@@ -20,9 +20,10 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
-# Default up axis per format: glTF is Y-up by specification and Habitat-style OBJ exports follow
-# it; PLY scans are commonly Z-up. ``load_scene(..., up_axis=...)`` overrides it per file.
-DEFAULT_UP_AXIS: dict[str, Literal["y", "z"]] = {".glb": "y", ".gltf": "y", ".obj": "y", ".ply": "z"}
+from crocohuman.render.specs import SCENE_UP_AXIS
+
+# Default up axis per format (see ``specs``); ``load_scene(..., up_axis=...)`` overrides it per file.
+DEFAULT_UP_AXIS = SCENE_UP_AXIS
 # Rotation taking Y-up coordinates to our Z-up world: (x, y, z) -> (x, -z, y).
 Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 

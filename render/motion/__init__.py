@@ -9,6 +9,7 @@ import numpy as np
 from crocohuman.render.motion.amass import AmassMotions, load_amass_npz
 from crocohuman.render.motion.clip import MotionClip
 from crocohuman.render.motion.sampler import MOTION_KINDS, SamplerMotions, sample_clip
+from crocohuman.render.specs import parse_motion_spec
 
 __all__ = [
     "AmassMotions", "MOTION_KINDS", "MotionClip", "MotionSource", "SamplerMotions",
@@ -24,11 +25,10 @@ class MotionSource(Protocol):
 
 def motion_source(spec: str = "sampler") -> MotionSource:
     """The motion source a spec names: ``sampler``, ``sampler:KIND`` or ``amass:DIR``."""
-    kind, _, arg = spec.partition(":")
-    if kind == "sampler":
-        if arg and arg not in MOTION_KINDS:
-            raise ValueError(f"unknown sampler motion kind {arg!r} in {spec!r}; expected one of {MOTION_KINDS}")
-        return SamplerMotions(arg or None)
-    if kind == "amass" and arg:
-        return AmassMotions(arg)
-    raise ValueError(f"unknown motion source {spec!r}; expected 'sampler', 'sampler:KIND' or 'amass:DIR'")
+    parsed = parse_motion_spec(spec)
+    if parsed.kind == "amass":
+        return AmassMotions(parsed.path)
+    if parsed.sampler_kind is not None and parsed.sampler_kind not in MOTION_KINDS:
+        raise ValueError(f"unknown sampler motion kind {parsed.sampler_kind!r} in {spec!r}; "
+                         f"expected one of {MOTION_KINDS}")
+    return SamplerMotions(parsed.sampler_kind)

@@ -19,6 +19,7 @@ import numpy as np
 from crocohuman.render.conventions import NUM_BODY_JOINTS
 from crocohuman.render.motion.clip import MotionClip
 from crocohuman.render.motion.rotations import slerp_axis_angle
+from crocohuman.render.unreadable_inputs import UnreadableInputs
 
 LAYOUT = "<sub-dataset>/<subject>/*_poses.npz"
 _SHAPE_FILE = "shape.npz"
@@ -134,7 +135,9 @@ class AmassMotions:
     """Random windows of AMASS motions under a directory, loaded lazily and resampled.
 
     Malformed files are skipped with one warning each (counted in ``num_skipped``); the choice
-    of file and window depends only on the rng and the directory's contents.
+    of file and window depends only on the rng and the directory's contents: the randomness is
+    drawn up front (an order of files, a start) and files already known to be malformed or too
+    short are passed over exactly where reading them would have rejected them.
     """
 
     def __init__(self, directory: str | Path) -> None:
@@ -145,25 +148,30 @@ class AmassMotions:
             raise FileNotFoundError(
                 f"no AMASS motions in {self.directory}: expected a directory laid out as {LAYOUT}"
             )
-        self._bad: set[Path] = set()
+        self.unreadable = UnreadableInputs()
         self._durations: dict[Path, float] = {}  # seconds, of each valid file read so far
 
     @property
     def num_skipped(self) -> int:
-        return len(self._bad)
+        return len(self.unreadable)
 
     @property
     def skipped(self) -> list[Path]:
-        return sorted(self._bad)
+        return sorted(self.unreadable.known)
+
+    def drain_skipped(self) -> list[Path]:
+        """The malformed files drawn since the last call (see ``UnreadableInputs``)."""
+        return self.unreadable.drain()
 
     def _load(self, path: Path) -> MotionClip | None:
         """The clip, or None (warning the first time) if the file is malformed."""
-        if path in self._bad:
+        if path in self.unreadable:
+            self.unreadable.drawn(path)
             return None
         try:
             clip = load_amass_npz(path, self.directory)
         except ValueError as exc:
-            self._bad.add(path)
+            self.unreadable.drawn(path)
             warnings.warn(f"skipping AMASS file: {exc}", stacklevel=3)
             return None
         self._durations[path] = (clip.num_frames - 1) / clip.fps

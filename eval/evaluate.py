@@ -1,15 +1,21 @@
-"""Score a fine-tuned checkpoint on a benchmark split: predictions, metrics, report files.
+"""Score a fine-tuned checkpoint, or a file of anyone's predictions, on a benchmark split.
 
-The checkpoint (``croco-train finetune``) holds the task, the backbone shape and the trivial
-baseline measured on its training split (mean pose or hand, majority class); the report puts the
-model next to that baseline, in the paper's units (mm for joints and meshes, AUC for DensePose and
-FreiHAND's PCK, % for accuracy).
+With a checkpoint (``croco-train finetune``: the task, the backbone shape and the trivial baseline
+measured on its training split) the model runs over the split on ``device`` and its predictions
+are written to ``predictions.npz`` (``eval/predictions.py``, docs/predictions.md); with a
+predictions file, that file is checked against the split's sample ids and scored. Either way the
+stored predictions and the split's targets go through ``scoring.score_task``, and the report
+(``results.json``, ``results.md``, plots) lands in ``out_dir``, each file written atomically.
+
+``results.json`` records what was scored (``scored``: the source file with its size and mtime, the
+data root, the options); re-running the same command finds it and rewrites nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,41 +23,35 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from crocohuman.eval import metrics
+from crocohuman.eval.config import EvalConfig, check_config, resolve_device
 from crocohuman.eval.datasets import open_benchmark
-from crocohuman.eval.report import markdown_table, plot_curves, plot_per_joint_errors, write_json
+from crocohuman.eval.predictions import (
+    Predictions,
+    check_sample_count,
+    check_sample_keys,
+    load_predictions,
+    normalised_baseline,
+    stored_predictions,
+    write_predictions,
+)
+from crocohuman.eval.report import finished_report, markdown_table, scored_fingerprint, write_json, write_text
+from crocohuman.eval.scoring import JOINT_UNITS, score_task
 from crocohuman.model.checkpointing import load_training_checkpoint
 from crocohuman.model.croco import CroCoConfig
 from crocohuman.model.finetune import HAND_MESH_TASKS, FinetuneTask, predict, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
-from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES
-from crocohuman.model.train_config import TrainConfig
-from crocohuman.render.conventions import SMPL_JOINT_NAMES
+from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 
 log = logging.getLogger("crocohuman.eval")
-RCP_THRESHOLDS_CM = np.linspace(0, 30, 61)
-JOINT_UNITS = {"MPJPE": "[mm]", "PA-MPJPE": "[mm]", "heading error": "[deg]"}
+PREDICTIONS_FILE = "predictions.npz"
+NOT_TARGETS = ("img", "img_top", "index", "crop", "key")  # batch entries that are inputs or bookkeeping
 
-
-@dataclass
-class EvalConfig:
-    checkpoint: Path
-    benchmark: str
-    root: str
-    out_dir: Path
-    options: dict = field(default_factory=dict)  # reader options (split, ...)
-    batch_size: int = 32
-    num_workers: int = 2
-    limit: int | None = None  # score only the first N samples (quick looks)
-    densepose_points: int = 200  # ground-truth points sampled per image for geodesic errors
-    smpl_model: str | None = None  # folder of your SMPL files: enables the SPIN/HMR 2.0 3DPW protocol
-    h36m_regressor: str | None = None  # your J_regressor_h36m.npy, for that protocol
-    model_path: str | None = None  # your MANO folder/file, if not where the checkpoint was fine-tuned
+__all__ = ["EvalConfig", "JOINT_UNITS", "evaluate", "load_finetuned"]
 
 
 def load_finetuned(path: Path, model_path: str | None = None) -> tuple[torch.nn.Module, TrainConfig, dict]:
-    """The model of a fine-tuning checkpoint, its training config and its stored baseline;
-    ``model_path`` replaces the body-model files the run used (hand-mesh poses MANO from them)."""
+    """The model of a fine-tuning checkpoint (on the CPU), its training config and its stored
+    baseline; ``model_path`` replaces the body-model files the run used (hand-mesh poses MANO)."""
     state = load_training_checkpoint(path)
     if state.get("train_config", {}).get("finetune") is None:
         raise ValueError(f"{path}: not a fine-tuning checkpoint (croco-train finetune writes those)")
@@ -63,189 +63,164 @@ def load_finetuned(path: Path, model_path: str | None = None) -> tuple[torch.nn.
     return model.eval(), config, state.get("baseline", {})
 
 
+class EvalCrops(FinetuneDataset):
+    """The benchmark in order with the evaluation crop, each item carrying its benchmark ``key``
+    (the predictions' sample id); ``with_pixels=False`` skips the crop images when only the
+    targets are needed (scoring a predictions file)."""
+
+    def __init__(self, benchmark, size: int, top_crop: float = 0.0, with_pixels: bool = True):
+        super().__init__(benchmark, size, train=False, top_crop=top_crop)
+        self.with_pixels = with_pixels
+
+    def encode(self, sample, crop) -> dict:
+        return {**super().encode(sample, crop), "key": sample.key}
+
+    def pixels(self, sample, crop) -> torch.Tensor:
+        return super().pixels(sample, crop) if self.with_pixels else torch.zeros(0)
+
+
+def _float32(tree):
+    """Model outputs (nested dicts, tuples, lists of tensors) with bf16 tensors as float32."""
+    if isinstance(tree, torch.Tensor):
+        return tree.float() if tree.is_floating_point() else tree
+    if isinstance(tree, dict):
+        return {key: _float32(value) for key, value in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_float32(value) for value in tree)
+    return tree
+
+
+def _numpy(value: torch.Tensor) -> np.ndarray:
+    value = value.detach().cpu()
+    return (value.float() if value.is_floating_point() else value).numpy()
+
+
+@dataclass
+class ModelRunner:
+    """A fine-tuned model on ``device``: batch -> predictions in the targets' units (numpy, CPU)."""
+
+    model: torch.nn.Module
+    spec: FinetuneConfig
+    device: torch.device
+    bf16: bool = False
+
+    def __call__(self, batch: dict) -> dict[str, np.ndarray]:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            output = run_model(self.model, self.spec, batch, self.device)
+        return {key: _numpy(value) for key, value in predict(self.spec.task, _float32(output)).items()}
+
+
+@dataclass
+class Collected:
+    """One pass over the split, stacked in benchmark order."""
+
+    keys: list[str]
+    crops: np.ndarray  # (N, 4) crop boxes, image pixels
+    targets: dict[str, np.ndarray]
+    predictions: dict[str, np.ndarray]  # empty without a model
+
+
+def _stack(parts: dict[str, list]) -> dict[str, np.ndarray]:
+    return {key: np.concatenate(value) for key, value in parts.items()}
+
+
 @torch.no_grad()
-def collect(model, config: TrainConfig, dataset: FinetuneDataset, eval_config: EvalConfig) -> dict[str, np.ndarray]:
-    """Predictions and targets over the split, as numpy arrays stacked in dataset order."""
-    indices = range(len(dataset) if eval_config.limit is None else min(eval_config.limit, len(dataset)))
-    loader = DataLoader(torch.utils.data.Subset(dataset, list(indices)), batch_size=eval_config.batch_size,
-                        num_workers=eval_config.num_workers)
-    task = config.finetune.task
-    out: dict[str, list] = {}
-    for batch in tqdm(loader, desc=f"eval {task}", unit="batch"):
-        output = run_model(model, config.finetune, batch, next(model.parameters()).device)
-        values = {f"pred_{k}": v for k, v in predict(task, output).items()}
-        values.update({k: v for k, v in batch.items() if k not in ("img", "img_top", "crop")})
-        for key, value in values.items():
-            out.setdefault(key, []).append(value.float().numpy() if value.is_floating_point() else value.numpy())
-    return {key: np.concatenate(value) for key, value in out.items()}
+def collect(dataset: EvalCrops, eval_config: EvalConfig, count: int, runner: ModelRunner | None = None) -> Collected:
+    """Targets (and, with ``runner``, predictions) of the first ``count`` samples, by batches
+    from ``num_workers`` loader processes (pinned memory when the model runs on CUDA)."""
+    pin = runner is not None and runner.device.type == "cuda"
+    loader = DataLoader(torch.utils.data.Subset(dataset, range(count)), batch_size=eval_config.batch_size,
+                        num_workers=eval_config.num_workers, pin_memory=pin)
+    keys, crops, targets, predictions = [], [], {}, {}
+    start = time.perf_counter()
+    for batch in tqdm(loader, desc=f"eval {eval_config.benchmark}", unit="batch"):
+        keys += batch["key"]
+        crops.append(_numpy(batch["crop"]))
+        for key, value in (runner(batch) if runner is not None else {}).items():
+            predictions.setdefault(key, []).append(value)
+        for key, value in batch.items():
+            if key not in NOT_TARGETS:
+                targets.setdefault(key, []).append(_numpy(value))
+    seconds = time.perf_counter() - start
+    log.info("%d samples in %.1f s (%.1f samples/s)", count, seconds, count / max(seconds, 1e-9))
+    return Collected(keys, np.concatenate(crops), _stack(targets), _stack(predictions))
 
 
-def joint_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    """MPJPE / PA-MPJPE (mm) and, for SMPL-order joints, the mean heading error (degrees)."""
-    scores = {"MPJPE": float(metrics.mpjpe(pred, gt).mean()), "PA-MPJPE": float(metrics.pa_mpjpe(pred, gt).mean())}
-    if gt.shape[1] == len(SMPL_JOINT_NAMES):
-        scores["heading error"] = float(metrics.heading_error(pred, gt).mean())
-    return scores
-
-
-def score_joints(results: dict, baseline: dict, out_dir: Path) -> dict:
-    """Joint scores of the model and of the mean-pose baseline, per-joint error plot."""
-    gt, pred = results["joints"] * 1000, results["pred_joints"] * 1000
-    rows = {"model": joint_scores(pred, gt)}
-    per_joint = {"model": np.linalg.norm(pred - gt, axis=-1).mean(0)}
-    if "mean_joints" in baseline:
-        mean = np.broadcast_to(np.asarray(baseline["mean_joints"]) * 1000, gt.shape)
-        rows["mean-pose baseline"] = joint_scores(mean, gt)
-        per_joint["mean-pose baseline"] = np.linalg.norm(mean - gt, axis=-1).mean(0)
-    plot_per_joint_errors(out_dir / "per_joint_error.png", list(SMPL_JOINT_NAMES[: gt.shape[1]]), per_joint)
-    return rows
-
-
-def smpl_vertices(body, gender: str, orient: np.ndarray, body_pose: np.ndarray, betas: np.ndarray) -> np.ndarray:
-    """SMPL meshes [N, 6890, 3] (metres, camera axes, no translation) from rotation matrices
-    (orient [N, 3, 3], body_pose [N, 21, 3, 3]) or axis-angle (orient [N, 3], body_pose [N, 21, 3]);
-    SMPL's two hand joints stay at rest."""
-    count, as_matrix = len(orient), orient.ndim == 3
-    hands = np.broadcast_to(np.eye(3), (count, 2, 3, 3)) if as_matrix else np.zeros((count, 2, 3))
-    pose = np.concatenate([body_pose, hands], 1)  # (N, 23, 3[, 3])
-    shape = (count, -1, 3, 3) if as_matrix else (count, -1)  # smplx: joints of 3x3, or flat axis-angle
-    with torch.no_grad():
-        out = body.model(gender)(
-            global_orient=torch.as_tensor(orient, dtype=torch.float32).reshape(shape),
-            body_pose=torch.as_tensor(pose, dtype=torch.float32).reshape(shape),
-            betas=torch.as_tensor(betas, dtype=torch.float32), pose2rot=not as_matrix)
-    return out.vertices.numpy()
-
-
-def score_smpl_protocol(results: dict, eval_config: EvalConfig) -> dict:
-    """The 3DPW protocol of SPIN / HMR 2.0: SMPL meshes (prediction: neutral model; ground truth:
-    the actor's gender) through the H36M regressor, 14 joints, pelvis-aligned, mm; plus MPVPE."""
-    from crocohuman.eval.smpl_protocol import evaluate_smpl_meshes
-    from crocohuman.render.body.smpl_family import SmplFamilyBody
-
-    body = SmplFamilyBody("smpl", eval_config.smpl_model)
-    pred = smpl_vertices(body, "neutral" if "neutral" in body.genders else body.genders[0],
-                         results["pred_global_orient"], results["pred_body_pose"], results["pred_betas"])
-    gt = np.zeros_like(pred)
-    for code, gender in ((0, "neutral"), (1, "male"), (2, "female")):
-        rows = results["gender"] == code
-        if rows.any():
-            gt[rows] = smpl_vertices(body, gender, results["global_orient"][rows], results["body_pose"][rows],
-                                     results["betas"][rows])
-    errors = evaluate_smpl_meshes(pred, gt, eval_config.h36m_regressor)
-    return {"MPJPE (H36M-14)": float(errors.mpjpe.mean()), "PA-MPJPE (H36M-14)": float(errors.pa_mpjpe.mean()),
-            "MPVPE": float(errors.mpvpe.mean())}
-
-
-def score_classes(results: dict, baseline: dict, num_classes: int) -> dict:
-    pred, gt = results["pred_logits"].argmax(-1), results["label"]
-    rows = {"model": {"accuracy %": 100 * metrics.accuracy(pred, gt),
-                      "mean per-class %": 100 * metrics.per_class_accuracy(pred, gt, num_classes)[0]}}
-    if "majority_class" in baseline:
-        majority = np.full_like(gt, baseline["majority_class"])
-        rows["majority-class baseline"] = {"accuracy %": 100 * metrics.accuracy(majority, gt),
-                                           "mean per-class %": 100 * metrics.per_class_accuracy(majority, gt, num_classes)[0]}
-    return rows
-
-
-def score_densepose(results: dict, eval_config: EvalConfig, out_dir: Path) -> dict:
-    """Part accuracy on labelled pixels, and geodesic AUC10/AUC30 on sampled ground-truth points
-    (our anny surface for synthetic data; the SMPL DensePose assets for DensePose-COCO)."""
-    from crocohuman.eval.densepose_geodesic import MeshChartSurface, SmplDensePoseSurface
-
-    gt_parts, gt_uv = results["parts"], results["uv"]
-    pred_parts = results["pred_parts"]
-    labelled = gt_parts >= 0
-    surface = (SmplDensePoseSurface(eval_config.options["densepose_assets"]) if eval_config.benchmark == "densepose"
-               else MeshChartSurface.from_anny())
-    rng = np.random.default_rng(0)
-    pred_iuv, gt_iuv = [], []
-    for b in range(len(gt_parts)):
-        rows, cols = np.nonzero(gt_parts[b] > 0)
-        pick = rng.choice(len(rows), min(eval_config.densepose_points, len(rows)), replace=False)
-        rows, cols = rows[pick], cols[pick]
-        pred_iuv.append(np.column_stack([pred_parts[b, rows, cols], results["pred_uv"][b, :, rows, cols]]))
-        gt_iuv.append(np.column_stack([gt_parts[b, rows, cols], gt_uv[b, :, rows, cols]]))
-    distances = surface.distances(np.concatenate(pred_iuv), np.concatenate(gt_iuv))
-    plot_curves(out_dir / "rcp.png", RCP_THRESHOLDS_CM, {"model": metrics.rcp_curve(distances, RCP_THRESHOLDS_CM)},
-                "geodesic threshold [cm]", "RCP")
-    return {"model": {"part accuracy %": 100 * float((pred_parts == gt_parts)[labelled].mean()),
-                      "AUC10": metrics.densepose_auc(distances, 10), "AUC30": metrics.densepose_auc(distances, 30)}}
-
-
-def freihand_scores(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndarray,
-                    gt_vertices: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
-    """FreiHAND's official scores (its ``eval.py``) of predictions in metres: joints and vertices
-    each aligned to the ground truth by their own similarity transform (``metrics.freihand_align``,
-    reflections allowed as ``orthogonal_procrustes``); PA-MPJPE and PA-MPVPE in mm, F@5mm / F@15mm
-    on the aligned vertices, AUC of the aligned 3D PCK over 0-50 mm. Returns the scores, the PCK
-    curve and the per-joint errors (mm)."""
-    joint_errors = np.linalg.norm(metrics.freihand_align(joints, gt_joints) - gt_joints, axis=-1)  # (N, 21)
-    aligned = metrics.freihand_align(vertices, gt_vertices)
-    pck = metrics.pck_curve(joint_errors, metrics.FREIHAND_THRESHOLDS)
-    scores = {"PA-MPJPE": 1000 * float(joint_errors.mean()),
-              "PA-MPVPE": 1000 * float(np.linalg.norm(aligned - gt_vertices, axis=-1).mean())}
-    for t in metrics.FREIHAND_FSCORE_THRESHOLDS:
-        fscores = [metrics.f_score(p, g, t) for p, g in zip(aligned, gt_vertices)]
-        scores[f"F@{round(1000 * t)}mm"] = float(np.mean(fscores))
-    scores["AUC"] = metrics.auc(pck, metrics.FREIHAND_THRESHOLDS)
-    return scores, pck, 1000 * joint_errors.mean(0)
-
-
-def score_hand_mesh(results: dict, baseline: dict, out_dir: Path) -> dict:
-    """FreiHAND's scores of the model and of the mean-hand baseline; PCK and per-joint error plots."""
-    if "vertices" not in results:
-        raise ValueError("scoring hand meshes needs the ground-truth meshes: <root>/evaluation_verts.json")
-    gt_joints, gt_vertices = results["joints"], results["vertices"]
-    predictions = {"model": (results["pred_joints"], results["pred_vertices"])}
-    if "mean_joints" in baseline and "mean_vertices" in baseline:
-        predictions["mean-hand baseline"] = (np.broadcast_to(np.asarray(baseline["mean_joints"]), gt_joints.shape),
-                                             np.broadcast_to(np.asarray(baseline["mean_vertices"]), gt_vertices.shape))
-    rows, curves, per_joint = {}, {}, {}
-    for name, (joints, vertices) in predictions.items():
-        rows[name], curves[name], per_joint[name] = freihand_scores(joints, vertices, gt_joints, gt_vertices)
-    plot_curves(out_dir / "pck.png", 1000 * metrics.FREIHAND_THRESHOLDS, curves, "threshold [mm]", "3D PCK (aligned)")
-    plot_per_joint_errors(out_dir / "per_joint_error.png", list(FREIHAND_JOINT_NAMES), per_joint)
-    return rows
-
-
-def check_task_fits(benchmark: str, task: str, checkpoint: Path) -> None:
+def check_task_fits(benchmark: str, task: str, source: Path) -> None:
     """FreiHAND scores hand meshes and hand meshes are scored on FreiHAND (21 joints in its order)."""
     if benchmark == "freihand" and task not in HAND_MESH_TASKS:
-        raise ValueError(f"croco-eval freihand scores hand meshes (MANO), but {checkpoint} was fine-tuned for task "
+        raise ValueError(f"croco-eval freihand scores hand meshes (MANO), but {source} was made for task "
                          f"{task!r}: fine-tune with croco-train finetune --task hand-mesh (config finetune-hand-mesh)")
     if task in HAND_MESH_TASKS and benchmark != "freihand":
-        raise ValueError(f"{checkpoint} is a {task} checkpoint: score it with croco-eval freihand, not {benchmark}")
+        raise ValueError(f"{source} is a {task} checkpoint: score it with croco-eval freihand, not {benchmark}")
 
 
-def evaluate(eval_config: EvalConfig) -> dict:
-    """Write ``results.json`` and ``results.md`` (and plots) into ``out_dir``; return the results."""
+def _count(eval_config: EvalConfig, benchmark) -> int:
+    return len(benchmark) if eval_config.limit is None else min(eval_config.limit, len(benchmark))
+
+
+def predict_split(eval_config: EvalConfig) -> tuple[Predictions, dict[str, np.ndarray]]:
+    """Run the checkpoint over the split: its predictions (stored form) and the split's targets."""
+    device = resolve_device(eval_config.device)
     model, config, baseline = load_finetuned(eval_config.checkpoint, eval_config.model_path)
     task = config.finetune.task
     check_task_fits(eval_config.benchmark, task, eval_config.checkpoint)
-    benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.options)
-    dataset = FinetuneDataset(benchmark, config.image_size, train=False, top_crop=config.finetune.top_crop)
+    benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.reader_options())
+    dataset = EvalCrops(benchmark, config.image_size, config.finetune.top_crop)
+    runner = ModelRunner(model.to(device), config.finetune, device, eval_config.precision == "bf16")
+    collected = collect(dataset, eval_config, _count(eval_config, benchmark), runner)
+    predictions = Predictions(task, collected.keys, stored_predictions(task, collected.predictions),
+                              normalised_baseline(baseline), eval_config.benchmark, collected.crops,
+                              config.image_size)
+    return predictions, collected.targets
+
+
+def read_split_predictions(eval_config: EvalConfig) -> tuple[Predictions, dict[str, np.ndarray]]:
+    """A predictions file and the split's targets, after checking that the file holds exactly the
+    split's samples (count, then ids, in order)."""
+    path = Path(eval_config.predictions)
+    predictions = load_predictions(path)
+    check_task_fits(eval_config.benchmark, predictions.task, path)
+    if predictions.benchmark not in (None, eval_config.benchmark):
+        raise ValueError(f"{path}: predictions for {predictions.benchmark}, not {eval_config.benchmark}")
+    benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.reader_options())
+    what = f"the {eval_config.benchmark} split at {eval_config.root}"
+    count = _count(eval_config, benchmark)
+    check_sample_count(path, len(predictions), count, what)
+    parts = predictions.arrays.get("parts")  # dense targets on the predictions' own crop grid
+    size = parts.shape[-1] if parts is not None else predictions.image_size or 224
+    collected = collect(EvalCrops(benchmark, size, with_pixels=False), eval_config, count)
+    check_sample_keys(path, predictions.keys, collected.keys, what)
+    return predictions, collected.targets
+
+
+def evaluate(eval_config: EvalConfig) -> dict:
+    """Write ``results.json``, ``results.md``, plots (and, from a checkpoint, ``predictions.npz``)
+    into ``out_dir``; return the results. A finished identical run is returned as it is, with
+    ``up_to_date`` set, and nothing is rewritten."""
+    check_config(eval_config)
     out_dir = Path(eval_config.out_dir)
+    fingerprint = scored_fingerprint(eval_config)
+    report = finished_report(out_dir, fingerprint)
+    if report is not None:
+        log.info("%s: up to date (%s already scored with these options)", out_dir, eval_config.source)
+        return {**report, "up_to_date": True}
+    from_checkpoint = eval_config.checkpoint is not None
+    predictions, targets = predict_split(eval_config) if from_checkpoint else read_split_predictions(eval_config)
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = collect(model, config, dataset, eval_config)
-    if task in HAND_MESH_TASKS:
-        rows = score_hand_mesh(results, baseline, out_dir)
-        units = {"PA-MPJPE": "[mm]", "PA-MPVPE": "[mm]", "AUC": "[0-50 mm]"}
-    elif task in ("hmr", "hmr-free"):
-        rows = score_joints(results, baseline, out_dir)
-        units = dict(JOINT_UNITS)
-        if eval_config.smpl_model and eval_config.h36m_regressor:
-            if task != "hmr" or "betas" not in results:
-                raise ValueError("the SMPL protocol needs the hmr task and SMPL ground truth (betas, e.g. 3DPW)")
-            rows["model"].update(score_smpl_protocol(results, eval_config))
-            units.update({"MPJPE (H36M-14)": "[mm]", "PA-MPJPE (H36M-14)": "[mm]", "MPVPE": "[mm]"})
-    elif task in ("gesture", "grasp"):
-        rows, units = score_classes(results, baseline, config.finetune.num_classes), {}
-    else:
-        rows, units = score_densepose(results, eval_config, out_dir), {}
-    summary = {"benchmark": eval_config.benchmark, "task": task, "checkpoint": str(eval_config.checkpoint),
-               "samples": int(len(next(iter(results.values())))), "results": rows}
+    (out_dir / "results.json").unlink(missing_ok=True)  # written last: its presence means a finished report
+    files = []
+    if from_checkpoint:
+        write_predictions(out_dir / PREDICTIONS_FILE, predictions)
+        files.append(PREDICTIONS_FILE)
+    results = {**targets, **{f"pred_{key}": value for key, value in predictions.arrays.items()}}
+    scores = score_task(predictions.task, results, predictions.baseline, eval_config, out_dir)
+    summary = {"benchmark": eval_config.benchmark, "task": predictions.task,
+               "checkpoint": str(eval_config.checkpoint) if from_checkpoint else None,
+               "predictions": None if from_checkpoint else str(eval_config.predictions),
+               "samples": len(predictions), "results": scores.rows, "scored": fingerprint,
+               "files": sorted([*files, *scores.plots, "results.md"])}
+    title = f"{eval_config.benchmark} / {predictions.task} ({summary['samples']} samples)"
+    write_text(out_dir / "results.md", markdown_table(title, list(scores.rows.items()), scores.units))
     write_json(out_dir / "results.json", summary)
-    title = f"{eval_config.benchmark} / {task} ({summary['samples']} samples)"
-    (out_dir / "results.md").write_text(markdown_table(title, list(rows.items()), units))
     return summary

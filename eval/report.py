@@ -3,15 +3,76 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
+from crocohuman.eval.config import EvalConfig
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write(handle)`` into a temporary file next to ``path``, then rename it over ``path``: a
+    killed eval never leaves half a file, and processes sharing a folder never mix their bytes."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(temporary, "xb") as handle:  # the umask's permissions, unlike mkstemp's 0600
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+
 
 def write_json(path: Path, data: dict) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=float) + "\n")
-    temporary.replace(path)
+    write_text(path, json.dumps(data, indent=2, sort_keys=True, default=float) + "\n")
+
+
+def _save_figure(figure, path: Path) -> str:
+    """PNG bytes that depend on the data only (no software/version stamp), written atomically;
+    returns the file's name, for the report's list of files."""
+    figure.tight_layout()
+    atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=120, metadata={"Software": None}))
+    return Path(path).name
+
+
+def scored_fingerprint(eval_config: EvalConfig) -> dict:
+    """What a report is the scoring of: the source file (path, size, mtime), the benchmark, data
+    root and every option that changes a number. Batch size, workers and device change only the
+    speed (CPU and CUDA agree within float tolerance), so they are left out."""
+    source = eval_config.source.resolve()
+    stat = source.stat()
+    resolved = lambda path: str(Path(path).resolve()) if path else None  # noqa: E731
+    fingerprint = {
+        "source": str(source), "kind": "checkpoint" if eval_config.checkpoint is not None else "predictions",
+        "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "benchmark": eval_config.benchmark,
+        "data_root": resolved(eval_config.root), "options": eval_config.options, "limit": eval_config.limit,
+        "precision": eval_config.precision if eval_config.checkpoint is not None else None,
+        "densepose_points": eval_config.densepose_points, "smpl_model": resolved(eval_config.smpl_model),
+        "h36m_regressor": resolved(eval_config.h36m_regressor), "model_path": resolved(eval_config.model_path)}
+    return json.loads(json.dumps(fingerprint, sort_keys=True, default=str))  # as results.json reads back
+
+
+def finished_report(out_dir: Path, fingerprint: dict) -> dict | None:
+    """The report in ``out_dir`` if it is the scoring of ``fingerprint`` and all its files exist."""
+    try:
+        report = json.loads((out_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if report.get("scored") != fingerprint:
+        return None
+    if not all((out_dir / name).is_file() for name in report.get("files", ["results.md"])):
+        return None
+    return report
 
 
 def markdown_table(title: str, rows: list[tuple[str, dict[str, float]]], units: dict[str, str]) -> str:
@@ -35,7 +96,7 @@ def _figure():
     return plt
 
 
-def plot_per_joint_errors(path: Path, names: list[str], errors_mm: dict[str, np.ndarray]) -> None:
+def plot_per_joint_errors(path: Path, names: list[str], errors_mm: dict[str, np.ndarray]) -> str:
     """Bars of mean per-joint error (mm), one colour per model."""
     plt = _figure()
     figure, axis = plt.subplots(figsize=(max(6, len(names) * 0.45), 3.5))
@@ -45,12 +106,12 @@ def plot_per_joint_errors(path: Path, names: list[str], errors_mm: dict[str, np.
     axis.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=70, fontsize=7)
     axis.set_ylabel("mean error [mm]")
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    name = _save_figure(figure, path)
     plt.close(figure)
+    return name
 
 
-def plot_curves(path: Path, thresholds: np.ndarray, curves: dict[str, np.ndarray], xlabel: str, ylabel: str) -> None:
+def plot_curves(path: Path, thresholds: np.ndarray, curves: dict[str, np.ndarray], xlabel: str, ylabel: str) -> str:
     """Fractions in [0, 1] against a threshold, one line per model: DensePose's RCP, FreiHAND's PCK."""
     plt = _figure()
     figure, axis = plt.subplots(figsize=(4.5, 3.5))
@@ -61,6 +122,6 @@ def plot_curves(path: Path, thresholds: np.ndarray, curves: dict[str, np.ndarray
     axis.set_ylim(0, 1)
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    name = _save_figure(figure, path)
     plt.close(figure)
+    return name

@@ -8,9 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
+from fake_smpl import fake_model_arrays
 from PIL import Image
+from pycocotools import mask as mask_utils
+from scipy.io import savemat
 
 from crocohuman.eval.datasets.hagrid import GESTURES
+from crocohuman.model.train_config import TrainConfig
 
 W, H = 64, 48
 ROT_Z90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 degrees about z
@@ -206,3 +210,94 @@ def make_3dpw(root: Path, record: dict | None = None) -> Path:
     for t in range(PW3D_T):
         put_jpeg(root / "imageFiles" / "downtown_test_00" / f"image_{t:05d}.jpg")
     return path
+
+
+# ------------------------------------------------------------------------ DensePose-COCO
+
+def dp_masks() -> list:
+    """14 part RLEs on the 256 grid: torso = the left half, the rest empty."""
+    torso = np.zeros((256, 256), np.uint8, order="F")
+    torso[:, :128] = 1
+    rle = mask_utils.encode(torso)
+    rle["counts"] = rle["counts"].decode()
+    return [rle] + [[] for _ in range(13)]
+
+
+def make_densepose(root: Path, drop: str | None = None) -> None:
+    with_points = {"id": 11, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 1200.0, "bbox": [10, 5, 30, 40],
+                   "dp_x": [0.0, 255.0, 127.5], "dp_y": [0.0, 255.0, 51.0], "dp_I": [1.0, 2.0, 24.0],
+                   "dp_U": [0.1, 0.5, 0.9], "dp_V": [0.2, 0.4, 0.6], "dp_masks": dp_masks(),
+                   "segmentation": [[10, 5, 40, 5, 40, 45, 10, 45]]}
+    no_points = {"id": 12, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 5, 5], "segmentation": []}
+    polygon_only = {**with_points, "id": 13, "dp_masks": [], "segmentation": [[2, 2, 12, 2, 12, 12, 2, 12]]}
+    if drop:
+        del with_points[drop]
+    put_json(root / "annotations" / "densepose_coco_2014_minival.json", {
+        "images": [{"id": 1, "file_name": "COCO_val2014_000000000001.jpg", "width": W, "height": H}],
+        "annotations": [with_points, no_points, polygon_only],
+        "categories": [{"id": 1, "name": "person"}]})
+    put_jpeg(root / "val2014" / "COCO_val2014_000000000001.jpg")
+
+
+def make_densepose_assets(folder: Path, vertices: int = 12, per_part: int = 3) -> np.ndarray:
+    """DensePose's evaluation assets in their layout (SMPL_subdiv.mat, SMPL_SUBDIV_TRANSFORM.mat,
+    Pdist_matrix.pkl) for a made-up surface: ``per_part`` subdivided vertices on each of the 24
+    parts, mapped onto ``vertices`` points whose Euclidean distances (m) stand in for geodesics.
+    Returns the square distance matrix."""
+    import pickle
+
+    rng = np.random.default_rng(3)
+    folder.mkdir(parents=True, exist_ok=True)
+    points = rng.normal(size=(vertices, 3))
+    square = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    condensed = np.array([square[b, a] for b in range(vertices) for a in range(b)], np.float32)[:, None]
+    parts = np.repeat(np.arange(1, 25), per_part)
+    uv = rng.uniform(size=(len(parts), 2))
+    savemat(folder / "SMPL_subdiv.mat", {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:],
+                                         "Part_ID_subdiv": parts[:, None].astype(np.float64)})
+    transform = rng.integers(1, vertices + 1, size=len(parts))
+    savemat(folder / "SMPL_SUBDIV_TRANSFORM.mat", {"index": transform[:, None].astype(np.float64)})
+    (folder / "Pdist_matrix.pkl").write_bytes(pickle.dumps({"Pdist_matrix": condensed}, protocol=4))
+    return square
+
+
+# ------------------------------------------------------------------ rendered takes, checkpoints
+
+TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 4, "enc_num_heads": 2,
+        "dec_embed_dim": 32, "dec_depth": 2, "dec_num_heads": 2}
+
+
+def render_takes(root: Path) -> Path:
+    """Two tiny rendered sets, ``train`` and ``test``: 2 takes x 2 frames x 2 views of 64 px."""
+    from crocohuman.render.camera_rig import RigConfig
+    from crocohuman.render.config import RenderConfig
+    from crocohuman.render.pipeline import run as render
+
+    for name, seed in (("train", 5), ("test", 6)):
+        render(RenderConfig(output=root / name, takes=2, takes_per_shard=2, frames=2, width=64, height=64,
+                            rig=RigConfig(views=2), texture_size=128, seed=seed, preview_takes=1))
+    return root
+
+
+def config_for(out_dir, task, benchmark, root, **finetune) -> TrainConfig:
+    """A 6-step fine-tuning run of a tiny backbone on the CPU."""
+    return TrainConfig(out_dir=str(out_dir), model="croco-v2-base-small", model_overrides=TINY, image_size=64,
+                       batch_size=4, num_workers=0, device="cpu", grid_every=0, ckpt_every=5, log_every=1,
+                       optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
+                       finetune={"task": task, "benchmark": benchmark, "root": str(root), **finetune})
+
+
+def write_full_size_fake_smpl(folder, vertices: int = 6890) -> None:
+    """Fake SMPL files of every gender with SMPL's real vertex count (the H36M regressor's width):
+    the small fake humanoid, padded with unused vertices."""
+    arrays = fake_model_arrays("smpl")
+    pad = vertices - len(arrays["v_template"])
+    padded = {**arrays,
+              "v_template": np.concatenate([arrays["v_template"], np.repeat(arrays["v_template"][:1], pad, 0)]),
+              "shapedirs": np.concatenate([arrays["shapedirs"], np.zeros((pad, *arrays["shapedirs"].shape[1:]))]),
+              "posedirs": np.concatenate([arrays["posedirs"], np.zeros((pad, *arrays["posedirs"].shape[1:]))]),
+              "J_regressor": np.concatenate([arrays["J_regressor"], np.zeros((24, pad))], 1),
+              "weights": np.concatenate([arrays["weights"], np.repeat(arrays["weights"][:1], pad, 0)])}
+    folder.mkdir(parents=True)
+    for gender in ("NEUTRAL", "MALE", "FEMALE"):
+        np.savez(folder / f"SMPL_{gender}.npz", **padded)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pycocotools import mask as mask_utils
 
 from fake_benchmarks import (
-    H, PW3D_TRANSLATION, W, make_3dpw, make_freihand, make_gun71, make_hagrid_v1, put_jpeg, put_json, pw3d_record,
+    H, PW3D_TRANSLATION, W, make_3dpw, make_densepose, make_freihand, make_gun71, make_hagrid_v1, put_jpeg, put_json,
+    pw3d_record,
 )
 
 from crocohuman.eval.datasets import BENCHMARKS, open_benchmark
@@ -193,31 +193,6 @@ def test_freihand_wrong_length_names_the_file(tmp_path):
 
 
 # -------------------------------------------------------------------------------- DensePose-COCO
-
-def dp_masks() -> list:
-    """14 part RLEs on the 256 grid: torso = the left half, the rest empty."""
-    torso = np.zeros((256, 256), np.uint8, order="F")
-    torso[:, :128] = 1
-    rle = mask_utils.encode(torso)
-    rle["counts"] = rle["counts"].decode()
-    return [rle] + [[] for _ in range(13)]
-
-
-def make_densepose(root: Path, drop: str | None = None) -> None:
-    with_points = {"id": 11, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 1200.0, "bbox": [10, 5, 30, 40],
-                   "dp_x": [0.0, 255.0, 127.5], "dp_y": [0.0, 255.0, 51.0], "dp_I": [1.0, 2.0, 24.0],
-                   "dp_U": [0.1, 0.5, 0.9], "dp_V": [0.2, 0.4, 0.6], "dp_masks": dp_masks(),
-                   "segmentation": [[10, 5, 40, 5, 40, 45, 10, 45]]}
-    no_points = {"id": 12, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 5, 5], "segmentation": []}
-    polygon_only = {**with_points, "id": 13, "dp_masks": [], "segmentation": [[2, 2, 12, 2, 12, 12, 2, 12]]}
-    if drop:
-        del with_points[drop]
-    put_json(root / "annotations" / "densepose_coco_2014_minival.json", {
-        "images": [{"id": 1, "file_name": "COCO_val2014_000000000001.jpg", "width": W, "height": H}],
-        "annotations": [with_points, no_points, polygon_only],
-        "categories": [{"id": 1, "name": "person"}]})
-    put_jpeg(root / "val2014" / "COCO_val2014_000000000001.jpg")
-
 
 def test_densepose_points_and_masks(tmp_path):
     make_densepose(tmp_path)

@@ -8,37 +8,26 @@ import pytest
 import torch
 from click.testing import CliRunner
 import numpy as np
-from fake_benchmarks import make_3dpw, make_hagrid_balanced, make_hagrid_v1
-from fake_smpl import fake_model_arrays
+from fake_benchmarks import (
+    config_for,
+    make_3dpw,
+    make_hagrid_balanced,
+    make_hagrid_v1,
+    render_takes,
+    write_full_size_fake_smpl,
+)
 
 from crocohuman.eval.cli import main as eval_cli
 from crocohuman.model.finetune import HMR_SPEC, FinetuneTask, finetune, hmr_outputs, run_model, task_loss
 from crocohuman.model.finetune_data import FinetuneDataset, top_box
 from crocohuman.model.rotation6d import matrix_to_rot6d
-from crocohuman.model.train_config import TrainConfig
-from crocohuman.render.camera_rig import RigConfig
-from crocohuman.render.config import RenderConfig
-from crocohuman.render.pipeline import run as render
 
 CPU = torch.device("cpu")
-TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 4, "enc_num_heads": 2,
-        "dec_embed_dim": 32, "dec_depth": 2, "dec_num_heads": 2}
 
 
 @pytest.fixture(scope="module")
 def takes(tmp_path_factory):
-    root = tmp_path_factory.mktemp("finetune")
-    for name, seed in (("train", 5), ("test", 6)):
-        render(RenderConfig(output=root / name, takes=2, takes_per_shard=2, frames=2, width=64, height=64,
-                            rig=RigConfig(views=2), texture_size=128, seed=seed, preview_takes=1))
-    return root
-
-
-def config_for(out_dir, task, benchmark, root, **finetune) -> TrainConfig:
-    return TrainConfig(out_dir=str(out_dir), model="croco-v2-base-small", model_overrides=TINY, image_size=64,
-                       batch_size=4, num_workers=0, device="cpu", grid_every=0, ckpt_every=5, log_every=1,
-                       optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
-                       finetune={"task": task, "benchmark": benchmark, "root": str(root), **finetune})
+    return render_takes(tmp_path_factory.mktemp("finetune"))
 
 
 @pytest.mark.parametrize("task,mode,top_crop", [("hmr", "monocular", 0), ("hmr-free", "monocular", 0),
@@ -190,22 +179,6 @@ def test_croco_eval_3dpw_on_the_native_layout(takes, tmp_path):
     report = json.loads((run / "eval-3dpw" / "results.json").read_text())
     assert report["samples"] == 4  # 2 + 2 frames with campose_valid
     assert report["results"]["model"]["MPJPE"] > 0
-
-
-def write_full_size_fake_smpl(folder, vertices: int = 6890) -> None:
-    """Fake SMPL files of every gender with SMPL's real vertex count (the H36M regressor's width):
-    the small fake humanoid, padded with unused vertices."""
-    arrays = fake_model_arrays("smpl")
-    pad = vertices - len(arrays["v_template"])
-    padded = {**arrays,
-              "v_template": np.concatenate([arrays["v_template"], np.repeat(arrays["v_template"][:1], pad, 0)]),
-              "shapedirs": np.concatenate([arrays["shapedirs"], np.zeros((pad, *arrays["shapedirs"].shape[1:]))]),
-              "posedirs": np.concatenate([arrays["posedirs"], np.zeros((pad, *arrays["posedirs"].shape[1:]))]),
-              "J_regressor": np.concatenate([arrays["J_regressor"], np.zeros((24, pad))], 1),
-              "weights": np.concatenate([arrays["weights"], np.repeat(arrays["weights"][:1], pad, 0)])}
-    folder.mkdir(parents=True)
-    for gender in ("NEUTRAL", "MALE", "FEMALE"):
-        np.savez(folder / f"SMPL_{gender}.npz", **padded)
 
 
 def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):

@@ -32,6 +32,9 @@ class _Registry(Mapping):
         module, cls = _READERS[name]
         return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
 
+    def __contains__(self, name: object) -> bool:  # without importing the reader (Mapping's would)
+        return name in _READERS
+
     def __iter__(self) -> Iterator[str]:
         return iter(_READERS)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 THREADS = os.environ.get("CROCO_TEST_THREADS", "1")
 for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "LP_NUM_THREADS"):
     os.environ[_variable] = THREADS
@@ -21,3 +23,11 @@ def pytest_configure(config) -> None:
 
     torch.set_num_threads(int(THREADS))
     torch.set_num_interop_threads(int(THREADS))
+
+
+@pytest.fixture
+def rng():
+    """A fresh generator for each test: a test's random data never depends on which tests ran before it."""
+    import numpy as np  # after the thread variables above
+
+    return np.random.default_rng(20240611)

@@ -23,8 +23,6 @@ from crocohuman.eval.densepose_geodesic import (
 )
 from crocohuman.eval.smpl_protocol import H36M_TO_J14, evaluate_smpl_meshes, h36m_j14, load_h36m_regressor
 
-RNG = np.random.default_rng(0)
-
 
 # --------------------------------------------------------------------------- joints and meshes
 
@@ -34,8 +32,8 @@ def similarity(points: np.ndarray, scale: float, seed: int, shift: np.ndarray) -
     return scale * points @ rotation.T + shift
 
 
-def test_mpjpe_is_the_mean_joint_distance_per_sample():
-    gt = RNG.normal(size=(2, 5, 3))
+def test_mpjpe_is_the_mean_joint_distance_per_sample(rng):
+    gt = rng.normal(size=(2, 5, 3))
     pred = gt + np.array([3.0, 4.0, 0.0])  # every joint 5 away in sample 0 ...
     pred[1] = gt[1]
     pred[1, 0] += [0.0, 0.0, 10.0]  # ... one of five joints 10 away in sample 1
@@ -43,10 +41,10 @@ def test_mpjpe_is_the_mean_joint_distance_per_sample():
     np.testing.assert_allclose(m.mpvpe(pred, gt), [5.0, 2.0])
 
 
-def test_pa_mpjpe_undoes_scale_rotation_translation_per_sample():
-    gt = RNG.normal(size=(3, 14, 3))
-    pred = np.stack([similarity(g, s, i, RNG.normal(size=3)) for i, (g, s) in enumerate(zip(gt, [0.5, 1.0, 3.0]))])
-    pred[2] += RNG.normal(scale=0.1, size=(14, 3))  # sample 2 is not an exact similarity
+def test_pa_mpjpe_undoes_scale_rotation_translation_per_sample(rng):
+    gt = rng.normal(size=(3, 14, 3))
+    pred = np.stack([similarity(g, s, i, rng.normal(size=3)) for i, (g, s) in enumerate(zip(gt, [0.5, 1.0, 3.0]))])
+    pred[2] += rng.normal(scale=0.1, size=(14, 3))  # sample 2 is not an exact similarity
     assert (m.mpjpe(pred, gt) > 0.1).all()
     pa = m.pa_mpjpe(pred, gt)
     np.testing.assert_allclose(pa[:2], 0.0, atol=1e-10)
@@ -55,16 +53,16 @@ def test_pa_mpjpe_undoes_scale_rotation_translation_per_sample():
     np.testing.assert_allclose(m.pa_mpvpe(pred[:2], gt[:2]), 0.0, atol=1e-10)
 
 
-def test_a_mirror_image_is_not_aligned_because_rotations_are_proper():
-    gt = RNG.normal(size=(1, 14, 3))
+def test_a_mirror_image_is_not_aligned_because_rotations_are_proper(rng):
+    gt = rng.normal(size=(1, 14, 3))
     mirrored = gt * np.array([-1.0, 1.0, 1.0])
     assert m.pa_mpjpe(mirrored, gt)[0] > 0.1
     # FreiHAND's official alignment (orthogonal_procrustes) does allow the reflection.
     np.testing.assert_allclose(m.freihand_align(mirrored, gt), gt, atol=1e-10)
 
 
-def test_freihand_align_matches_scipy_orthogonal_procrustes():
-    gt, pred = RNG.normal(size=(21, 3)), RNG.normal(size=(21, 3))
+def test_freihand_align_matches_scipy_orthogonal_procrustes(rng):
+    gt, pred = rng.normal(size=(21, 3)), rng.normal(size=(21, 3))
     gt_c, pred_c = gt - gt.mean(0), pred - pred.mean(0)
     s1, s2 = np.linalg.norm(gt_c), np.linalg.norm(pred_c)
     rotation, s = orthogonal_procrustes(gt_c / s1, pred_c / s2)
@@ -72,8 +70,8 @@ def test_freihand_align_matches_scipy_orthogonal_procrustes():
     np.testing.assert_allclose(m.freihand_align(pred[None], gt[None])[0], expected, atol=1e-9)
 
 
-def test_procrustes_matches_spin_steps_on_a_case_with_a_reflection_fix():
-    gt, pred = RNG.normal(size=(14, 3)), RNG.normal(size=(14, 3))
+def test_procrustes_matches_spin_steps_on_a_case_with_a_reflection_fix(rng):
+    gt, pred = rng.normal(size=(14, 3)), rng.normal(size=(14, 3))
     x1, x2 = pred - pred.mean(0), gt - gt.mean(0)
     u, _, vh = np.linalg.svd(x1.T @ x2)
     z = np.diag([1.0, 1.0, np.sign(np.linalg.det(vh.T @ u.T))])
@@ -125,13 +123,13 @@ def test_f_score_on_tiny_point_sets_by_hand():
     assert m.f_score(gt, gt, 0.005) == 1.0
 
 
-def test_pck_curve_and_auc():
+def test_pck_curve_and_auc(rng):
     errors = np.array([0.5, 1.5])
     pck = m.pck_curve(errors, np.array([0.0, 1.0, 2.0]))
     np.testing.assert_allclose(pck, [0.0, 0.5, 1.0])
     assert m.auc(pck, np.array([0.0, 1.0, 2.0])) == pytest.approx(0.5)  # (0.25 + 0.75) / 2
 
-    per_keypoint = RNG.uniform(0, 0.06, size=(50, 21))
+    per_keypoint = rng.uniform(0, 0.06, size=(50, 21))
     curve = m.pck_curve(per_keypoint, m.FREIHAND_THRESHOLDS)
     assert len(m.FREIHAND_THRESHOLDS) == 100 and m.FREIHAND_THRESHOLDS[-1] == 0.05
     assert (np.diff(curve) >= 0).all()
@@ -179,8 +177,8 @@ def test_rcp_and_densepose_auc_by_hand():
 
 
 @pytest.mark.parametrize("a", [10.0, 30.0])
-def test_densepose_auc_closed_form_matches_a_dense_trapezoid(a):
-    d = np.concatenate([RNG.exponential(12.0, size=500), [np.inf] * 20, [0.0]])
+def test_densepose_auc_closed_form_matches_a_dense_trapezoid(rng, a):
+    d = np.concatenate([rng.exponential(12.0, size=500), [np.inf] * 20, [0.0]])
     t = np.linspace(0.0, a, 200_001)
     dense = trapezoid(m.rcp_curve(d, t), t) / a
     assert m.densepose_auc(d, a) == pytest.approx(dense, abs=1e-4)
@@ -190,9 +188,9 @@ def test_densepose_auc_closed_form_matches_a_dense_trapezoid(a):
 
 
 @pytest.fixture
-def smpl_meshes(tmp_path):
-    vertices = RNG.normal(size=(3, 6890, 3))
-    regressor = RNG.uniform(size=(17, 6890))
+def smpl_meshes(tmp_path, rng):
+    vertices = rng.normal(size=(3, 6890, 3))
+    regressor = rng.uniform(size=(17, 6890))
     regressor /= regressor.sum(1, keepdims=True)
     regressor[:, :17] += 20 * np.eye(17)  # joints that move with their own vertices
     regressor /= regressor.sum(1, keepdims=True)
@@ -343,23 +341,23 @@ WRITERS = {
 }
 
 
-def test_py2_pickle_helper_is_what_the_standard_loader_reads():
-    array = RNG.uniform(size=(10, 1)).astype(np.float32)
+def test_py2_pickle_helper_is_what_the_standard_loader_reads(rng):
+    array = rng.uniform(size=(10, 1)).astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # numpy.core is numpy._core now
         loaded = pickle.loads(py2_pickle(array), encoding="latin1")["Pdist_matrix"]
     np.testing.assert_array_equal(loaded, array)
 
 
-def write_assets(tmp_path, writer: str):
+def write_assets(tmp_path, writer: str, rng: np.random.Generator):
     """Subdivided vertices with (part, U, V), a transform onto n = 12 points, their distances."""
     n, n_sub = 12, 40
-    points = RNG.normal(size=(n, 3))
+    points = rng.normal(size=(n, 3))
     square = np.linalg.norm(points[:, None] - points[None], axis=-1)  # stands in for geodesics (m)
     condensed = np.array([square[b, a] for b in range(n) for a in range(b)], np.float32)[:, None]
     parts = np.repeat([1, 2, 3, 24], n_sub // 4)
-    uv = RNG.uniform(size=(n_sub, 2))
-    transform = RNG.integers(1, n + 1, size=n_sub)
+    uv = rng.uniform(size=(n_sub, 2))
+    transform = rng.integers(1, n + 1, size=n_sub)
     transform[:2] = 5  # two subdivided vertices on one Pdist vertex
     savemat(tmp_path / "SMPL_subdiv.mat", {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:].T,
                                            "Part_ID_subdiv": parts[None].astype(np.float64)})
@@ -369,8 +367,8 @@ def write_assets(tmp_path, writer: str):
 
 
 @pytest.mark.parametrize("writer", sorted(WRITERS))
-def test_smpl_densepose_surface_reads_the_condensed_matrix_right(tmp_path, writer):
-    square, parts, uv, transform, condensed = write_assets(tmp_path, writer)
+def test_smpl_densepose_surface_reads_the_condensed_matrix_right(tmp_path, writer, rng):
+    square, parts, uv, transform, condensed = write_assets(tmp_path, writer, rng)
     np.testing.assert_array_equal(load_condensed_pdist(tmp_path / "Pdist_matrix.pkl"), condensed[:, 0])
     if writer != "python3-protocol2-text":
         assert isinstance(load_condensed_pdist(tmp_path / "Pdist_matrix.pkl"), np.memmap)
@@ -391,8 +389,8 @@ def test_smpl_densepose_surface_reads_the_condensed_matrix_right(tmp_path, write
     assert np.isinf(surface.distances(pred, gt)[::7]).all()
 
 
-def test_smpl_densepose_surface_errors(tmp_path):
-    write_assets(tmp_path, "python3-protocol4")
+def test_smpl_densepose_surface_errors(tmp_path, rng):
+    write_assets(tmp_path, "python3-protocol4", rng)
     (tmp_path / "Pdist_matrix.pkl").unlink()
     with pytest.raises(FileNotFoundError, match="Pdist_matrix.pkl"):
         SmplDensePoseSurface(tmp_path)

@@ -15,22 +15,25 @@ import numpy as np
 import pytest
 import smplx
 import torch
+from PIL import Image
+from scipy.linalg import orthogonal_procrustes
 from click.testing import CliRunner
 from fake_benchmarks import make_freihand, make_hagrid_v1
 from fake_smpl import write_fake_mano_npz
 
 from crocohuman.eval.cli import main as eval_cli
-from crocohuman.eval.datasets import open_benchmark
+from crocohuman.eval import scoring
+from crocohuman.datasets import open_benchmark
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.finetune import FinetuneTask, finetune, task_loss
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.cli import FINETUNE_TASKS
 from crocohuman.model.finetune import TASKS
-from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES, MANO_TO_FREIHAND, HandMeshHead, load_mano
-from crocohuman.model.hand_mesh import freihand_joint_regressor, model_free_hand_head
-from crocohuman.model.rotation6d import axis_angle_to_matrix, matrix_to_rot6d
+from crocohuman.core.conventions import FREIHAND_JOINT_NAMES, MANO_JOINT_NAMES, MANO_TO_FREIHAND
+from crocohuman.core.rotations import axis_angle_to_matrix
+from crocohuman.model.mano_head import HandMeshHead, freihand_joint_regressor, load_mano, model_free_hand_head
+from crocohuman.model.rotation6d import matrix_to_rot6d
 from crocohuman.model.train_config import TrainConfig, load_config
-from crocohuman.render.body.smpl_family import MANO_JOINT_NAMES
 
 TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 2, "enc_num_heads": 2,
         "dec_embed_dim": 32, "dec_depth": 1, "dec_num_heads": 2}
@@ -135,33 +138,133 @@ def test_loss_decreases_on_freihand_layout(data, tmp_path, task):
     assert losses[-1] < 0.5 * losses[0], losses
 
 
-@pytest.mark.parametrize("task", ["hand-mesh", "hand-mesh-free"])
-def test_finetune_then_croco_eval_freihand(data, tmp_path, task):
-    run = tmp_path / "run"
-    finetune(hand_config(run, data, task=task))
+@pytest.fixture(scope="module", params=["hand-mesh", "hand-mesh-free"])
+def freihand_run(request, data, tmp_path_factory):
+    """A run fine-tuned on the fake FreiHAND training split and scored on its evaluation split, once
+    per task; what the report's two plots were drawn from is recorded on the way."""
+    run = tmp_path_factory.mktemp(request.param) / "run"
+    finetune(hand_config(run, data, task=request.param))
+    plotted = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("plot_curves", "plot_per_joint_errors"):
+            def spy(*args, _name=name, _plot=getattr(scoring, name), **kwargs):
+                plotted[_name] = args
+                return _plot(*args, **kwargs)
+            patch.setattr(scoring, name, spy)
+        result = CliRunner().invoke(eval_cli, ["freihand", "--checkpoint", str(run / "checkpoint-last.pt"),
+                                               "--data-root", str(data / "freihand"), "--workers", "0"])
+    assert result.exit_code == 0, result.output
+    return request.param, run, plotted
+
+
+def align_like_freihand(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """FreiHAND eval.py's ``align_w_scale``: centre, unit Frobenius norm, orthogonal_procrustes (reflections
+    allowed), then the ground truth's norm and centre."""
+    pred_c, gt_c = pred - pred.mean(0), gt - gt.mean(0)
+    pred_s, gt_s = np.linalg.norm(pred_c) + 1e-8, np.linalg.norm(gt_c) + 1e-8
+    rotation, scale = orthogonal_procrustes(gt_c / gt_s, pred_c / pred_s)
+    return (pred_c / pred_s) @ rotation.T * scale * gt_s + gt.mean(0)
+
+
+def freihand_by_hand(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndarray, gt_vertices: np.ndarray):
+    """FreiHAND's scores computed here from its definitions: (scores, PCK curve, per-joint error mm)."""
+    joint_errors = np.stack([np.linalg.norm(align_like_freihand(p, g) - g, axis=-1) for p, g in zip(joints, gt_joints)])
+    aligned = np.stack([align_like_freihand(p, g) for p, g in zip(vertices, gt_vertices)])
+    thresholds = np.linspace(0.0, 0.05, 100)
+    pck = np.array([(joint_errors <= t).mean() for t in thresholds])
+    scores = {"PA-MPJPE": 1000 * joint_errors.mean(),
+              "PA-MPVPE": 1000 * np.linalg.norm(aligned - gt_vertices, axis=-1).mean(),
+              "AUC": np.sum((pck[1:] + pck[:-1]) / 2 * np.diff(thresholds)) / 0.05}
+    for millimetres in (5, 15):
+        fscores = []
+        for p, g in zip(aligned, gt_vertices):
+            distances = np.linalg.norm(p[:, None] - g[None], axis=-1)  # (P, G)
+            precision = (distances.min(1) < millimetres / 1000).mean()
+            recall = (distances.min(0) < millimetres / 1000).mean()
+            fscores.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+        scores[f"F@{millimetres}mm"] = np.mean(fscores)
+    return scores, pck, 1000 * joint_errors.mean(0)
+
+
+def freihand_truth(data) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluation split's joints and vertices (metres), wrist-relative, read from its JSON files."""
+    xyz = np.array(json.loads((data / "freihand" / "evaluation_xyz.json").read_text()))
+    verts = np.array(json.loads((data / "freihand" / "evaluation_verts.json").read_text()))
+    return xyz - xyz[:, :1], verts - xyz[:, :1]
+
+
+def test_checkpoint_holds_no_mano_arrays(freihand_run):
+    _, run, _ = freihand_run
     state = torch.load(run / "checkpoint-last.pt", weights_only=True)
     mano = ("v_template", "shapedirs", "upsample", "joint_regressor")  # MANO and maps made from it are not ours to ship
     assert not [key for key in state["model"] if key.split(".")[-1] in mano]
-    assert np.shape(state["baseline"]["mean_vertices"]) == (778, 3)
-    result = CliRunner().invoke(eval_cli, ["freihand", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                           "--data-root", str(data / "freihand"), "--workers", "0"])
-    assert result.exit_code == 0, result.output
+
+
+def test_stored_baseline_is_a_wrist_relative_mean_hand(freihand_run):
+    """Joints and mesh averaged over the same (augmented) training samples: FreiHAND's five tip joints
+    are MANO vertices, so the mean tips are the mean mesh's tip vertices, and the wrist is the origin."""
+    _, run, _ = freihand_run
+    baseline = torch.load(run / "checkpoint-last.pt", weights_only=True)["baseline"]
+    joints, vertices = np.array(baseline["mean_joints"]), np.array(baseline["mean_vertices"])
+    assert (joints.shape, vertices.shape) == ((21, 3), (778, 3))
+    np.testing.assert_array_equal(joints[0], 0.0)
+    np.testing.assert_allclose(joints[[4, 8, 12, 16, 20]], vertices[TIP_VERTICES], atol=1e-6)
+
+
+def test_freihand_report_rows_are_the_predictions_scored_by_hand(freihand_run, data):
+    task, run, _ = freihand_run
     report = json.loads((run / "eval-freihand" / "results.json").read_text())
-    assert report["samples"] == 4 and report["task"] == task
-    for row in ("model", "mean-hand baseline"):
-        scores = report["results"][row]
-        assert all(math.isfinite(value) for value in scores.values())
-        assert 0 < scores["PA-MPJPE"] < 100 and 0 < scores["PA-MPVPE"] < 100
-        assert 0 <= scores["F@5mm"] <= scores["F@15mm"] <= 1 and 0 <= scores["AUC"] <= 1
-    assert "PA-MPVPE [mm]" in (run / "eval-freihand" / "results.md").read_text()
-    assert (run / "eval-freihand" / "pck.png").stat().st_size > 1000
-    assert (run / "eval-freihand" / "per_joint_error.png").exists()
+    assert (report["samples"], report["task"]) == (4, task)
+    gt_joints, gt_vertices = freihand_truth(data)
+    with np.load(run / "eval-freihand" / "predictions.npz") as stored:
+        rows = {"model": (stored["joints"], stored["vertices"]),
+                "mean-hand baseline": (np.broadcast_to(stored["baseline_mean_joints"], gt_joints.shape),
+                                       np.broadcast_to(stored["baseline_mean_vertices"], gt_vertices.shape))}
+    assert set(report["results"]) == set(rows)
+    for row, (joints, vertices) in rows.items():
+        expected, _, _ = freihand_by_hand(joints, vertices, gt_joints, gt_vertices)
+        assert report["results"][row] == pytest.approx(expected, rel=1e-6, abs=1e-9), row
+
+
+def test_freihand_report_files_show_those_numbers(freihand_run, data):
+    _, run, plotted = freihand_run
+    out = run / "eval-freihand"
+    report = json.loads((out / "results.json").read_text())
+    assert report["files"] == ["pck.png", "per_joint_error.png", "predictions.npz", "results.md"]
+    table = (out / "results.md").read_text()
+    assert "PA-MPVPE [mm]" in table
+    pa_mpjpe = report["results"]["model"]["PA-MPJPE"]
+    assert f"| model | {pa_mpjpe:.3f} |" in table if abs(pa_mpjpe) < 10 else f"| model | {pa_mpjpe:.1f} |" in table
+    for name in ("pck.png", "per_joint_error.png"):
+        with Image.open(out / name) as image:
+            assert image.format == "PNG" and min(image.size) > 100, name
+    gt_joints, gt_vertices = freihand_truth(data)
+    with np.load(out / "predictions.npz") as stored:
+        _, pck, per_joint = freihand_by_hand(stored["joints"], stored["vertices"], gt_joints, gt_vertices)
+    path, thresholds, curves, *_ = plotted["plot_curves"]
+    assert path == out / "pck.png"
+    np.testing.assert_allclose(thresholds, np.linspace(0, 50, 100))
+    np.testing.assert_allclose(curves["model"], pck, atol=1e-9)
+    path, names, errors = plotted["plot_per_joint_errors"]
+    assert path == out / "per_joint_error.png" and list(names) == list(FREIHAND_JOINT_NAMES)
+    np.testing.assert_allclose(errors["model"], per_joint, rtol=1e-6)
+
+
+def test_a_hand_checkpoint_is_refused_elsewhere(freihand_run, tmp_path):
+    _, run, _ = freihand_run
     elsewhere = CliRunner().invoke(eval_cli, ["hagrid", "--checkpoint", str(run / "checkpoint-last.pt"),
                                               "--data-root", str(tmp_path), "--workers", "0"])
-    assert elsewhere.exit_code == 2 and "croco-eval freihand" in elsewhere.output
+    assert elsewhere.exit_code == 2
+    assert "croco-eval freihand" in elsewhere.output
+
+
+def test_a_moved_mano_folder_is_named(freihand_run, data, tmp_path):
+    _, run, _ = freihand_run
     moved = CliRunner().invoke(eval_cli, ["freihand", "--checkpoint", str(run / "checkpoint-last.pt"), "--data-root",
-                                          str(data / "freihand"), "--workers", "0", "--model-path", str(tmp_path / "no")])
-    assert moved.exit_code == 2 and str(tmp_path / "no") in moved.output and "MANO" in moved.output
+                                          str(data / "freihand"), "--workers", "0", "--model-path", str(tmp_path / "no"),
+                                          "--out", str(tmp_path / "eval")])
+    assert moved.exit_code == 2
+    assert str(tmp_path / "no") in moved.output and "MANO" in moved.output
 
 
 def test_croco_eval_freihand_refuses_a_checkpoint_of_another_task(data, tmp_path):

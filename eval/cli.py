@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-# The reader registry's names (eval/datasets/__init__.py ``_READERS``), copied so that --help does
-# not import the readers; tests/test_eval_options.py checks that the two agree.
-BENCHMARK_NAMES = ["3dpw", "eft-coco", "freihand", "densepose", "hagrid", "gun71", "interhand", "synthetic"]
+from crocohuman.datasets import BENCHMARKS
+
+BENCHMARK_NAMES = list(BENCHMARKS)  # the registry's names: listing them imports no reader
+
 
 
 def parse_options(items: tuple[str, ...]) -> dict:

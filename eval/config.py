@@ -120,7 +120,7 @@ def _check_source(config: EvalConfig) -> None:
 
 def reader_option_names(benchmark: str) -> tuple[str, ...]:
     """The keyword options of ``benchmark``'s reader (its constructor's parameters after ``root``)."""
-    from crocohuman.eval.datasets import BENCHMARKS
+    from crocohuman.datasets import BENCHMARKS
 
     parameters = list(inspect.signature(BENCHMARKS[benchmark].__init__).parameters)
     return tuple(parameters[2:])  # self, root
@@ -144,7 +144,7 @@ def _check_data_root(config: EvalConfig) -> None:
     """A missing data root fails with its reader's own message, which shows the expected layout."""
     if Path(config.root).is_dir():
         return
-    from crocohuman.eval.datasets import open_benchmark
+    from crocohuman.datasets import open_benchmark
 
     open_benchmark(config.benchmark, config.root, **config.reader_options())
     raise ValueError(f"--data-root {config.root}: no such folder")
@@ -164,7 +164,7 @@ def _check_body_models(config: EvalConfig) -> None:
 
 def check_config(config: EvalConfig) -> None:
     """Every option, before a model or a benchmark is loaded; raises ValueError naming the option."""
-    from crocohuman.eval.datasets import BENCHMARKS
+    from crocohuman.datasets import BENCHMARKS
 
     if config.benchmark not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {config.benchmark!r}; known: {', '.join(BENCHMARKS)}")

@@ -10,9 +10,7 @@ Both give ``inf`` where the prediction has no part (I = 0), which RCP counts as 
 
 from __future__ import annotations
 
-import codecs
 import io
-import pickle
 import pickletools
 import struct
 from collections import OrderedDict
@@ -25,7 +23,8 @@ from scipy.io import loadmat
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
-from crocohuman.render.conventions import NUM_PARTS
+from crocohuman.core.conventions import NUM_PARTS
+from crocohuman.core.pickles import FROMBUFFER, RECONSTRUCT, RestrictedUnpickler
 
 
 class GeodesicSurface(Protocol):
@@ -57,7 +56,7 @@ def densepose_errors(
     ``pred_iuv_image`` [H, W, 3] is in the same pixel frame as the points' ``x``, ``y`` (pixel
     centres at integers, ``conventions``); it is read at the nearest pixel. uint8 images hold U, V
     as ``round(255 u)`` (DensePose's format), float images hold them in [0, 1]. Points outside
-    the image get I = 0, hence inf. ``gt_points`` has ``x, y, i, u, v`` (``EvalSample.densepose``).
+    the image get I = 0, hence inf. ``gt_points`` has ``x, y, i, u, v`` (``BenchmarkSample.densepose``).
     """
     image = np.asarray(pred_iuv_image)
     if image.ndim != 3 or image.shape[2] != 3:
@@ -91,30 +90,16 @@ class _ArrayStub:
         self.shape, self.dtype, self.fortran, self.data = state[-4:]
 
 
-_RECONSTRUCT = np.zeros(1).__reduce__()[0]  # numpy's own functions, wherever this numpy keeps them
-_FROMBUFFER = np.zeros(1).__reduce_ex__(5)[0]
+_PDIST_PURPOSE = f"{PDIST_FILE} may only hold numpy arrays"
+_STUBS = {  # with these, the arrays of a pickle become _ArrayStubs (dtype, shape, order; no data)
+    RECONSTRUCT: lambda cls, shape, code: _ArrayStub(),
+    FROMBUFFER: lambda buf, dtype, shape, order: _ArrayStub(buf, dtype, shape, order == "F"),
+}
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays and plain containers only; with ``stub`` the arrays become _ArrayStubs."""
-
-    def __init__(self, file: io.BufferedIOBase, stub: bool):
-        super().__init__(file, encoding="latin1")
-        self.stub = stub
-
-    def find_class(self, module: str, name: str) -> object:
-        numpy_module = module.replace("numpy._core.", "numpy.core.")
-        if (numpy_module, name) == ("numpy.core.multiarray", "_reconstruct"):
-            return (lambda cls, shape, code: _ArrayStub()) if self.stub else _RECONSTRUCT
-        if (numpy_module, name) == ("numpy.core.numeric", "_frombuffer"):
-            if self.stub:
-                return lambda buf, dtype, shape, order: _ArrayStub(buf, dtype, shape, order == "F")
-            return _FROMBUFFER
-        if (module, name) in {("numpy", "ndarray"), ("numpy", "dtype")}:
-            return getattr(np, name)
-        if (module, name) == ("_codecs", "encode"):  # how Python 3 writes bytes at protocol <= 2
-            return codecs.encode
-        raise pickle.UnpicklingError(f"{PDIST_FILE} refers to {module}.{name}; only numpy arrays are expected")
+def _unpickle_pdist(file: io.BufferedIOBase, stub: bool) -> dict:
+    """Numpy arrays and plain containers only; with ``stub`` the arrays become _ArrayStubs."""
+    return RestrictedUnpickler(file, purpose=_PDIST_PURPOSE, substitutes=_STUBS if stub else None).load()
 
 
 _OPS = {op.code.encode("latin1"): op for op in pickletools.opcodes}
@@ -160,7 +145,7 @@ def load_condensed_pdist(path: str | Path) -> np.ndarray:
         longest = max(ops, key=lambda op: op[4])
         if longest[0] not in _RAW_BYTES:
             f.seek(0)
-            array = _RestrictedUnpickler(f, stub=False).load()["Pdist_matrix"]
+            array = _unpickle_pdist(f, stub=False)["Pdist_matrix"]
             return np.asarray(array, np.float32).reshape(-1)
         skeleton = bytearray()
         for name, start, end, _, _ in ops:
@@ -171,7 +156,7 @@ def load_condensed_pdist(path: str | Path) -> np.ndarray:
                 continue
             f.seek(start)
             skeleton += f.read(end - start)
-    stub = _RestrictedUnpickler(io.BytesIO(bytes(skeleton)), stub=True).load()["Pdist_matrix"]
+    stub = _unpickle_pdist(io.BytesIO(bytes(skeleton)), stub=True)["Pdist_matrix"]
     if not isinstance(stub, _ArrayStub) or stub.data != _MARKER:
         raise ValueError(f"{path}: 'Pdist_matrix' is not the pickle's largest raw payload")
     dtype, shape = np.dtype(stub.dtype), tuple(stub.shape)

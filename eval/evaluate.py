@@ -23,8 +23,8 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from crocohuman.datasets import open_benchmark
 from crocohuman.eval.config import EvalConfig, check_config, resolve_device
-from crocohuman.eval.datasets import open_benchmark
 from crocohuman.eval.predictions import (
     Predictions,
     check_sample_count,

@@ -6,7 +6,7 @@ only ever sees the stored form (``stored_predictions``), so scoring the written 
 ``results.json`` exactly. docs/predictions.md describes every entry; in short:
 
     task        0-d str: hmr, hmr-free, hand-mesh, hand-mesh-free, densepose, gesture, grasp
-    keys        (N,) str: the benchmark's sample ids (``EvalSample.key``), in the benchmark's order
+    keys        (N,) str: the benchmark's sample ids (``BenchmarkSample.key``), in the benchmark's order
     benchmark   0-d str, optional: checked against the benchmark being scored
     crop        (N, 4) float32, optional: the square crop (x0, y0, x1, y1) in image pixels
     image_size  0-d int, optional: the side in pixels the crop was resized to
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crocohuman.eval.report import atomic_write
+from crocohuman.core.atomic_files import write_atomic_with
 
 # task -> required arrays and the shape each has after the sample axis (None: any size)
 _JOINTS = {"joints": (None, 3)}
@@ -84,7 +84,7 @@ def write_predictions(path: Path, predictions: Predictions) -> None:
         if value is not None:
             arrays[name] = np.asarray(value)
     arrays.update({BASELINE_PREFIX + key: np.asarray(value) for key, value in predictions.baseline.items()})
-    atomic_write(path, lambda handle: np.savez(handle, **arrays))
+    write_atomic_with(path, lambda handle: np.savez(handle, **arrays))
 
 
 def _scalar_string(data, name: str, path: Path) -> str:

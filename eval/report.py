@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
+from crocohuman.core.atomic_files import write_atomic, write_atomic_with
 from crocohuman.eval.config import EvalConfig
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """``write(handle)`` into a temporary file next to ``path``, then rename it over ``path``: a
-    killed eval never leaves half a file, and processes sharing a folder never mix their bytes."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temporary, "xb") as handle:  # the umask's permissions, unlike mkstemp's 0600
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 def write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda handle: handle.write(text.encode()))
+    """``text`` (UTF-8) atomically: a killed eval never leaves half a file, and processes sharing a
+    folder never mix their bytes."""
+    write_atomic(path, text.encode())
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -41,7 +25,7 @@ def _save_figure(figure, path: Path) -> str:
     """PNG bytes that depend on the data only (no software/version stamp), written atomically;
     returns the file's name, for the report's list of files."""
     figure.tight_layout()
-    atomic_write(path, lambda handle: figure.savefig(handle, format="png", dpi=120, metadata={"Software": None}))
+    write_atomic_with(path, lambda handle: figure.savefig(handle, format="png", dpi=120, metadata={"Software": None}))
     return Path(path).name
 
 

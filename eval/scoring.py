@@ -16,12 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from crocohuman.core.conventions import FREIHAND_JOINT_NAMES, GENDER_OF_CODE, SMPL_JOINT_NAMES
 from crocohuman.eval import metrics
 from crocohuman.eval.config import EvalConfig
 from crocohuman.eval.report import plot_curves, plot_per_joint_errors
 from crocohuman.model.finetune import HAND_MESH_TASKS
-from crocohuman.model.hand_mesh import FREIHAND_JOINT_NAMES
-from crocohuman.render.conventions import SMPL_JOINT_NAMES
 
 RCP_THRESHOLDS_CM = np.linspace(0, 30, 61)
 JOINT_UNITS = {"MPJPE": "[mm]", "PA-MPJPE": "[mm]", "heading error": "[deg]"}
@@ -82,7 +81,7 @@ def _smpl_meshes(body, results: dict, rows: slice) -> tuple[np.ndarray, np.ndarr
                          results["pred_global_orient"][rows], results["pred_body_pose"][rows],
                          results["pred_betas"][rows])
     gt, genders = np.zeros_like(pred), results["gender"][rows]
-    for code, gender in ((0, "neutral"), (1, "male"), (2, "female")):
+    for code, gender in GENDER_OF_CODE.items():
         mine = genders == code
         if mine.any():
             gt[mine] = smpl_vertices(body, gender, results["global_orient"][rows][mine],
@@ -94,10 +93,10 @@ def score_smpl_protocol(results: dict, eval_config: EvalConfig) -> dict:
     """The 3DPW protocol of SPIN / HMR 2.0: SMPL meshes (prediction: neutral model; ground truth:
     the actor's gender) through the H36M regressor, 14 joints, pelvis-aligned, mm; plus MPVPE.
     Meshes are posed ``SMPL_CHUNK`` samples at a time, so memory stays flat on the full split."""
+    from crocohuman.core.bodymodel.smplx_layer import BodyModelLayers
     from crocohuman.eval.smpl_protocol import evaluate_smpl_meshes, load_h36m_regressor
-    from crocohuman.render.body.smpl_family import SmplFamilyBody
 
-    body = SmplFamilyBody("smpl", eval_config.smpl_model)
+    body = BodyModelLayers("smpl", eval_config.smpl_model)
     regressor = load_h36m_regressor(eval_config.h36m_regressor)
     errors = [evaluate_smpl_meshes(*_smpl_meshes(body, results, slice(start, start + SMPL_CHUNK)), regressor)
               for start in range(0, len(results["pred_betas"]), SMPL_CHUNK)]

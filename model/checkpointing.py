@@ -7,10 +7,11 @@ and (seed, sample index), so the step fixes every random choice still to come.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from crocohuman.core.atomic_files import write_atomic_with
 
 LAST = "checkpoint-last.pt"
 
@@ -25,12 +26,7 @@ def save_training_checkpoint(path: Path, model: torch.nn.Module, optimizer: torc
     path = Path(path)
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "train_config": config,
              "step": step, **meta}
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        torch.save(state, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_atomic_with(path, lambda handle: torch.save(state, handle))
 
 
 def load_training_checkpoint(path: Path, mmap: bool = False) -> dict:

@@ -28,6 +28,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from crocohuman.model.masking import uniform_mask
+
 
 @dataclass
 class CroCoConfig:
@@ -344,9 +346,7 @@ class CroCoNet(nn.Module):
     def random_mask(self, batch_size: int, device: torch.device | None = None,
                     generator: torch.Generator | None = None) -> Tensor:
         """Uniform mask [B, N] bool: int(mask_ratio * N) hidden patches per row, chosen at random."""
-        N = self.patch_embed.num_patches
-        hidden = torch.rand(batch_size, N, device=device, generator=generator).argsort(dim=1)[:, : self.config.num_masked]
-        return torch.zeros(batch_size, N, dtype=torch.bool, device=device).scatter_(1, hidden, True)
+        return uniform_mask(batch_size, self.patch_embed.num_patches, self.config.mask_ratio, generator, device)
 
     def patchify(self, imgs: Tensor) -> Tensor:
         """[B, C, S, S] -> [B, N, p * p * C], each patch ordered (row, column, channel)."""

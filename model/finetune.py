@@ -5,9 +5,9 @@ Tasks and their heads:
                scale; joints by forward kinematics of the SMPL kinematic tree
     hmr-free   model-free: a pooled MLP regresses the 24 joints directly
     hand-mesh  iterative regressor of MANO parameters posed by the user's MANO file into 21 joints
-               (FreiHAND order) and the 778-vertex mesh (``hand_mesh``); trained on FreiHAND
+               (FreiHAND order) and the 778-vertex mesh (``mano_head``); trained on FreiHAND
     hand-mesh-free  model-free (METRO-style): 195 coarse vertices upsampled to MANO's 778, joints
-               regressed from the mesh (``hand_mesh``); trained on FreiHAND
+               regressed from the mesh (``mano_head``); trained on FreiHAND
     densepose  DPT head: 25-way part logits + 24 x (U, V)
     gesture, grasp   pooled MLP classifier
 Joints are root-relative, camera frame, metres; what each benchmark provides is in
@@ -23,10 +23,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from crocohuman.core.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
+from crocohuman.core.rotations import axis_angle_to_matrix
 from crocohuman.model.croco import CroCoConfig, preset_config
 from crocohuman.model.downstream import CroCoDownstream
 from crocohuman.model.finetune_data import FinetuneDataset
-from crocohuman.model.hand_mesh import HandMeshHead, model_free_hand_head
 from crocohuman.model.heads import (
     DENSEPOSE_OUTPUTS,
     DPTHead,
@@ -35,11 +36,11 @@ from crocohuman.model.heads import (
     densepose_loss,
     densepose_outputs,
 )
+from crocohuman.model.mano_head import HandMeshHead, model_free_hand_head
 from crocohuman.model.pairs.transforms import denormalize
-from crocohuman.model.rotation6d import axis_angle_to_matrix, rot6d_to_matrix, smpl_kinematics
+from crocohuman.model.rotation6d import rot6d_to_matrix, smpl_kinematics
 from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 from crocohuman.model.training_loop import run
-from crocohuman.render.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
 
 TASKS = ("hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "densepose", "gesture", "grasp")
 HAND_MESH_TASKS = ("hand-mesh", "hand-mesh-free")  # scored by croco-eval freihand
@@ -170,8 +171,8 @@ class FinetuneTask:
     def benchmark(self):
         """The training split; with ``shots``, only k samples per class (paper: HaGRID 16/32/64-shot)."""
         if self._benchmark is None:
-            from crocohuman.eval.datasets import open_benchmark
-            from crocohuman.eval.datasets.hagrid import few_shot_indices
+            from crocohuman.datasets import open_benchmark
+            from crocohuman.datasets.few_shot import few_shot_indices
 
             benchmark = open_benchmark(self.spec.benchmark, self.spec.root, **self.spec.options)
             if self.spec.shots:

@@ -3,7 +3,7 @@
 Training draws sample ``i`` of an endless stream from (seed, i): a random item, a jittered crop,
 and with ``mirror`` a left-right flip half of the time (bodies in SMPL joint order only).
 Evaluation walks the benchmark in order with a fixed crop (the box side x 1.2, centred), so
-predictions line up with ``EvalDataset`` indices.
+predictions line up with ``BenchmarkSplit`` indices.
 
 With ``top_crop`` each sample also holds ``img_top``: the top of the person box (``top_box``).
 
@@ -29,17 +29,17 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from crocohuman.core.boxes import Box
+from crocohuman.core.conventions import ANNY_PHENOTYPES, GENDER_CODES, NUM_BODY_JOINTS, SMPL_MIRROR
 from crocohuman.model.pairs.transforms import MEAN_FILL, crop_resize, normalise
-from crocohuman.render.conventions import ANNY_PHENOTYPES, NUM_BODY_JOINTS, SMPL_MIRROR
 
 EVAL_SCALE = 1.2
 TRAIN_SCALE = (1.1, 1.4)
 TRAIN_SHIFT = 0.08
 STREAM_LENGTH = 2**62
-GENDER_CODES = {"neutral": 0, "male": 1, "m": 1, "female": 2, "f": 2}
 
 
-def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> tuple[float, float, float, float]:
+def square_crop(box, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> Box:
     x0, y0, x1, y1 = box
     side = max(x1 - x0, y1 - y0) * scale
     cx, cy = (x0 + x1) / 2 + shift[0] * side, (y0 + y1) / 2 + shift[1] * side
@@ -54,7 +54,7 @@ def crop_coordinates(points: np.ndarray, crop) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([(points[:, :2] - centre) / half, points[:, 2:3]], 1).astype(np.float32))
 
 
-def top_box(box, fraction: float, shift: float = 0.0) -> tuple[float, float, float, float]:
+def top_box(box, fraction: float, shift: float = 0.0) -> Box:
     """The square of side ``fraction`` x the box height at the top of the box, centred across it
     (moved by ``shift`` sides): where an upright person's head is, found from the box alone."""
     x0, y0, x1, y1 = box

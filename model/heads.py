@@ -21,7 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import dijkstra
 from torch import Tensor
 
-from crocohuman.render.conventions import ANNY_PHENOTYPES, NUM_BODY_JOINTS, NUM_PARTS
+from crocohuman.core.conventions import ANNY_PHENOTYPES, NUM_BODY_JOINTS, NUM_PARTS
 
 from .croco import CroCoConfig
 from .rotation6d import matrix_to_rot6d

@@ -14,13 +14,12 @@ read one of their vectors here, `v.unflatten(-1, (2, 3)).transpose(-1, -2).flatt
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from crocohuman.render.conventions import NUM_BODY_JOINTS, SMPL_PARENTS
+from crocohuman.core.conventions import NUM_BODY_JOINTS, SMPL_PARENTS
+from crocohuman.core.kinematics import forward_kinematics
 
 
 def rot6d_to_matrix(x: Tensor) -> Tensor:
@@ -39,26 +38,6 @@ def rot6d_to_matrix(x: Tensor) -> Tensor:
 def matrix_to_rot6d(rot: Tensor) -> Tensor:
     """[..., 3, 3] -> [..., 6], the inverse of `rot6d_to_matrix` on rotation matrices."""
     return rot[..., :, :2].flatten(-2)
-
-
-def _skew(v: Tensor) -> Tensor:
-    """[..., 3] -> [..., 3, 3] with skew(v) @ u = v x u."""
-    x, y, z = v.unbind(-1)
-    zero = torch.zeros_like(x)
-    return torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).unflatten(-1, (3, 3))
-
-
-def axis_angle_to_matrix(aa: Tensor) -> Tensor:
-    """[..., 3] axis-angle -> [..., 3, 3] (Rodrigues: I + sin(t)/t K + (1 - cos t)/t^2 K^2).
-
-    Written with sinc so the value and the gradient are exact at zero angle, SMPL's rest pose.
-    """
-    theta = torch.linalg.vector_norm(aa, dim=-1)[..., None, None]  # (..., 1, 1)
-    k = _skew(aa)
-    a = torch.sinc(theta / math.pi)  # sin(t) / t
-    b = 0.5 * torch.sinc(theta / (2 * math.pi)) ** 2  # (1 - cos t) / t^2
-    eye = torch.eye(3, dtype=aa.dtype, device=aa.device)
-    return eye + a * k + b * (k @ k)
 
 
 def matrix_to_quaternion(rot: Tensor) -> Tensor:
@@ -103,20 +82,13 @@ def smpl_kinematics(global_rotmat: Tensor, body_rotmats: Tensor, rest_joints: Te
 
     global_rotmat [B, 3, 3]; body_rotmats [B, 21, 3, 3] (AMASS body joints, hands 22/23 get the
     identity) or [B, 23, 3, 3] (all SMPL joints); rest_joints [24, 3] or [B, 24, 3] in the SMPL
-    canonical frame. Same tree walk as the renderer's numpy `smpl_forward_kinematics`, so a
-    predicted pose and the synthetic ground truth give the same joints.
+    canonical frame. The tree walk is core's ``forward_kinematics``, the renderer's too.
     """
     B = global_rotmat.size(0)
     if body_rotmats.size(1) not in (NUM_BODY_JOINTS, len(SMPL_PARENTS) - 1):
         raise ValueError(f"body_rotmats must hold 21 or 23 joints, got {body_rotmats.size(1)}")
-    rest = rest_joints.expand(B, len(SMPL_PARENTS), 3)
-    local = [global_rotmat, *body_rotmats.unbind(1)]
-    eye = torch.eye(3, dtype=global_rotmat.dtype, device=global_rotmat.device).expand(B, 3, 3)
-    local += [eye] * (len(SMPL_PARENTS) - len(local))
-    world, joints = [local[0]], [rest[:, 0]]
-    for j in range(1, len(SMPL_PARENTS)):
-        p = SMPL_PARENTS[j]
-        bone = rest[:, j] - rest[:, p]  # (B, 3)
-        joints.append(joints[p] + (world[p] @ bone[..., None])[..., 0])
-        world.append(world[p] @ local[j])
-    return torch.stack(joints, dim=1)  # (B, 24, 3)
+    eye = torch.eye(3, dtype=global_rotmat.dtype, device=global_rotmat.device)
+    hands = eye.expand(B, len(SMPL_PARENTS) - 1 - body_rotmats.size(1), 3, 3)
+    local = torch.cat([global_rotmat[:, None], body_rotmats, hands], dim=1)  # (B, 24, 3, 3)
+    joints, _ = forward_kinematics(local, rest_joints.expand(B, len(SMPL_PARENTS), 3))
+    return joints  # (B, 24, 3)

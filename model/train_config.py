@@ -125,11 +125,11 @@ class OptimConfig:
 
 def finetune_choices() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Task names, head modes and benchmark names, from their registries (imported when asked for)."""
-    from crocohuman.eval.datasets import BENCHMARKS  # names only; no reader module is imported
+    from crocohuman.datasets import BENCHMARK_NAMES  # names only; no reader module is imported
     from crocohuman.model.finetune import TASKS
     from crocohuman.model.heads import MODES
 
-    return TASKS, MODES, tuple(BENCHMARKS)
+    return TASKS, MODES, BENCHMARK_NAMES
 
 
 @dataclass
@@ -137,7 +137,7 @@ class FinetuneConfig:
     """What fine-tuning trains: a task head on a benchmark's training split (``croco-train finetune``)."""
 
     task: str = "hmr-free"  # hmr | hmr-free | hand-mesh | densepose | gesture | grasp
-    benchmark: str = "synthetic"  # a name of crocohuman.eval.datasets.BENCHMARKS
+    benchmark: str = "synthetic"  # one of crocohuman.datasets.BENCHMARK_NAMES
     root: str = ""
     options: dict[str, Any] = field(default_factory=dict)  # benchmark reader options (split, ...)
     mode: str = "monocular"  # monocular (encoder) | binocular (encoder + decoder, two images)

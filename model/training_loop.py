@@ -28,8 +28,9 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
+from crocohuman.core.atomic_files import write_atomic, write_if_changed
+from crocohuman.core.errors import CorruptSourceError
 from crocohuman.model.checkpointing import LAST, load_training_checkpoint, save_training_checkpoint
-from crocohuman.model.pairs.types import CorruptSourceError
 from crocohuman.model.preflight import changed_settings, check_inputs, finished_run, normalised
 from crocohuman.model.recon_grid import save_grid
 
@@ -133,9 +134,7 @@ class JsonLog:
         if self.path.exists():
             kept = "".join(line + "\n" for line in read_log(self.path, resume_step))
             if kept != self.path.read_text():
-                temporary = self.path.with_name(self.path.name + ".tmp")
-                temporary.write_text(kept)
-                os.replace(temporary, self.path)
+                write_atomic(self.path, kept.encode())
         self.tensorboard = SummaryWriter(str(out_dir / "tensorboard"), purge_step=resume_step + 1)
 
     def write(self, step: int, values: dict) -> None:
@@ -186,12 +185,7 @@ def grads_are_finite(model: torch.nn.Module, loss: torch.Tensor, ddp: Distribute
 
 def write_config(path: Path, config) -> None:
     """config.json, atomically, and only when it changes (a resumed run keeps its bytes)."""
-    text = json.dumps(config.to_dict(), indent=2) + "\n"
-    if path.exists() and path.read_text() == text:
-        return
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    write_if_changed(path, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
 
 
 @dataclass

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crocohuman.core.camera import pinhole_intrinsics, project, world_to_camera
 from crocohuman.render.option_checks import check_int, check_number, check_range
 
 WORLD_UP = np.array([0.0, 0.0, 1.0])
@@ -50,6 +51,11 @@ class Camera:
     def position(self) -> np.ndarray:
         return -self.extrinsics[:, :3].T @ self.extrinsics[:, 3]
 
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates (..., 2) and camera depths (...) of world points (..., 3)."""
+        cam = world_to_camera(points, self.extrinsics)
+        return project(cam, self.intrinsics), cam[..., 2]
+
 
 def look_at(eye: np.ndarray, target: np.ndarray, roll: float = 0.0) -> np.ndarray:
     """World-to-camera [R | t] of an OpenCV camera at ``eye`` looking at ``target``, Z-up world."""
@@ -67,23 +73,12 @@ def look_at(eye: np.ndarray, target: np.ndarray, roll: float = 0.0) -> np.ndarra
     return np.concatenate([rotation, -(rotation @ eye)[:, None]], 1)
 
 
-def project(points: np.ndarray, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel coordinates (..., 2) and camera depths (...) of world points (..., 3)."""
-    cam = points @ camera.extrinsics[:, :3].T + camera.extrinsics[:, 3]
-    pixels = cam @ camera.intrinsics.T
-    return pixels[..., :2] / pixels[..., 2:3], cam[..., 2]
-
-
-def _intrinsics(focal: float, width: int, height: int) -> np.ndarray:
-    return np.array([[focal, 0, (width - 1) / 2], [0, focal, (height - 1) / 2], [0, 0, 1.0]])
-
-
 def fit_focal(points: np.ndarray, extrinsics: np.ndarray, fill: float, width: int, height: int) -> Camera:
     """The camera at ``extrinsics`` whose focal length makes ``points`` span ``fill`` of the image."""
-    unit = Camera(_intrinsics(1.0, width, height), extrinsics)
-    pixels, _ = project(points, unit)
+    unit = Camera(pinhole_intrinsics(1.0, width, height), extrinsics)
+    pixels, _ = unit.project(points)
     extent = (np.abs(pixels - unit.intrinsics[:2, 2]) / (np.array([width, height]) / 2)).max()
-    return Camera(_intrinsics(fill / extent, width, height), extrinsics)
+    return Camera(pinhole_intrinsics(fill / extent, width, height), extrinsics)
 
 
 def frame_camera(points: np.ndarray, direction: np.ndarray, target: np.ndarray, focal: float,
@@ -92,13 +87,13 @@ def frame_camera(points: np.ndarray, direction: np.ndarray, target: np.ndarray, 
 
     The distance is refined a few times because perspective extent is not linear in distance.
     """
-    intrinsics = _intrinsics(focal, width, height)
+    intrinsics = pinhole_intrinsics(focal, width, height)
     half = np.array([width, height]) / 2
     radius = np.linalg.norm(points - target, axis=-1).max()
     distance = max(3.0, 2 * radius)
     for _ in range(6):
         camera = Camera(intrinsics, look_at(target + direction * distance, target, roll))
-        pixels, depth = project(points, camera)
+        pixels, depth = camera.project(points)
         if depth.min() <= 0.1:
             distance *= 1.5
             continue

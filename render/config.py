@@ -6,12 +6,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crocohuman.core.bodymodel.files import MODEL_SPECS
+from crocohuman.core.conventions import GENDERS as BODY_GENDERS
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.option_checks import check_choice, check_existing, check_int, check_number
 from crocohuman.render.specs import check_background_spec, check_motion_spec
 
-BODIES = ("anny", "smpl", "smplh", "smplx", "mano")
-GENDERS = ("any", "neutral", "male", "female")
+BODIES = ("anny", *MODEL_SPECS)
+GENDERS = ("any", *BODY_GENDERS)
 RGB_FORMATS = ("jpg", "png")
 MIN_SIZE, MAX_SIZE = 16, 8192  # image side in pixels: below 16 the framing breaks, above 8192 GL may refuse
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from crocohuman.render.atomic_files import write_if_absent, write_if_changed
-from crocohuman.render.shards import list_shards, shard_name, shard_number
+from crocohuman.core.atomic_files import write_if_absent, write_if_changed
+from crocohuman.core.shard_names import shard_name, shard_number
+from crocohuman.core.shards import list_shards
 
 JOB = "job.json"
 MANIFEST = "manifest.json"
@@ -130,8 +131,8 @@ def build_manifest(root: Path, job: dict) -> dict:
 
 def preview_bytes(root: Path, takes: int) -> bytes:
     """The contact sheet of shard 0's first takes: the same bytes whichever writer makes it."""
+    from crocohuman.core.shards import read_shard
     from crocohuman.render.preview import contact_sheet
-    from crocohuman.render.shards import read_shard
 
     first = []
     for take in read_shard(root / shard_name(0)):

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from crocohuman.render.atomic_files import remove_stale_temporaries, temporary_path
+from crocohuman.core.atomic_files import remove_stale_temporaries, temporary_path
+from crocohuman.core.shard_names import shard_name
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.job_folder import (
     MANIFEST,
@@ -31,7 +32,7 @@ from crocohuman.render.job_folder import (
     shard_takes,
     write_record,
 )
-from crocohuman.render.shards import encode_take, shard_name, write_shard
+from crocohuman.render.shard_writer import encode_take, write_shard
 
 __all__ = ["MANIFEST", "PREVIEW", "code_version", "make_take_renderer", "render_shard", "run", "take_rng"]
 
@@ -58,7 +59,7 @@ def make_take_renderer(config: RenderConfig):
     from crocohuman.render.background import ProceduralBackgrounds, SceneMesh, background_source
     from crocohuman.render.motion import motion_source
     from crocohuman.render.scene_stage import SceneStage
-    from crocohuman.render.take import TakeRenderer
+    from crocohuman.render.take_renderer import TakeRenderer
 
     background = background_source(config.background)
     scene = None

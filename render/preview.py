@@ -8,8 +8,8 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw
 
-from crocohuman.render.conventions import SMPL_PARENTS
-from crocohuman.render.take import Take
+from crocohuman.core.conventions import SMPL_PARENTS
+from crocohuman.core.take import Take
 
 PART_COLORS = np.array(
     [[0, 0, 0]] + [[int(255 * c) for c in colorsys.hsv_to_rgb((i * 0.382) % 1.0, 0.75, 1.0)] for i in range(24)],

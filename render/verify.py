@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crocohuman.core.shard_names import shard_name, take_fields
+from crocohuman.core.shards import index_shard
 from crocohuman.render.job_folder import JOB, RECORDS, read_job, shard_takes, shards_total
-from crocohuman.render.shards import index_shard, shard_name, take_fields
 
 
 @dataclass

@@ -22,8 +22,8 @@ from crocohuman.render.camera_rig import RigConfig, sample_rig  # noqa: E402
 from crocohuman.render.config import RenderConfig  # noqa: E402
 from crocohuman.render.pipeline import make_take_renderer, take_rng  # noqa: E402
 from crocohuman.render.raster import MeshBuffers, Rasterizer, create_context  # noqa: E402
-from crocohuman.render.shards import encode_take  # noqa: E402
-from crocohuman.render.take import sample_lighting, vertex_normals  # noqa: E402
+from crocohuman.render.shard_writer import encode_take  # noqa: E402
+from crocohuman.render.take_renderer import sample_lighting, vertex_normals  # noqa: E402
 
 
 def bench_default(config: RenderConfig, images: int) -> tuple[float, str]:

@@ -26,10 +26,10 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
-from crocohuman.eval.datasets import open_benchmark
+from crocohuman.core.conventions import SMPL_JOINT_NAMES
+from crocohuman.datasets import open_benchmark
 from crocohuman.model.finetune_data import EVAL_SCALE, square_crop
 from crocohuman.model.pairs.transforms import MEAN_FILL, crop_resize
-from crocohuman.render.conventions import SMPL_JOINT_NAMES
 
 HEAD, PELVIS, LEFT_HIP, RIGHT_HIP = (SMPL_JOINT_NAMES.index(name) for name in ("head", "pelvis", "left_hip", "right_hip"))
 UP = np.array([0.0, -1.0, 0.0])  # OpenCV camera: y down

@@ -3,7 +3,7 @@
 For each protocol ('Best View', 'All'): fine-tune the grasp classifier on the protocol's training
 images, score it on the protocol's test images, and print one table row (accuracy and mean
 per-class accuracy, %). Training and testing use the same protocol; the split names and the
-33-class subset come from the protocol file (see ``crocohuman.eval.datasets.gun71``). Every run
+33-class subset come from the protocol file (see ``crocohuman.datasets.gun71``). Every run
 resumes (run folders under --runs).
 
 ``.venv/bin/python scripts/gun71.py --data-root ~/GUN-71 --init weights:croco-hand.safetensors``
@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from crocohuman.eval.datasets.gun71 import NUM_CLASSES, PROTOCOLS
+from crocohuman.datasets.gun71 import NUM_CLASSES, PROTOCOLS
 from crocohuman.eval.evaluate import EvalConfig, evaluate
 from crocohuman.model.finetune import finetune
 from crocohuman.model.train_config import load_config

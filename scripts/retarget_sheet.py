@@ -15,14 +15,14 @@ import argparse
 import numpy as np
 from PIL import Image
 
+from crocohuman.core.conventions import SMPL_TPOSE_JOINTS
+from crocohuman.core.kinematics import smpl_forward_kinematics
 from crocohuman.render.body.anny_body import AnnyBody
-from crocohuman.render.camera_rig import fit_focal, look_at, project
-from crocohuman.render.conventions import SMPL_TPOSE_JOINTS
+from crocohuman.render.camera_rig import fit_focal, look_at
 from crocohuman.render.motion import MOTION_KINDS, motion_source
-from crocohuman.render.motion.rotations import smpl_forward_kinematics
 from crocohuman.render.preview import draw_skeleton
 from crocohuman.render.raster import MeshBuffers, Rasterizer
-from crocohuman.render.take import sample_lighting, vertex_normals
+from crocohuman.render.take_renderer import sample_lighting, vertex_normals
 
 SIZE = 192
 
@@ -67,9 +67,9 @@ def main() -> None:
                                vertex_normals(vertices[t], faces)[faces].reshape(-1, 3))
             color, label = raster.render(camera.intrinsics, camera.extrinsics, lighting)
             color = np.where(label[..., :1] > 0, color, 235).astype(np.uint8)
-            panels.append(draw_skeleton(color, project(joints[t], camera)[0]))
+            panels.append(draw_skeleton(color, camera.project(joints[t])[0]))
             blank = np.full((SIZE, SIZE, 3), 255, np.uint8)
-            panels.append(draw_skeleton(blank, project(smpl[t], camera)[0], color=(30, 120, 30)))
+            panels.append(draw_skeleton(blank, camera.project(smpl[t])[0], color=(30, 120, 30)))
         rows.append(np.concatenate(panels, 1))
         print(f"row {index}: {clip.source}, {identity.description}")
     Image.fromarray(np.concatenate(rows, 0)).save(args.output)

@@ -7,13 +7,12 @@ import struct
 from pathlib import Path
 
 import numpy as np
-
 from fake_smpl import fake_model_arrays
 from PIL import Image
 from pycocotools import mask as mask_utils
 from scipy.io import savemat
 
-from crocohuman.eval.datasets.hagrid import GESTURES
+from crocohuman.datasets.hagrid import GESTURES
 from crocohuman.model.train_config import TrainConfig
 
 W, H = 64, 48

@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse
 import trimesh
 
-from crocohuman.render.conventions import SMPL_PARENTS, SMPL_TPOSE_JOINTS
+from crocohuman.core.conventions import SMPL_PARENTS, SMPL_TPOSE_JOINTS
 
 ROOT_PARENT = 4294967295  # how SMPL's kintree_table marks the root (uint32 -1)
 FINGERS = ("index", "middle", "pinky", "ring", "thumb")  # MANO / SMPL-H finger order

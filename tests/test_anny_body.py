@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from crocohuman.core.conventions import SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS
+from crocohuman.core.kinematics import smpl_forward_kinematics
 from crocohuman.render.body.anny_body import AnnyBody
-from crocohuman.render.conventions import SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS
 from crocohuman.render.motion import MOTION_KINDS, sample_clip
-from crocohuman.render.motion.rotations import smpl_forward_kinematics
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
 LIMBS = [(a, b) for side in ("left", "right") for a, b in (

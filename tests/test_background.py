@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
+from fake_scene import TABLE_MAX, TABLE_MIN, room_mesh
 from PIL import Image
 
+from crocohuman.core.conventions import SMPL_CANONICAL_TO_WORLD as Y_UP_TO_Z_UP  # one rotation, two uses
 from crocohuman.render.background import (
     BackgroundImageWarning,
     BackgroundSpec,
@@ -23,8 +25,6 @@ from crocohuman.render.background import (
     sample_camera_position,
     sample_standing_spot,
 )
-from crocohuman.render.background.scene import Y_UP_TO_Z_UP
-from fake_scene import TABLE_MAX, TABLE_MIN, room_mesh
 
 # --------------------------------------------------------------------------------- procedural
 

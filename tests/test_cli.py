@@ -15,10 +15,10 @@ from fake_scene import room_mesh
 from fake_smpl import write_fake_smpl_npz
 from PIL import Image
 
+from crocohuman.core.shards import list_shards, read_shard
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.cli import main
 from crocohuman.render.config import RenderConfig
-from crocohuman.render.shards import list_shards, read_shard
 
 SMALL = ["--takes", "2", "--takes-per-shard", "2", "--views", "2", "--frames", "2", "--size", "64"]
 

@@ -11,25 +11,35 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from fake_benchmarks import (
-    H, PW3D_TRANSLATION, W, make_3dpw, make_densepose, make_freihand, make_gun71, make_hagrid_v1, put_jpeg, put_json,
+    PW3D_TRANSLATION,
+    H,
+    W,
+    make_3dpw,
+    make_densepose,
+    make_freihand,
+    make_gun71,
+    make_hagrid_v1,
+    put_jpeg,
+    put_json,
     pw3d_record,
 )
 
-from crocohuman.eval.datasets import BENCHMARKS, open_benchmark
-from crocohuman.eval.datasets.densepose_coco import DensePoseCoco
-from crocohuman.eval.datasets.eft_coco import EftCoco
-from crocohuman.eval.datasets.freihand import FreiHand
-from crocohuman.eval.datasets.gun71 import Gun71
-from crocohuman.eval.datasets.hagrid import GESTURES, HaGrid, few_shot_indices
-from crocohuman.eval.datasets.images import (
-    UnsafePickleError, box_from_mask, box_from_points, read_rgb, restricted_pickle_load,
-)
-from crocohuman.eval.datasets.interhand_crops import InterHandCrops
-from crocohuman.eval.datasets.synthetic import SyntheticTakes
-from crocohuman.eval.datasets.threedpw import ThreeDPW
-from crocohuman.eval.datasets.types import EvalSample
+from crocohuman.core.boxes import box_from_mask, box_from_points
+from crocohuman.core.errors import UnsafePickleError
+from crocohuman.core.images import read_rgb
+from crocohuman.core.pickles import load_pickle
+from crocohuman.datasets import BENCHMARKS, open_benchmark
+from crocohuman.datasets.densepose_coco import DensePoseCoco
+from crocohuman.datasets.eft_coco import EftCoco
+from crocohuman.datasets.few_shot import few_shot_indices
+from crocohuman.datasets.freihand import FreiHand
+from crocohuman.datasets.gun71 import Gun71
+from crocohuman.datasets.hagrid import GESTURES, HaGrid
+from crocohuman.datasets.interhand_crops import InterHandCrops
+from crocohuman.datasets.sample import BenchmarkSample
+from crocohuman.datasets.synthetic import SyntheticTakes
+from crocohuman.datasets.threedpw import ThreeDPW
 
 ROT_X180 = np.diag([1.0, -1.0, -1.0])  # 180 degrees about x
 
@@ -41,7 +51,7 @@ def cut_in_half(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-def check_sample(sample: EvalSample) -> None:
+def check_sample(sample: BenchmarkSample) -> None:
     assert sample.image.dtype == np.uint8 and sample.image.ndim == 3 and sample.image.shape[2] == 3
     x0, y0, x1, y1 = sample.box
     assert x0 < x1 and y0 < y1
@@ -101,15 +111,15 @@ def test_restricted_pickle_reads_python3_pickles_and_refuses_callables(tmp_path)
     data = {"a": np.arange(4.0), "s": {1, 2}, "b": b"\x00\xff", "n": np.float32(2.5)}
     for protocol in (2, 4):
         path.write_bytes(pickle.dumps(data, protocol=protocol))
-        loaded = restricted_pickle_load(path)
+        loaded = load_pickle(path)
         np.testing.assert_array_equal(loaded["a"], data["a"])
         assert loaded["s"] == {1, 2} and loaded["b"] == b"\x00\xff" and loaded["n"] == 2.5
     path.write_bytes(pickle.dumps(Path("x")))
     with pytest.raises(UnsafePickleError, match="pathlib"):
-        restricted_pickle_load(path)
+        load_pickle(path)
     path.write_bytes(pickle.dumps(data)[:20])
     with pytest.raises(ValueError, match="py3.pkl"):
-        restricted_pickle_load(path)
+        load_pickle(path)
 
 
 # ------------------------------------------------------------------------------------------ EFT

@@ -11,10 +11,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from crocohuman.eval.cli import BENCHMARK_NAMES
-from crocohuman.eval.cli import main as eval_cli
-from crocohuman.eval.datasets import BENCHMARKS
-from crocohuman.eval.report import atomic_write, write_json
+from crocohuman.core.atomic_files import write_atomic_with
+from crocohuman.datasets import BENCHMARKS
+from crocohuman.eval.cli import BENCHMARK_NAMES, main as eval_cli
+from crocohuman.eval.report import write_json
 
 CUDA_DEVICES = torch.cuda.device_count() if torch.cuda.is_available() else 0
 
@@ -115,6 +115,6 @@ def test_a_failed_write_leaves_the_previous_file_whole(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        atomic_write(path, killed_half_way)
+        write_atomic_with(path, killed_half_way)
     assert json.loads(path.read_text()) == {"samples": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left behind

@@ -22,8 +22,8 @@ from fake_smpl import write_fake_mano_npz
 from scipy.linalg import orthogonal_procrustes
 from test_hand_mesh import freihand_fits, hand_config
 
+from crocohuman.datasets import open_benchmark
 from crocohuman.eval.cli import main as eval_cli
-from crocohuman.eval.datasets import open_benchmark
 from crocohuman.model.finetune import finetune
 
 

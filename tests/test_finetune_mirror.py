@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from crocohuman.eval.datasets.types import EvalSample
+from crocohuman.core.conventions import SMPL_MIRROR, SMPL_TPOSE_JOINTS
+from crocohuman.core.rotations import axis_angle_to_matrix
+from crocohuman.datasets.sample import BenchmarkSample
 from crocohuman.model.finetune_data import FinetuneDataset, mirrorable, mirrored
-from crocohuman.model.rotation6d import axis_angle_to_matrix, smpl_kinematics
-from crocohuman.render.conventions import SMPL_MIRROR, SMPL_TPOSE_JOINTS
+from crocohuman.model.rotation6d import smpl_kinematics
 
 REFLECT = np.array([-1.0, 1.0, 1.0])
 # The template made left-right symmetric (x -> -x swaps left and right), so a mirrored pose of it
@@ -34,13 +35,13 @@ class OneBody:
         self.orient, self.pose = rng.normal(0, 0.6, 3), rng.normal(0, 0.4, (21, 3))
         image = np.zeros((64, 64, 3), np.uint8)
         image[20:40, 4:20] = 255
-        self.sample = EvalSample(image=image, box=(0, 0, 64, 64), key="one", joints3d=posed(self.orient, self.pose),
+        self.sample = BenchmarkSample(image=image, box=(0, 0, 64, 64), key="one", joints3d=posed(self.orient, self.pose),
                                  body_params={"global_orient": self.orient, "body_pose": self.pose})
 
     def __len__(self) -> int:
         return 1
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         return self.sample
 
 

@@ -10,18 +10,25 @@ import pytest
 import torch
 import trimesh
 
+from crocohuman.core import kinematics as np_kinematics, rotations as np_rot
+from crocohuman.core.conventions import SMPL_TPOSE_JOINTS
+from crocohuman.core.rotations import axis_angle_to_matrix
 from crocohuman.model import CroCoNet, save_croco_weights
 from crocohuman.model.croco import preset_config
 from crocohuman.model.downstream import CroCoDownstream
 from crocohuman.model.heads import (
-    DENSEPOSE_OUTPUTS, DPTHead, IterativeRegressor, PooledMLP, VertexRegressor, densepose_loss,
-    densepose_outputs, dpt_hooks, mesh_downsample_matrix, param_spec_for,
+    DENSEPOSE_OUTPUTS,
+    DPTHead,
+    IterativeRegressor,
+    PooledMLP,
+    VertexRegressor,
+    densepose_loss,
+    densepose_outputs,
+    dpt_hooks,
+    mesh_downsample_matrix,
+    param_spec_for,
 )
-from crocohuman.model.rotation6d import (
-    axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix, smpl_kinematics,
-)
-from crocohuman.render.conventions import SMPL_TPOSE_JOINTS
-from crocohuman.render.motion import rotations as np_rot
+from crocohuman.model.rotation6d import matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix, smpl_kinematics
 
 CFG = preset_config("tiny", enc_depth=4)  # 64 px, 16 px patches (4 x 4 grid), 4 encoder + 2 decoder blocks
 
@@ -86,7 +93,7 @@ def test_torch_kinematics_matches_numpy() -> None:
     B = 5
     go, body = random_axis_angle(B, seed=1), random_axis_angle(B * 21, seed=2).view(B, 21, 3)
     rest = SMPL_TPOSE_JOINTS + np.random.default_rng(0).normal(0, 0.01, SMPL_TPOSE_JOINTS.shape)
-    expected, _ = np_rot.smpl_forward_kinematics(go.numpy(), body.numpy(), rest)
+    expected, _ = np_kinematics.smpl_forward_kinematics(go.numpy(), body.numpy(), rest)
     joints = smpl_kinematics(axis_angle_to_matrix(go), axis_angle_to_matrix(body), torch.from_numpy(rest))
     assert joints.shape == (B, 24, 3)
     assert np.allclose(joints.numpy(), expected, atol=1e-12)

@@ -8,20 +8,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fake_amass import smooth_poses, write_amass_classic
 from scipy.spatial.transform import Rotation
 
-from fake_amass import smooth_poses, write_amass_classic
-
-from crocohuman.render.conventions import (
-    SMPL_CANONICAL_TO_WORLD, SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS,
+from crocohuman.core.conventions import (
+    SMPL_CANONICAL_TO_WORLD,
+    SMPL_JOINT_NAMES,
+    SMPL_TPOSE_JOINTS,
 )
+from crocohuman.core.kinematics import smpl_forward_kinematics
+from crocohuman.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle, slerp_axis_angle
 from crocohuman.render.motion import (
-    MOTION_KINDS, AmassMotions, MotionClip, load_amass_npz, motion_source, sample_clip,
+    MOTION_KINDS,
+    AmassMotions,
+    MotionClip,
+    load_amass_npz,
+    motion_source,
+    sample_clip,
 )
 from crocohuman.render.motion.amass import resample
-from crocohuman.render.motion.rotations import (
-    axis_angle_to_matrix, matrix_to_axis_angle, slerp_axis_angle, smpl_forward_kinematics,
-)
 from crocohuman.render.motion.sampler import EULER_ORDER, JOINT_LIMITS_DEG
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}

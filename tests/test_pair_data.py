@@ -13,14 +13,17 @@ import pytest
 import torch
 from PIL import Image
 
+from crocohuman.core.errors import CorruptSampleError, CorruptSourceError
+from crocohuman.core.shard_names import shard_name
+from crocohuman.core.shards import list_shards, read_shard
 from crocohuman.model.pairs.mixture import PairMixture, ResumableSampler, SourceConfig, build_source, make_loader
 from crocohuman.model.pairs.rendered import RenderedShards
 from crocohuman.model.pairs.transforms import IMAGENET_MEAN, IMAGENET_STD, KIND_CODES, PairTransform, denormalize
-from crocohuman.model.pairs.types import CorruptSampleError, CorruptSourceError, RawPair
+from crocohuman.model.pairs.types import RawPair
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run
-from crocohuman.render.shards import list_shards, read_shard, shard_name, write_shard
+from crocohuman.render.shard_writer import write_shard
 
 SOURCE = re.compile(r"rendered:(shard-\d+\.tar)#(\d+) t(\d+)v(\d+)-t(\d+)v(\d+)")
 

@@ -19,15 +19,22 @@ import pytest
 import scipy.io
 from PIL import Image
 
-from crocohuman.model.pairs.base import CaptureIndex, UnsafePickleError, load_pickle_restricted
-from crocohuman.model.pairs.images import (
-    NumberedImages, box_from_points, box_from_xywh, clip_box, read_rgb,
-)
+from crocohuman.core.boxes import box_from_points, box_from_xywh, clip_box
+from crocohuman.core.errors import CorruptSampleError, UnsafePickleError
+from crocohuman.core.images import read_rgb
+from crocohuman.core.pickles import load_pickle
+from crocohuman.model.pairs.captures import CaptureIndex
+from crocohuman.model.pairs.frame_files import NumberedImages
 from crocohuman.model.pairs.interhand import InterHand26M
 from crocohuman.model.pairs.multiview import AistPlusPlus, HumbiBody, MultiViewFolder
-from crocohuman.model.pairs.types import CorruptSampleError, RawPair
+from crocohuman.model.pairs.types import RawPair
 from crocohuman.model.pairs.video import (
-    JrdbVideos, MarsVideos, PennActionVideos, PoseTrackVideos, ThreeDPWVideos, VideoFolder,
+    JrdbVideos,
+    MarsVideos,
+    PennActionVideos,
+    PoseTrackVideos,
+    ThreeDPWVideos,
+    VideoFolder,
 )
 
 W, H = 48, 32
@@ -414,11 +421,11 @@ def test_3dpw_pickle_with_a_foreign_global_is_refused(tmp_path):
 def test_restricted_unpickler_reads_python2_numpy_pickles(tmp_path):
     py2_pickle({b"a": np.arange(6, dtype=np.float32).reshape(2, 3), b"names": [b"m", b"f"]}, tmp_path / "x.pkl")
     assert b"numpy.core.multiarray" in (tmp_path / "x.pkl").read_bytes()
-    data = load_pickle_restricted(tmp_path / "x.pkl")
+    data = load_pickle(tmp_path / "x.pkl")
     assert data["names"] == ["m", "f"] and np.array_equal(data["a"], np.arange(6).reshape(2, 3))
     (tmp_path / "cut.pkl").write_bytes((tmp_path / "x.pkl").read_bytes()[:40])
     with pytest.raises(CorruptSampleError, match="cut.pkl"):
-        load_pickle_restricted(tmp_path / "cut.pkl")
+        load_pickle(tmp_path / "cut.pkl")
 
 
 def test_posetrack_tracks_boxes_and_clipping(tmp_path):

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from crocohuman.render.atomic_files import temporary_path
+from crocohuman.core.atomic_files import temporary_path
+from crocohuman.core.shard_names import shard_name
+from crocohuman.core.shards import list_shards, read_shard
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run
-from crocohuman.render.shards import list_shards, read_shard, shard_name
 
 
 def tiny_config(output, **overrides) -> RenderConfig:

@@ -22,12 +22,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 import crocohuman.render.pipeline as pipeline
-from crocohuman.render.atomic_files import is_stale, write_if_absent
+from crocohuman.core.atomic_files import is_stale, write_if_absent
+from crocohuman.core.shard_names import shard_name
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.cli import main
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.job_folder import JOB, claim_job
-from crocohuman.render.shards import shard_name
 
 HOST = socket.gethostname()
 

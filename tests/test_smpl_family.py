@@ -9,16 +9,20 @@ import warnings
 
 import numpy as np
 import pytest
+from fake_smpl import fake_model_arrays, write_fake_model_npz, write_fake_smpl_npz, write_fake_smpl_pkl
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
-from crocohuman.render.body.base import Identity
-from crocohuman.render.body.smpl_family import MANO_JOINT_NAMES, SmplFamilyBody
-from crocohuman.render.conventions import (
-    DENSEPOSE_PART_NAMES, SMPL_CANONICAL_TO_WORLD, SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS,
+from crocohuman.core.conventions import (
+    DENSEPOSE_PART_NAMES,
+    MANO_JOINT_NAMES,
+    SMPL_CANONICAL_TO_WORLD,
+    SMPL_JOINT_NAMES,
+    SMPL_TPOSE_JOINTS,
 )
+from crocohuman.render.body.base import Identity
+from crocohuman.render.body.smpl_family import SmplFamilyBody
 from crocohuman.render.motion.clip import MotionClip
-from fake_smpl import fake_model_arrays, write_fake_model_npz, write_fake_smpl_npz, write_fake_smpl_pkl
 
 UPRIGHT = Rotation.from_matrix(SMPL_CANONICAL_TO_WORLD).as_rotvec()  # canonical body -> Z-up world
 J = {name: index for index, name in enumerate(SMPL_JOINT_NAMES)}
@@ -228,5 +232,5 @@ def test_text_file_named_like_a_model_is_named(tmp_path):
 def test_pickles_naming_other_globals_are_refused(tmp_path):
     path = tmp_path / "SMPL_NEUTRAL.pkl"
     path.write_bytes(pickle.dumps({"v_template": os.getcwd}, protocol=2))
-    with pytest.raises(ValueError, match="refusing to load"):
+    with pytest.raises(ValueError, match="refusing global"):
         SmplFamilyBody("smpl", tmp_path)

@@ -26,7 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CaptureIndex, CaptureReader, ImageRef, View, require_dir
+from crocohuman.core.layout import require_dir
+from crocohuman.datasets.interhand_crops import annotation_folder
+
+from .captures import CaptureIndex, CaptureReader, ImageRef, View
 from .types import PairKind
 
 
@@ -104,13 +107,9 @@ class InterHand26M(CaptureReader[_Cameras]):
               "<root>/annotations/<split>/InterHand2.6M_<split>_data.json")
 
     def __init__(self, root: str | Path, split: str = "train", max_gap: int | None = None) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         self._images_root = require_dir(root / "images" / split, self.name, self.LAYOUT)
-        candidates = [root / "annotations" / sub / f"InterHand2.6M_{split}_data.json" for sub in (split, "all")]
-        json_path = next((c for c in candidates if c.is_file()), None)
-        if json_path is None:
-            raise FileNotFoundError(f"{self.name}: {candidates[0]} not found; expected layout: {self.LAYOUT}")
-        self._table = _read_images(json_path)
+        self._table = _read_images(annotation_folder(root, split) / f"InterHand2.6M_{split}_data.json")
         entries = [(index, cameras) for index, cameras in _captures(self._table, max_gap)
                    if index.has_cross_view and index.has_cross_pose]
         super().__init__(entries, 0.5, root, self.LAYOUT)

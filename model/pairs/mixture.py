@@ -9,7 +9,6 @@ the right place, which ``ResumableSampler`` does.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import itertools
 import logging
 from collections.abc import Iterator, Sequence
@@ -20,29 +19,31 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from crocohuman.core.errors import CorruptSampleError, CorruptSourceError
+from crocohuman.core.registry import LazyRegistry
 from crocohuman.model.pairs.transforms import PairTransform
-from crocohuman.model.pairs.types import CorruptSampleError, CorruptSourceError, PairSource
+from crocohuman.model.pairs.types import PairSource
 
 log = logging.getLogger(__name__)
 
 Objective = Literal["croco", "mae"]
 
-# kind -> (module in crocohuman.model.pairs, reader class); each reader checks its own folder
-# and names the layout it expects when the folder is missing or malformed.
-_READERS: dict[str, tuple[str, str]] = {
-    "rendered": ("rendered", "RenderedShards"),
-    "humbi": ("multiview", "HumbiBody"),
-    "aist": ("multiview", "AistPlusPlus"),
-    "multiview": ("multiview", "MultiViewFolder"),
-    "3dpw": ("video", "ThreeDPWVideos"),
-    "posetrack": ("video", "PoseTrackVideos"),
-    "pennaction": ("video", "PennActionVideos"),
-    "jrdb": ("video", "JrdbVideos"),
-    "mars": ("video", "MarsVideos"),
-    "video": ("video", "VideoFolder"),
-    "interhand": ("interhand", "InterHand26M"),
-}
-SOURCE_KINDS = tuple(_READERS)
+# kind -> reader class; each reader checks its own folder and names the layout it expects when the
+# folder is missing or malformed.
+PAIR_SOURCES = LazyRegistry("pair source kind", {
+    "rendered": "crocohuman.model.pairs.rendered:RenderedShards",
+    "humbi": "crocohuman.model.pairs.multiview:HumbiBody",
+    "aist": "crocohuman.model.pairs.multiview:AistPlusPlus",
+    "multiview": "crocohuman.model.pairs.multiview:MultiViewFolder",
+    "3dpw": "crocohuman.model.pairs.video:ThreeDPWVideos",
+    "posetrack": "crocohuman.model.pairs.video:PoseTrackVideos",
+    "pennaction": "crocohuman.model.pairs.video:PennActionVideos",
+    "jrdb": "crocohuman.model.pairs.video:JrdbVideos",
+    "mars": "crocohuman.model.pairs.video:MarsVideos",
+    "video": "crocohuman.model.pairs.video:VideoFolder",
+    "interhand": "crocohuman.model.pairs.interhand:InterHand26M",
+})
+SOURCE_KINDS = PAIR_SOURCES.names
 
 
 @dataclass
@@ -57,11 +58,7 @@ class SourceConfig:
 
 def build_source(cfg: SourceConfig) -> PairSource:
     """The reader for ``cfg.kind`` over ``cfg.root``; readers are imported only when asked for."""
-    if cfg.kind not in _READERS:
-        raise ValueError(f"unknown pair source kind {cfg.kind!r}; known: {', '.join(sorted(_READERS))}")
-    module, name = _READERS[cfg.kind]
-    reader = getattr(importlib.import_module(f"crocohuman.model.pairs.{module}"), name)
-    return reader(cfg.root, **cfg.options)
+    return PAIR_SOURCES.get_or_raise(cfg.kind)(cfg.root, **cfg.options)
 
 
 class PairMixture(Dataset):

@@ -52,9 +52,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import CaptureIndex, CaptureReader, ImageRef, View, load_pickle_restricted, require_dir
-from .images import KEYPOINT_BOX_MARGIN, Box, NumberedImages, box_from_points, sibling_mask
-from .types import CorruptSampleError
+from crocohuman.core.boxes import KEYPOINT_BOX_MARGIN, Box, box_from_points
+from crocohuman.core.errors import CorruptSampleError
+from crocohuman.core.layout import require_dir
+from crocohuman.core.pickles import load_pickle
+
+from .captures import CaptureIndex, CaptureReader, ImageRef, View
+from .frame_files import NumberedImages, sibling_mask
 
 _AIST_CAMERA = re.compile(r"(?<=_)c(0[1-9])(?=_)")
 AIST_MIN_KEYPOINT_SCORE = 0.15
@@ -82,7 +86,7 @@ class MultiViewFolder(CaptureReader[_Cameras]):
     def __init__(self, root: str | Path, cross_view_fraction: float = 0.5, max_gap: int | None = None,
                  name: str = "multiview") -> None:
         self.name = name
-        root = require_dir(Path(root), name, self.LAYOUT)
+        root = require_dir(root, name, self.LAYOUT)
         entries = []
         for sequence in sorted(p for p in root.iterdir() if p.is_dir()):
             cameras = sorted(p for p in sequence.iterdir() if p.is_dir())
@@ -104,7 +108,7 @@ class AistPlusPlus(CaptureReader[_Cameras]):
               "(+ optional <root>/keypoints2d/<sequence with cAll>.pkl, <root>/ignore_list.txt)")
 
     def __init__(self, root: str | Path, cross_view_fraction: float = 0.5, max_gap: int | None = None) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         frames = require_dir(root / "frames", self.name, self.LAYOUT)
         ignore_file = root / "ignore_list.txt"
         ignored = set(ignore_file.read_text().split()) if ignore_file.is_file() else set()
@@ -137,7 +141,7 @@ class AistPlusPlus(CaptureReader[_Cameras]):
 @functools.lru_cache(maxsize=4)
 def _aist_keypoints(path: Path) -> np.ndarray:
     """(9, N, 17, 3) keypoints of one sequence, cached: both images of a pair read the same file."""
-    data = load_pickle_restricted(path)
+    data = load_pickle(path)
     keypoints = np.asarray(data.get("keypoints2d") if isinstance(data, dict) else None, dtype=np.float32)
     if keypoints.ndim != 4 or keypoints.shape[2:] != (17, 3):
         raise CorruptSampleError(f"{path}: expected keypoints2d of shape (9, N, 17, 3), got {keypoints.shape}")
@@ -166,7 +170,7 @@ class HumbiBody(CaptureReader[_HumbiSubject]):
               "(+ body/intrinsic.txt, body/extrinsic.txt, <frame>/reconstruction/keypoints.txt)")
 
     def __init__(self, root: str | Path, cross_view_fraction: float = 0.5, max_gap: int | None = None) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         entries = []
         for subject in sorted(p for p in root.glob("subject_*") if p.is_dir()):
             body = subject / "body"

@@ -9,20 +9,21 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from crocohuman.model.pairs.types import CorruptSampleError, RawPair
-from crocohuman.render.shards import index_shard, list_shards, read_member
+from crocohuman.core.errors import CorruptSampleError
+from crocohuman.core.shard_names import parse_image_field
+from crocohuman.core.shards import index_shard, list_shards, read_member
+from crocohuman.model.pairs.types import RawPair
 
 log = logging.getLogger(__name__)
 
-_FIELD = re.compile(r"t(\d+)\.v(\d+)\.(?:(rgb)\.(?:jpg|png)|(parts)\.png)")
 _RGB, _PARTS = 0, 1
+_SLOTS = {"rgb": _RGB, "parts": _PARTS}
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,9 @@ def _index_takes(shard: Path) -> list[_Take]:
     for key, fields in index_shard(shard).items():
         found = {}
         for field, location in fields.items():
-            match = _FIELD.fullmatch(field)
-            if match:
-                found[int(match[1]), int(match[2]), _RGB if match[3] else _PARTS] = location
+            place = parse_image_field(field)
+            if place is not None and place[2] in _SLOTS:
+                found[place[0], place[1], _SLOTS[place[2]]] = location
         frames = 1 + max((t for t, _, _ in found), default=-1)
         views = 1 + max((v for _, v, _ in found), default=-1)
         if not found or len(found) != 2 * frames * views:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from crocohuman.core.boxes import Box
 from crocohuman.model.pairs.types import RawPair
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -22,8 +23,6 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 MEAN_FILL = tuple(round(255 * m) for m in IMAGENET_MEAN)  # padding past the border: normalises to ~0
 KIND_CODES = {"cross_view": 0, "cross_pose": 1, "single": 2}
 _GREY = np.array([0.2989, 0.587, 0.114], np.float32)  # ITU-R 601 luma, as torchvision's rgb_to_grayscale
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass

@@ -7,6 +7,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from crocohuman.core.boxes import Box
+
 PairKind = Literal["cross_view", "cross_pose", "single"]
 
 
@@ -25,8 +27,8 @@ class RawPair:
     source: str  # e.g. "rendered:shard-000003.tar#000000025 t1v0-t1v5", "3dpw:courtyard_basketball_00 f120-f135"
     mask1: np.ndarray | None = None
     mask2: np.ndarray | None = None
-    box1: tuple[float, float, float, float] | None = None
-    box2: tuple[float, float, float, float] | None = None
+    box1: Box | None = None
+    box2: Box | None = None
 
 
 class PairSource(Protocol):
@@ -34,7 +36,7 @@ class PairSource(Protocol):
 
     ``len`` is the number of distinct base items (takes, sequences...); ``get`` draws the pair's
     random choices (which views, which frames) from ``rng``. A corrupt file raises
-    ``CorruptSampleError`` naming it, so the mixture can skip it and count it.
+    ``crocohuman.core.errors.CorruptSampleError`` naming it, so the mixture can skip it and count it.
     """
 
     name: str
@@ -42,20 +44,3 @@ class PairSource(Protocol):
     def __len__(self) -> int: ...
 
     def get(self, index: int, rng: np.random.Generator) -> RawPair: ...
-
-
-class CorruptSampleError(Exception):
-    """A sample could not be read (truncated shard, unreadable image); the message names the file."""
-
-
-class CorruptSourceError(ValueError):
-    """Every draw in a long run failed: a source's files are unreadable. The message names the sources
-    (``kind:root``); raised in a DataLoader worker, it reaches the main process inside torch's
-    wrapper text, from which ``headline`` takes the original message back."""
-
-    def headline(self) -> str:
-        """The original one-line message, also when torch re-raised it with the worker's traceback."""
-        lines = [line for line in str(self).splitlines() if line.strip()]
-        last = lines[-1] if lines else ""
-        marker = f"{type(self).__name__}: "
-        return last.split(marker, 1)[1] if marker in last else last

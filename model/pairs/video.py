@@ -55,10 +55,12 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from .base import CaptureIndex, CaptureReader, ImageRef, View, load_pickle_restricted, require_dir
-from .images import (
-    KEYPOINT_BOX_MARGIN, Box, NumberedImages, box_from_points, box_from_xywh, frame_number, sibling_mask,
-)
+from crocohuman.core.boxes import KEYPOINT_BOX_MARGIN, Box, box_from_points, box_from_xywh
+from crocohuman.core.layout import require_dir
+from crocohuman.core.pickles import load_pickle
+
+from .captures import CaptureIndex, CaptureReader, ImageRef, View
+from .frame_files import NumberedImages, frame_number, sibling_mask
 
 DEFAULT_MAX_GAP = 30
 _NO_BOX = (math.nan,) * 4
@@ -109,7 +111,7 @@ class VideoFolder(_TrackReader):
 
     def __init__(self, root: str | Path, max_gap: int = DEFAULT_MAX_GAP, name: str = "video") -> None:
         self.name = name
-        root = require_dir(Path(root), name, self.LAYOUT)
+        root = require_dir(root, name, self.LAYOUT)
         entries = []
         for video in sorted(p for p in root.iterdir() if p.is_dir()):
             images = NumberedImages.scan(video)
@@ -128,7 +130,7 @@ class ThreeDPWVideos(_TrackReader):
     LAYOUT = "<root>/imageFiles/<seq>/image_%05d.jpg + <root>/sequenceFiles/<split>/<seq>.pkl"
 
     def __init__(self, root: str | Path, split: str = "train", max_gap: int = DEFAULT_MAX_GAP) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         image_root = require_dir(root / "imageFiles", self.name, self.LAYOUT)
         entries = []
         for pkl in sorted(require_dir(root / "sequenceFiles" / split, self.name, self.LAYOUT).glob("*.pkl")):
@@ -144,7 +146,7 @@ class ThreeDPWVideos(_TrackReader):
 
 def _pw_actors(pkl: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per actor ``poses2d`` (N, 3, 18) and ``campose_valid`` (N,) bool, shapes checked."""
-    data = load_pickle_restricted(pkl)
+    data = load_pickle(pkl)
     if not isinstance(data, dict) or "poses2d" not in data or "campose_valid" not in data:
         raise ValueError(f"{pkl}: not a 3DPW sequence file (needs 'poses2d' and 'campose_valid')")
     actors = []
@@ -166,7 +168,7 @@ class PoseTrackVideos(_TrackReader):
 
     def __init__(self, root: str | Path, split: str = "train", max_gap: int = DEFAULT_MAX_GAP,
                  min_box_height: float = 64.0) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         candidates = [root / "posetrack_data" / "annotations" / split, root / "annotations" / split]
         annotations = next((c for c in candidates if c.is_dir()), candidates[-1])
         entries = []
@@ -206,7 +208,7 @@ class PennActionVideos(_TrackReader):
     LAYOUT = "<root>/frames/<vid 4 digits>/%06d.jpg + <root>/labels/<vid>.mat"
 
     def __init__(self, root: str | Path, max_gap: int = DEFAULT_MAX_GAP) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         frames_root = require_dir(root / "frames", self.name, self.LAYOUT)
         entries = []
         for mat in sorted(require_dir(root / "labels", self.name, self.LAYOUT).glob("*.mat")):
@@ -241,7 +243,7 @@ class JrdbVideos(_TrackReader):
               "<root>/labels/labels_2d_stitched/<seq>.json (root = JRDB train_dataset)")
 
     def __init__(self, root: str | Path, max_gap: int = DEFAULT_MAX_GAP, min_box_height: float = 64.0) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         image_root = require_dir(root / "images" / "image_stitched", self.name, self.LAYOUT)
         labels = require_dir(root / "labels" / "labels_2d_stitched", self.name, self.LAYOUT)
         entries = []
@@ -271,7 +273,7 @@ class MarsVideos(_TrackReader):
     LAYOUT = "<root>/bbox_<split>/<pid 4 digits>/<pid>C<cam>T<tracklet 4 digits>F<frame 3 digits>.jpg"
 
     def __init__(self, root: str | Path, split: str = "train", max_gap: int = DEFAULT_MAX_GAP) -> None:
-        root = require_dir(Path(root), self.name, self.LAYOUT)
+        root = require_dir(root, self.name, self.LAYOUT)
         split_root = require_dir(root / f"bbox_{split}", self.name, self.LAYOUT)
         entries = []
         for person in sorted(p for p in split_root.iterdir() if p.is_dir() and p.name not in {"0000", "00-1"}):

@@ -20,12 +20,11 @@ import numpy as np
 import trimesh
 from scipy import ndimage
 
+from crocohuman.core.conventions import SMPL_CANONICAL_TO_WORLD
 from crocohuman.render.specs import SCENE_UP_AXIS
 
 # Default up axis per format (see ``specs``); ``load_scene(..., up_axis=...)`` overrides it per file.
 DEFAULT_UP_AXIS = SCENE_UP_AXIS
-# Rotation taking Y-up coordinates to our Z-up world: (x, y, z) -> (x, -z, y).
-Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 VOXEL = 0.1  # m, edge of the placement grid's cells
 STANDING_BAND = (0.1, 1.9)  # m above the floor that a standing person occupies
@@ -128,7 +127,7 @@ def load_scene(path: str | Path, up_axis: Literal["y", "z"] | None = None) -> Sc
     positions = np.concatenate([p.positions for p in parts])
     colors = np.concatenate([p.colors for p in parts])
     if up == "y":
-        positions = positions @ Y_UP_TO_Z_UP.T
+        positions = positions @ SMPL_CANONICAL_TO_WORLD.T  # Y-up to Z-up
     positions = positions.reshape(-1, 3).astype(np.float32)
     normals = _face_normals(positions)
     textures = {id(p.texture) for p in parts}

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from crocohuman.core.conventions import ANNY_PHENOTYPES
 from crocohuman.render.body import anny_rig
 from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import label_faces
 from crocohuman.render.body.retarget import anny_world_orient_pose
 from crocohuman.render.body.texture import TextureCanvas, bake_canvas, sample_texture
-from crocohuman.render.conventions import ANNY_PHENOTYPES
 from crocohuman.render.motion.clip import MotionClip
 
 # Colours of anny's UV segmentation image (data/segmentation/body_parts_segmentation.yaml).

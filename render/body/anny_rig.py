@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from crocohuman.render.conventions import SMPL_JOINT_NAMES
+from crocohuman.core.conventions import SMPL_JOINT_NAMES
 
 _J = {name: index for index, name in enumerate(SMPL_JOINT_NAMES)}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crocohuman.render.conventions import NUM_PARTS
+from crocohuman.core.conventions import NUM_PARTS
 
 FORWARD = np.array([0.0, -1.0, 0.0])  # the rest body faces -Y
 LEFT = np.array([1.0, 0.0, 0.0])  # the person's left is +X

@@ -12,31 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from crocohuman.core.conventions import SMPL_CANONICAL_TO_WORLD, SMPL_PARENTS, SMPL_TPOSE_JOINTS
+from crocohuman.core.kinematics import smpl_forward_kinematics
+from crocohuman.core.rotations import rotation_between
 from crocohuman.render.body.anny_rig import DIRECTION_CHILD, driving_joint, joint_bone_indices
-from crocohuman.render.conventions import SMPL_CANONICAL_TO_WORLD, SMPL_PARENTS, SMPL_TPOSE_JOINTS
 from crocohuman.render.motion.clip import MotionClip
-from crocohuman.render.motion.rotations import smpl_forward_kinematics
 
 # SMPL's template puts the pelvis joint this far from the model origin (canonical frame, metres);
 # AMASS translations are relative to that origin.
 SMPL_TEMPLATE_PELVIS = np.array([0.0, -0.22, 0.03])
-
-
-def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The smallest rotation taking direction ``a`` to direction ``b`` (3x3)."""
-    a = a / np.linalg.norm(a)
-    b = b / np.linalg.norm(b)
-    axis = np.cross(a, b)
-    s, c = np.linalg.norm(axis), float(a @ b)
-    if s < 1e-9:
-        if c > 0:
-            return np.eye(3)
-        perpendicular = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
-        perpendicular /= np.linalg.norm(perpendicular)
-        return 2 * np.outer(perpendicular, perpendicular) - np.eye(3)
-    k = axis / s
-    skew = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + s * skew + (1 - c) * skew @ skew
 
 
 def rest_corrections(anny_rest_joints_world: np.ndarray) -> np.ndarray:

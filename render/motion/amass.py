@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from crocohuman.render.conventions import NUM_BODY_JOINTS
+from crocohuman.core.conventions import NUM_BODY_JOINTS
+from crocohuman.core.rotations import slerp_axis_angle
 from crocohuman.render.motion.clip import MotionClip
-from crocohuman.render.motion.rotations import slerp_axis_angle
 from crocohuman.render.unreadable_inputs import UnreadableInputs
 
 LAYOUT = "<sub-dataset>/<subject>/*_poses.npz"

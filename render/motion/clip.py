@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from crocohuman.render.conventions import NUM_BODY_JOINTS
+from crocohuman.core.conventions import NUM_BODY_JOINTS
 
 
 @dataclass

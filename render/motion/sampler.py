@@ -25,11 +25,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from crocohuman.render.conventions import (
-    SMPL_CANONICAL_TO_WORLD, SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS,
+from crocohuman.core.conventions import (
+    SMPL_CANONICAL_TO_WORLD,
+    SMPL_JOINT_NAMES,
+    SMPL_TPOSE_JOINTS,
 )
+from crocohuman.core.kinematics import smpl_forward_kinematics
+from crocohuman.core.rotations import matrix_to_axis_angle
 from crocohuman.render.motion.clip import MotionClip
-from crocohuman.render.motion.rotations import matrix_to_axis_angle, smpl_forward_kinematics
 
 EULER_ORDER = "XZY"  # intrinsic: R = Rx(x) @ Rz(z) @ Ry(y); unique while |z| < 90 degrees
 

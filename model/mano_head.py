@@ -4,7 +4,7 @@
 The paper's "vanilla iterative regressor" regresses MANO's global orientation and 15 finger
 rotations (6D) and 10 betas; every iterate is posed by smplx's differentiable linear blend
 skinning (``smplx.lbs``) with the arrays of the smplx MANO layer that our loader
-(``SmplFamilyBody``) builds from the user's own MANO_RIGHT file. Conventions, written once:
+(``crocohuman.core.bodymodel``) builds from the user's own MANO_RIGHT file. Conventions, written once:
 
 - joints: MANO's 16 kinematic joints and the 5 fingertip vertices of FreiHAND's toolbox
   (``FREIHAND_TIP_VERTICES``), reordered to FreiHAND's order ``FREIHAND_JOINT_NAMES`` by
@@ -26,24 +26,13 @@ import torch.nn as nn
 from smplx.lbs import lbs
 from torch import Tensor
 
-from crocohuman.render.body.smpl_family import MANO_JOINT_NAMES, SmplFamilyBody, read_model_file
+from crocohuman.core.bodymodel.smplx_layer import BodyModelLayers
+from crocohuman.core.conventions import FREIHAND_TIP_VERTICES, MANO_TO_FREIHAND
+from crocohuman.core.rotations import axis_angle_to_matrix
 
 from .heads import IterativeRegressor, VertexRegressor, mesh_downsample_matrix, param_spec_for
-from .rotation6d import axis_angle_to_matrix, matrix_to_axis_angle, rot6d_to_matrix
+from .rotation6d import matrix_to_axis_angle, rot6d_to_matrix
 
-# FreiHAND's keypoint order (its toolbox, ``utils/mano_utils.py``): wrist, then per finger, thumb
-# to pinky, the three joints from the palm outwards and the tip.
-FREIHAND_JOINT_NAMES: tuple[str, ...] = (
-    "right_wrist",
-    *(name for finger in ("thumb", "index", "middle", "ring", "pinky")
-      for name in (f"right_{finger}1", f"right_{finger}2", f"right_{finger}3", f"right_{finger}_tip")),
-)
-# MANO's 21 joints (16 kinematic + 5 tips, ``MANO_JOINT_NAMES``) taken in FreiHAND's order:
-# freihand_joints = mano_joints[:, MANO_TO_FREIHAND]
-MANO_TO_FREIHAND: list[int] = [MANO_JOINT_NAMES.index(name) for name in FREIHAND_JOINT_NAMES]
-# The fingertips of FreiHAND's annotations, thumb to pinky: the mesh vertices its toolbox takes
-# (utils/mano_utils.py, kpId2vertices); smplx's MANO tips differ for ring and pinky (554, 671).
-FREIHAND_TIP_VERTICES: tuple[int, ...] = (744, 320, 443, 555, 672)
 HAND_MESH_SPEC = {name: size for name, size in param_spec_for("mano").items() if name != "cam"}
 NUM_FINGER_JOINTS = 15
 MANO_HELP = ("--task hand-mesh and hand-mesh-free need the MANO hand model, which is licensed and never downloaded "
@@ -60,12 +49,12 @@ def load_mano(model_path: str) -> tuple[nn.Module, Tensor]:
     if not model_path:
         raise ValueError(MANO_HELP)
     try:
-        body = SmplFamilyBody("mano", model_path)
+        layers = BodyModelLayers("mano", model_path)
     except FileNotFoundError as error:
         raise FileNotFoundError(f"{error}\n{MANO_HELP}") from error
-    gender = body.genders[0]
-    hands_mean = read_model_file(body.files[gender], body.spec)["hands_mean"]
-    return body.model(gender), torch.as_tensor(hands_mean, dtype=torch.float32).view(NUM_FINGER_JOINTS, 3)
+    gender = layers.genders[0]
+    hands_mean = layers.arrays(gender)["hands_mean"]
+    return layers.model(gender), torch.as_tensor(hands_mean, dtype=torch.float32).view(NUM_FINGER_JOINTS, 3)
 
 
 class HandMeshHead(nn.Module):

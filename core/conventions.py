@@ -18,6 +18,10 @@ Body pose
     SMPL conventions: axis-angle rotations, the 24-joint SMPL kinematic tree below. A motion's
     ``global_orient`` rotates the SMPL canonical body frame (Y up, facing +Z, left = +X) into the
     Z-up world, exactly as in AMASS.
+
+Hands
+    MANO's 21 joints (16 kinematic + 5 fingertip vertices) and FreiHAND's keypoint order, with the
+    map between them, so the renderer, the hand head and the scorer agree on one order.
 """
 
 from __future__ import annotations
@@ -71,7 +75,9 @@ SMPL_TPOSE_JOINTS = np.array([
     [-0.77, 0.43, -0.06],  # right_hand
 ], dtype=np.float64)
 
-# Rotation taking the SMPL canonical body frame (Y up, facing +Z) to the Z-up world, facing -Y.
+# The Y-up to Z-up rotation, (x, y, z) -> (x, -z, y): it takes the SMPL canonical body frame
+# (Y up, facing +Z) to the Z-up world, facing -Y, and Y-up scene files (glTF, most .obj/.ply) to
+# the world alike. One value, one name.
 SMPL_CANONICAL_TO_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 # DensePose fine parts, index 1..24 (0 = background), as in DensePose-COCO's ``dp_I``.
@@ -85,3 +91,29 @@ DENSEPOSE_PART_NAMES: tuple[str, ...] = (
     "head_right", "head_left",
 )
 NUM_PARTS = 24
+
+# Body-model genders, and the integer codes batches carry (3DPW's 'm'/'f' read as male/female).
+GENDERS: tuple[str, ...] = ("neutral", "male", "female")
+GENDER_CODES: dict[str, int] = {"neutral": 0, "male": 1, "m": 1, "female": 2, "f": 2}
+GENDER_OF_CODE: dict[int, str] = {code: name for code, name in enumerate(GENDERS)}
+
+# MANO / SMPL-H / SMPL-X finger order, and the fingertips thumb to pinky.
+MANO_FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")
+MANO_TIPS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
+MANO_JOINT_NAMES: tuple[str, ...] = (
+    "right_wrist",
+    *(f"right_{finger}{k}" for finger in MANO_FINGERS for k in (1, 2, 3)),
+    *(f"right_{tip}_tip" for tip in MANO_TIPS),
+)
+# FreiHAND's keypoint order (its toolbox, ``utils/mano_utils.py``): wrist, then per finger, thumb
+# to pinky, the three joints from the palm outwards and the tip.
+FREIHAND_JOINT_NAMES: tuple[str, ...] = (
+    "right_wrist",
+    *(name for finger in MANO_TIPS
+      for name in (f"right_{finger}1", f"right_{finger}2", f"right_{finger}3", f"right_{finger}_tip")),
+)
+# MANO's 21 joints taken in FreiHAND's order: freihand_joints = mano_joints[:, MANO_TO_FREIHAND]
+MANO_TO_FREIHAND: list[int] = [MANO_JOINT_NAMES.index(name) for name in FREIHAND_JOINT_NAMES]
+# The fingertips of FreiHAND's annotations, thumb to pinky: the mesh vertices its toolbox takes
+# (utils/mano_utils.py, kpId2vertices); smplx's MANO tips differ for ring and pinky (554, 671).
+FREIHAND_TIP_VERTICES: tuple[int, ...] = (744, 320, 443, 555, 672)

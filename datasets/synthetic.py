@@ -10,7 +10,7 @@ skipped). Targets, all exact:
   metres, SMPL joint order; ``joints2d``: the stored projection (24, 2) + visibility 1.
 * ``mask`` = parts > 0, ``parts`` (H, W) DensePose part ids, ``iuv`` (H, W, 3) (I, U*255, V*255)
   in our own per-part charts (not the SMPL DensePose charts); ``intrinsics`` of view v.
-* ``box``: the mask's extent grown by ``BOX_MARGIN`` per side (the joints' box if the person is
+* ``box``: the mask's extent grown by ``KEYPOINT_BOX_MARGIN`` per side (the joints' box if the person is
   out of view).
 * ``body_params``: the take's ``body.*`` arrays; per-frame ones (two or more dimensions, leading
   size T) are taken at t, per-take ones (betas, phenotypes, gender, ground_offset) kept whole;
@@ -23,29 +23,27 @@ Decoding is lazy and random-access: the constructor reads tar headers only (``in
 
 from __future__ import annotations
 
-import io
-import json
-import re
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from crocohuman.render.shards import index_shard, list_shards, read_member
+from crocohuman.core.boxes import KEYPOINT_BOX_MARGIN, box_from_mask, box_from_points
+from crocohuman.core.camera import world_to_camera
+from crocohuman.core.layout import require_dir
+from crocohuman.core.rotations import rotate_axis_angle
+from crocohuman.core.shard_names import parse_image_field
+from crocohuman.core.shards import decode_image, decode_record, index_shard, list_shards, read_member
 
-from .images import BOX_MARGIN, box_from_mask, box_from_points, require_dir, rotate_axis_angle
-from .types import EvalSample
+from .sample import BenchmarkSample
 
 LAYOUT = """\
   <root>/shard-%06d.tar      (croco-render output, docs/data-format.md)"""
 
-_RGB_FIELD = re.compile(r"t(\d+)\.v(\d+)\.rgb\.(?:jpg|png)")
-
 
 def _take_grid(fields: dict) -> tuple[int, int]:
     """(frames, views) of a take from its image file names."""
-    pairs = [tuple(map(int, m.groups())) for m in map(_RGB_FIELD.fullmatch, fields) if m]
+    pairs = [(t, v) for t, v, kind in filter(None, map(parse_image_field, fields)) if kind == "rgb"]
     return (max(t for t, _ in pairs) + 1, max(v for _, v in pairs) + 1) if pairs else (0, 0)
 
 
@@ -82,18 +80,16 @@ class SyntheticTakes:
     def _image(self, shard: int, take: int, field: str) -> np.ndarray:
         name = next((f for f in (field + ".jpg", field + ".png") if f in self._fields[take]), field + ".png")
         try:
-            return np.asarray(Image.open(io.BytesIO(self._read(shard, take, name))))
+            return decode_image(self._read(shard, take, name))
         except OSError as error:
             raise ValueError(f"{self.shards[shard]}: unreadable {name} ({error})") from error
 
     def __len__(self) -> int:
         return len(self._index)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         shard, take, t, v = (int(x) for x in self._index[index])
-        meta = json.loads(self._read(shard, take, "meta.json"))
-        with np.load(io.BytesIO(self._read(shard, take, "arrays.npz")), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
+        meta, arrays = decode_record(self._read(shard, take, "meta.json"), self._read(shard, take, "arrays.npz"))
         stem = f"t{t:02d}.v{v:02d}"
         rgb = self._image(shard, take, f"{stem}.rgb")[..., :3]
         parts = self._image(shard, take, f"{stem}.parts")
@@ -102,18 +98,18 @@ class SyntheticTakes:
         joints2d = arrays["joints2d"][t, v]
         mask = parts > 0
         height, width = mask.shape
-        box = (box_from_mask(mask, BOX_MARGIN) or box_from_points(joints2d, None, BOX_MARGIN)
+        box = (box_from_mask(mask, KEYPOINT_BOX_MARGIN) or box_from_points(joints2d, None, KEYPOINT_BOX_MARGIN)
                or (0.0, 0.0, float(width), float(height)))
         frames = arrays["joints3d"].shape[0]
         body = {name[5:]: value[t] if value.ndim >= 2 and value.shape[0] == frames else value
                 for name, value in arrays.items() if name.startswith("body.")}
         if "global_orient" in body:  # into the camera frame, as for 3DPW
             body["global_orient"] = rotate_axis_angle(extrinsics[:, :3], body["global_orient"])
-        return EvalSample(
+        return BenchmarkSample(
             image=rgb,
             box=box,
             key=f"synthetic:{self.shards[shard].stem}/{meta['key']}/t{t:02d}/v{v:02d}",
-            joints3d=(arrays["joints3d"][t] @ extrinsics[:, :3].T + extrinsics[:, 3]).astype(np.float32),
+            joints3d=world_to_camera(arrays["joints3d"][t], extrinsics).astype(np.float32),
             joints2d=np.concatenate([joints2d, np.ones((len(joints2d), 1), np.float32)], axis=1),
             body_params=body,
             intrinsics=arrays["intrinsics"][v],

@@ -25,7 +25,7 @@ official toolbox does not). They go to ``body_params`` as ``global_orient`` (3,)
 
 Targets: ``joints3d`` = xyz (21, 3) metres camera frame, joint order wrist, thumb 1-4, index,
 middle, ring, pinky (tips last); ``joints2d`` = ``K``-projection of xyz + visibility 1;
-``vertices`` (778, 3); ``intrinsics`` = K; ``box`` = projected joints grown by ``BOX_MARGIN``;
+``vertices`` (778, 3); ``intrinsics`` = K; ``box`` = projected joints grown by ``KEYPOINT_BOX_MARGIN``;
 ``meta['bone_scale']`` from ``<split>_scale.json``.
 """
 
@@ -35,8 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import BOX_MARGIN, as_array, box_from_points, load_json, project, read_rgb, require_dir
-from .types import EvalSample
+from crocohuman.core.boxes import KEYPOINT_BOX_MARGIN, box_from_points
+from crocohuman.core.camera import project
+from crocohuman.core.images import read_rgb
+from crocohuman.core.layout import as_array, load_json, require_dir
+
+from .sample import BenchmarkSample
 
 LAYOUT = """\
   <root>/<split>/rgb/%08d.jpg                        (split: training | evaluation)
@@ -84,7 +88,7 @@ class FreiHand:
     def __len__(self) -> int:
         return len(self.version_ids) * len(self.intrinsics)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         count = len(self.intrinsics)
         if not 0 <= index < len(self):
             raise IndexError(f"FreiHAND {self.split}: index {index} outside [0, {len(self)})")
@@ -98,9 +102,9 @@ class FreiHand:
             theta = self.mano[idx]
             body_params = {"global_orient": theta[:3], "hand_pose": theta[3:48], "betas": theta[48:58],
                            "uv_root": theta[58:60], "scale": theta[60:61]}
-        return EvalSample(
+        return BenchmarkSample(
             image=read_rgb(self.root / self.split / "rgb" / f"{image_id:08d}.jpg"),
-            box=box_from_points(uv, None, BOX_MARGIN),
+            box=box_from_points(uv, None, KEYPOINT_BOX_MARGIN),
             key=f"freihand:{self.split}/{image_id:08d}",
             joints3d=xyz,
             joints2d=np.concatenate([uv, np.ones((len(uv), 1))], axis=1).astype(np.float32),

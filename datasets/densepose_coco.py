@@ -28,8 +28,11 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from scipy import ndimage
 
-from .images import as_array, box_from_xywh, load_json, need, read_rgb, require_dir
-from .types import EvalSample
+from crocohuman.core.boxes import box_from_xywh
+from crocohuman.core.images import read_rgb
+from crocohuman.core.layout import as_array, load_json, need, require_dir
+
+from .sample import BenchmarkSample
 
 LAYOUT = """\
   <root>/val2014/<file_name>                         (COCO 2014 val images; image_dir)
@@ -94,7 +97,7 @@ class DensePoseCoco:
     def __len__(self) -> int:
         return len(self.annotations)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         ann = self.annotations[index]
         info = self.images[ann["image_id"]]
         file_name = need(info, "file_name", self.json_path)
@@ -111,7 +114,7 @@ class DensePoseCoco:
             mask = segmentation_mask(ann["segmentation"], height, width)
         else:
             mask = None
-        return EvalSample(
+        return BenchmarkSample(
             image=image,
             box=(x0, y0, x1, y1),
             key=f"densepose:{ann['image_id']}/{ann.get('id', index)}",

@@ -1,4 +1,5 @@
-"""Atomic writes that several writers (processes, possibly on several hosts) can do in one folder.
+"""Atomic writes that several writers (processes, possibly on several hosts) can do in one folder:
+shards, job records, reports, checkpoints, caches all go through here.
 
 A file is written under a temporary name unique to its writer (host and pid), flushed, then
 renamed over its final name, so a reader sees the old file or the whole new one, and no writer
@@ -11,8 +12,9 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 _TEMPORARY = re.compile(r"\.(?P<host>[A-Za-z0-9-]+)_(?P<pid>\d+)\.tmp$")
 
@@ -32,17 +34,23 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f"{path.name}.{writer_tag()}.tmp")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file of this writer, fsync it, then rename it over ``path``."""
+def write_atomic_with(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """``write(handle)`` into a temporary file of this writer, fsync it, then rename it over ``path``:
+    a killed writer never leaves half a file, and no temporary file is left behind on any error."""
     temporary = temporary_path(path)
     try:
         with open(temporary, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file of this writer, fsync it, then rename it over ``path``."""
+    write_atomic_with(path, lambda handle: handle.write(data))
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:

@@ -30,7 +30,7 @@ the class list (the 15 extra gestures of v2-1M are skipped), gesture files in cl
 keys sorted, boxes in file order; an image lives in the folder of the json it is listed in.
 ``<gesture>.json`` must exist for the 18 gestures; ``no_gesture.json`` (v2) is read if present.
 
-``few_shot_indices`` draws the k-shot training subsets (see its docstring).
+``crocohuman.datasets.few_shot.few_shot_indices`` draws the k-shot training subsets.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import as_array, load_json, need, read_rgb, require_dir, require_file
-from .types import EvalSample
+from crocohuman.core.images import read_rgb
+from crocohuman.core.layout import as_array, load_json, need, require_dir, require_file
+
+from .sample import BenchmarkSample
 
 GESTURES = ("call", "dislike", "fist", "four", "like", "mute", "ok", "one", "palm", "peace", "rock", "stop",
             "stop_inverted", "three", "two_up", "two_up_inverted", "three2", "peace_inverted")
@@ -134,7 +136,7 @@ class HaGrid:
     def __len__(self) -> int:
         return len(self._boxes)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         box = self._boxes[index]
         image = read_rgb(self.image_root / box.folder / f"{box.image_key}.jpg")
         height, width = image.shape[:2]
@@ -142,7 +144,7 @@ class HaGrid:
         joints2d = None
         if box.landmarks is not None:
             joints2d = np.concatenate([box.landmarks * [width, height], np.ones((21, 1))], axis=1).astype(np.float32)
-        return EvalSample(
+        return BenchmarkSample(
             image=image,
             box=(float(x * width), float(y * height), float((x + w) * width), float((y + h) * height)),
             key=f"hagrid:{self.split}/{box.folder}/{box.image_key}/{index}",
@@ -151,24 +153,3 @@ class HaGrid:
             meta={"gesture": self.classes[box.label], "folder": box.folder, "image_key": box.image_key,
                   "leading_hand": box.leading_hand, "user_id": box.user_id},
         )
-
-
-def few_shot_indices(dataset, shots: int, seed: int) -> list[int]:
-    """``shots`` sample indices per class of ``dataset`` (which has ``labels`` and ``classes``),
-    drawn deterministically from ``seed``, sorted.
-
-    Each class draws from its own generator ``default_rng([seed, class])`` as a permutation of its
-    indices, so the 16-shot subset is inside the 32- and 64-shot subsets of the same seed, and one
-    class's draw does not depend on the others. A class with fewer than ``shots`` samples raises
-    ValueError naming it.
-    """
-    if shots < 1:
-        raise ValueError(f"shots must be at least 1, not {shots}")
-    labels = np.asarray(dataset.labels)
-    chosen: list[int] = []
-    for label, name in enumerate(dataset.classes):
-        members = np.flatnonzero(labels == label)
-        if len(members) < shots:
-            raise ValueError(f"{dataset.name}: class {name!r} has {len(members)} samples, fewer than {shots} shots")
-        chosen.extend(np.random.default_rng([seed, label]).permutation(members)[:shots].tolist())
-    return sorted(chosen)

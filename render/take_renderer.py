@@ -1,40 +1,19 @@
-"""Render one take: one body, one motion clip of T time steps, seen by N synchronised cameras."""
+"""Render one take (``crocohuman.core.take.Take``): one body, one motion clip of T time steps, seen by N
+synchronised cameras."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
+from crocohuman.core.take import Take
 from crocohuman.render.body.base import Body
-from crocohuman.render.camera_rig import RigConfig, project, sample_rig
+from crocohuman.render.camera_rig import RigConfig, sample_rig
 from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer
-
 
 # Joints a scene camera must see past the furniture: pelvis, head, wrists, ankles (SMPL order).
 VISIBLE_JOINTS = [0, 15, 20, 21, 7, 8]
-
-
-@dataclass
-class Take:
-    """Everything one take holds, the unit of a shard (see docs/data-format.md)."""
-
-    rgb: np.ndarray  # (T, N, H, W, 3) uint8
-    parts: np.ndarray  # (T, N, H, W) uint8, DensePose part 0..24
-    iuv: np.ndarray  # (T, N, H, W, 3) uint8: I, U*255, V*255 (DensePose IUV image layout)
-    depth: np.ndarray  # (T, N, H, W) float32 metres, 0 = no person
-    joints3d: np.ndarray  # (T, J, 3) float32 world
-    joints2d: np.ndarray  # (T, N, J, 2) float32 pixels
-    intrinsics: np.ndarray  # (N, 3, 3) float32
-    extrinsics: np.ndarray  # (N, 3, 4) float32
-    body_params: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
-
-    @property
-    def mask(self) -> np.ndarray:
-        return self.parts > 0
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -138,7 +117,7 @@ class TakeRenderer:
                 mask = labels[t, v, ..., 0] > 0
                 composite = color if backgrounds is None else np.where(mask[..., None], color, backgrounds[v])
                 rgb[t, v] = soften_edges(composite, mask)
-        joints2d = np.stack([project(joints, camera)[0] for camera in cameras], 1)
+        joints2d = np.stack([camera.project(joints)[0] for camera in cameras], 1)
         return Take(
             rgb=rgb, parts=labels[..., 0].astype(np.uint8), iuv=labels[..., :3].astype(np.uint8),
             depth=labels[..., 3].astype(np.float32) / 1000.0,

@@ -1,5 +1,5 @@
-"""What the native-layout pair readers share: layout checks, a numpy-only pickle loader, the
-per-capture index that draws cross-view / cross-pose image pairs, and the ``PairSource`` base.
+"""Captures for the native-layout pair readers: the per-capture index that draws cross-view /
+cross-pose image pairs, and ``CaptureReader``, the ``PairSource`` base of the readers over them.
 
 A *capture* is one multi-view take (cameras x frames) or one video track (a single camera). Its
 images are addressed by ``(camera position, position in that camera's sorted frame list)``.
@@ -7,88 +7,21 @@ images are addressed by ``(camera position, position in that camera's sorted fra
 
 from __future__ import annotations
 
-import importlib
-import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 import numpy as np
 
-from .images import Box, clip_box, read_mask, read_rgb
-from .types import CorruptSampleError, PairKind, RawPair
+from crocohuman.core.boxes import Box, clip_box
+from crocohuman.core.errors import CorruptSampleError
+from crocohuman.core.images import read_mask, read_rgb
+
+from .types import PairKind, RawPair
 
 ImageRef = tuple[int, int]  # (camera position in the capture, position in that camera's frame list)
 P = TypeVar("P")
-
-
-def require_dir(path: Path, reader: str, layout: str) -> Path:
-    """Fail early, naming the folder and the layout the reader expects, instead of an empty dataset."""
-    if not path.is_dir():
-        raise FileNotFoundError(f"{reader}: folder {path} not found; expected layout: {layout}")
-    return path
-
-
-# --------------------------------------------------------------------------------------- pickles
-
-def _numpy_core() -> str:
-    """Where numpy's pickle helpers live: ``numpy._core`` from numpy 2, ``numpy.core`` before."""
-    try:
-        importlib.import_module("numpy._core.multiarray")
-    except ImportError:
-        return "numpy.core"
-    return "numpy._core"
-
-
-_NUMPY_CORE = _numpy_core()
-_MODULE_ALIASES = {  # Python-2 and numpy-1 module names as they appear in old pickles
-    "__builtin__": "builtins",
-    "numpy.core.multiarray": f"{_NUMPY_CORE}.multiarray",
-    "numpy.core.numeric": f"{_NUMPY_CORE}.numeric",
-    "numpy._core.multiarray": f"{_NUMPY_CORE}.multiarray",
-    "numpy._core.numeric": f"{_NUMPY_CORE}.numeric",
-}
-_ALLOWED_GLOBALS = frozenset({
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    (f"{_NUMPY_CORE}.multiarray", "_reconstruct"), (f"{_NUMPY_CORE}.multiarray", "scalar"),
-    (f"{_NUMPY_CORE}.numeric", "_frombuffer"),
-    ("_codecs", "encode"),  # how Python 3 writes bytes at protocol 2
-    *(("builtins", name) for name in (
-        "dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray",
-        "int", "float", "complex", "bool", "slice", "range")),
-})
-
-
-class UnsafePickleError(pickle.UnpicklingError, ValueError):
-    """A pickle asked for a global outside numpy arrays and builtin containers."""
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Builds numpy arrays and builtin containers; any other global raises UnsafePickleError."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        canonical = _MODULE_ALIASES.get(module, module)
-        if (canonical, name) not in _ALLOWED_GLOBALS:
-            raise UnsafePickleError(f"refusing global {module}.{name}: annotation pickles may only "
-                                    "hold numpy arrays and builtin containers")
-        return getattr(importlib.import_module(canonical), name)
-
-
-def load_pickle_restricted(path: Path) -> Any:
-    """Load an annotation pickle that can build numpy arrays and containers, nothing else.
-
-    Dataset pickles come from the internet; a plain ``pickle.load`` would run whatever callable
-    they name. ``latin1`` decodes Python-2 ``str`` (3DPW) so numpy gets its raw buffers back.
-    A truncated or garbled file raises ``CorruptSampleError`` naming it.
-    """
-    try:
-        with open(path, "rb") as f:
-            return NumpyOnlyUnpickler(f, encoding="latin1").load()
-    except UnsafePickleError as err:
-        raise UnsafePickleError(f"{path}: {err}") from None
-    except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError, IndexError) as err:
-        raise CorruptSampleError(f"{path}: cannot unpickle ({type(err).__name__}: {err})") from err
 
 
 # ---------------------------------------------------------------------------------- capture index
@@ -188,7 +121,12 @@ class View:
 
 
 def load_view(view: View) -> tuple[np.ndarray, Box | None, np.ndarray | None]:
-    image = read_rgb(view.path)
+    """A view's image, mask and clipped box. A missing image is a corrupt sample here (the mixture
+    skips it, as it skips an undecodable one): frame lists come from annotations that may list more."""
+    try:
+        image = read_rgb(view.path)
+    except FileNotFoundError as err:
+        raise CorruptSampleError(str(err)) from err
     height, width = image.shape[:2]
     mask = read_mask(view.mask_path, (height, width)) if view.mask_path is not None else None
     box = clip_box(view.box, width, height) if view.box is not None else None

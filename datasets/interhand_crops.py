@@ -38,10 +38,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import (
-    as_array, box_from_xywh, load_json, need, project, read_rgb, require_dir, rotate_axis_angle,
-)
-from .types import EvalSample
+from crocohuman.core.boxes import Box, box_from_xywh
+from crocohuman.core.camera import project
+from crocohuman.core.images import read_rgb
+from crocohuman.core.layout import as_array, load_json, need, require_dir
+from crocohuman.core.rotations import rotate_axis_angle
+
+from .sample import BenchmarkSample
 
 LAYOUT = """\
   <root>/images/<split>/<file_name>
@@ -68,11 +71,12 @@ class _Crop:
     camera: str
     frame: str
     hand: str
-    box: tuple[float, float, float, float]
+    box: Box
     valid: np.ndarray  # (21,) bool
 
 
-def _annotation_folder(root: Path, split: str) -> Path:
+def annotation_folder(root: Path, split: str) -> Path:
+    """The folder holding ``InterHand2.6M_<split>_data.json``: ``annotations/<split>/``, else ``annotations/all/``."""
     for folder in (root / "annotations" / split, root / "annotations" / "all"):
         if (folder / f"InterHand2.6M_{split}_data.json").is_file():
             return folder
@@ -101,7 +105,7 @@ class InterHandCrops:
     def __init__(self, root: str | Path, split: str = "test") -> None:
         self.root = require_dir(root, "InterHand2.6M", LAYOUT)
         self.split = split
-        folder = _annotation_folder(self.root, split)
+        folder = annotation_folder(self.root, split)
         prefix = folder / f"InterHand2.6M_{split}"
         data_path = Path(f"{prefix}_data.json")
         data = load_json(data_path, "InterHand2.6M", LAYOUT)
@@ -152,7 +156,7 @@ class InterHandCrops:
     def __len__(self) -> int:
         return len(self._crops)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         crop = self._crops[index]
         camera = self._cameras[crop.capture, crop.camera]
         world = self._joints[crop.capture, crop.frame][HAND_JOINTS[crop.hand]]
@@ -167,7 +171,7 @@ class InterHandCrops:
             body_params = {"global_orient": rotate_axis_angle(camera.rotation, fit["pose"][:3]),
                            "hand_pose": fit["pose"][3:], "betas": fit["shape"], "transl": fit["trans"],
                            "world_to_camera": world_to_camera.astype(np.float32)}
-        return EvalSample(
+        return BenchmarkSample(
             image=read_rgb(self.root / "images" / self.split / crop.file_name),
             box=crop.box,
             key=f"interhand:{self.split}/{crop.capture}/{crop.seq_name}/cam{crop.camera}/{crop.frame}/{crop.hand}",

@@ -28,8 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import as_array, load_json, need, read_rgb, require_dir, rotmats_to_axis_angle
-from .types import EvalSample
+from crocohuman.core.images import read_rgb
+from crocohuman.core.layout import as_array, load_json, need, require_dir
+from crocohuman.core.rotations import matrix_to_axis_angle
+
+from .sample import BenchmarkSample
 
 LAYOUT = """\
   <root>/train2014/<imageName>                       (COCO 2014 train images)
@@ -80,12 +83,12 @@ class EftCoco:
     def __len__(self) -> int:
         return len(self._image_names)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         rotmats = self._rotmats[index]
-        axis_angle = rotmats_to_axis_angle(rotmats)
+        axis_angle = matrix_to_axis_angle(rotmats).astype(np.float32)
         annot_id = self._annot_ids[index]
         name = self._image_names[index]
-        return EvalSample(
+        return BenchmarkSample(
             image=read_rgb(self.root / "train2014" / name),
             box=tuple(float(v) for v in self._boxes[index]),
             key=f"eft-coco:{annot_id if annot_id is not None else f'{name}#{index}'}",

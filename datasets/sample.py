@@ -1,4 +1,5 @@
-"""What every benchmark reader yields: one annotated person (or hand) image, in native units."""
+"""What every benchmark reader yields: one annotated person (or hand) image, in native units, for
+fine-tuning and evaluation alike."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from typing import Protocol
 
 import numpy as np
 
+from crocohuman.core.boxes import Box
+
 
 @dataclass
-class EvalSample:
+class BenchmarkSample:
     """One person/hand instance of a benchmark, targets in the dataset's own conventions.
 
     Coordinates are in the full image's pixels; 3D quantities in metres in the camera frame
@@ -17,7 +20,7 @@ class EvalSample:
     """
 
     image: np.ndarray  # (H, W, 3) uint8 sRGB
-    box: tuple[float, float, float, float]  # (x0, y0, x1, y1) person/hand box, pixels
+    box: Box  # (x0, y0, x1, y1) person/hand box, pixels
     key: str  # stable id, e.g. "3dpw:downtown_walking_00/actor0/frame00120"
     joints3d: np.ndarray | None = None  # (J, 3) metres, camera frame
     joints2d: np.ndarray | None = None  # (J, 3) pixels + visibility/confidence
@@ -32,8 +35,8 @@ class EvalSample:
     meta: dict = field(default_factory=dict)
 
 
-class EvalDataset(Protocol):
-    """A benchmark split: ``len`` and ``__getitem__`` give ``EvalSample``s, in a fixed order.
+class BenchmarkSplit(Protocol):
+    """A benchmark split: ``len`` and ``__getitem__`` give ``BenchmarkSample``s, in a fixed order.
 
     Constructors take the dataset root as the user downloaded it and raise FileNotFoundError /
     ValueError naming the missing or malformed file and the expected layout.
@@ -43,4 +46,4 @@ class EvalDataset(Protocol):
 
     def __len__(self) -> int: ...
 
-    def __getitem__(self, index: int) -> EvalSample: ...
+    def __getitem__(self, index: int) -> BenchmarkSample: ...

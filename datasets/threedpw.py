@@ -24,7 +24,7 @@ commonly quoted test count is 35,515 [U]). Targets:
   files can build the camera-frame mesh.
 * ``joints3d``: ``jointPositions`` moved to the camera frame, ``R X + t`` (24, 3) metres.
 * ``joints2d``: ``poses2d`` transposed to (18, 3) pixels + confidence.
-* ``box``: the joints with confidence > 0, grown by ``BOX_MARGIN`` per side (SPIN's
+* ``box``: the joints with confidence > 0, grown by ``KEYPOINT_BOX_MARGIN`` per side (SPIN's
   ``1.2 * max(w, h)`` extent); if fewer than two are confident (SPIN would fail there), the
   projected 3D joints instead. ``vertices`` is None (needs the SMPL model).
 """
@@ -36,11 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import (
-    BOX_MARGIN, as_array, box_from_points, need, project, read_rgb, require_dir, restricted_pickle_load,
-    rotate_axis_angle,
-)
-from .types import EvalSample
+from crocohuman.core.boxes import KEYPOINT_BOX_MARGIN, box_from_points
+from crocohuman.core.camera import project, world_to_camera
+from crocohuman.core.images import read_rgb
+from crocohuman.core.layout import as_array, need, require_dir
+from crocohuman.core.pickles import load_pickle
+from crocohuman.core.rotations import rotate_axis_angle
+
+from .sample import BenchmarkSample
 
 LAYOUT = """\
   <root>/sequenceFiles/<split>/<seq>.pkl   (split: train | validation | test)
@@ -74,7 +77,7 @@ def _per_actor(data: dict, key: str, shape: tuple[int, ...], path: Path, actors:
 
 
 def _read_sequence(path: Path) -> _Sequence:
-    data = restricted_pickle_load(path)
+    data = load_pickle(path)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a dict of 3DPW fields, found {type(data).__name__}")
     genders_raw = [str(g) for g in need(data, "genders", path)]
@@ -121,17 +124,17 @@ class ThreeDPW:
     def __len__(self) -> int:
         return len(self._index)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         s, a, t = (int(v) for v in self._index[index])
         seq = self.sequences[s]
         extrinsics = seq.cam_poses[t]
-        rotation, translation = extrinsics[:3, :3], extrinsics[:3, 3]
+        rotation = extrinsics[:3, :3]
         joints2d = seq.poses2d[a, t]
         pose = seq.poses[a, t]
-        joints3d = seq.joints[a, t] @ rotation.T + translation
-        box = (box_from_points(joints2d, joints2d[:, 2] > 0, BOX_MARGIN)
-               or box_from_points(project(joints3d, seq.intrinsics), None, BOX_MARGIN))
-        return EvalSample(
+        joints3d = world_to_camera(seq.joints[a, t], extrinsics[:3])
+        box = (box_from_points(joints2d, joints2d[:, 2] > 0, KEYPOINT_BOX_MARGIN)
+               or box_from_points(project(joints3d, seq.intrinsics), None, KEYPOINT_BOX_MARGIN))
+        return BenchmarkSample(
             image=read_rgb(self.root / "imageFiles" / seq.name / f"image_{t:05d}.jpg"),
             box=box,
             key=f"3dpw:{seq.name}/actor{a}/frame{t:05d}",

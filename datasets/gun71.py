@@ -35,8 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .images import as_array, load_json, need, read_rgb, require_dir
-from .types import EvalSample
+from crocohuman.core.boxes import Box
+from crocohuman.core.images import read_rgb
+from crocohuman.core.layout import as_array, load_json, need, require_dir
+
+from .sample import BenchmarkSample
 
 NUM_CLASSES = 33
 PROTOCOLS = ("best_view", "all")
@@ -54,7 +57,7 @@ class _Sample:
     label: int
     grasp: int
     best_view: bool
-    box: tuple[float, float, float, float] | None
+    box: Box | None
 
 
 def grasp_from_name(image: str, source: Path) -> int:
@@ -111,11 +114,11 @@ class Gun71:
     def __len__(self) -> int:
         return len(self._samples)
 
-    def __getitem__(self, index: int) -> EvalSample:
+    def __getitem__(self, index: int) -> BenchmarkSample:
         sample = self._samples[index]
         image = read_rgb(self.root / sample.image)
         height, width = image.shape[:2]
-        return EvalSample(
+        return BenchmarkSample(
             image=image,
             box=sample.box or (0.0, 0.0, float(width), float(height)),
             key=f"gun71:{self.split}/{sample.image}",

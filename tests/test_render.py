@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import ndimage
 
 from crocohuman.core.atomic_files import temporary_path
@@ -33,8 +34,26 @@ def test_manifest_counts_and_preview(dataset):
     config, manifest, takes = dataset
     assert manifest["counts"] == {"shards_done": 2, "shards_total": 2, "takes": 3, "images": 3 * 2 * 3}
     assert len(takes) == 3
-    assert (config.output / "preview.png").stat().st_size > 1000
     assert not list(config.output.glob("*.tmp"))
+
+
+def test_preview_is_the_first_takes_laid_out_in_a_grid(dataset):
+    """preview_takes = 2 takes x 4 rows (3 views with joints, with parts, IUV; view 0 over 2 frames),
+    3 columns, tiles of 96 px with a 4 px gap: the IUV and time rows are the take's own pixels."""
+    config, _, takes = dataset
+    with Image.open(config.output / "preview.png") as image:
+        sheet = np.asarray(image.convert("RGB"))
+    assert sheet.shape == (2 * 4 * (96 + 4), 3 * (96 + 4), 3)
+
+    def tile(row: int, column: int) -> np.ndarray:
+        return sheet[row * 100:row * 100 + 96, column * 100:column * 100 + 96]
+
+    for t, take in enumerate(takes[:2]):
+        for v in range(3):
+            np.testing.assert_array_equal(tile(4 * t + 2, v), take.iuv[0, v])
+        for frame in range(2):
+            np.testing.assert_array_equal(tile(4 * t + 3, frame), take.rgb[frame, 0])
+        np.testing.assert_array_equal(tile(4 * t + 3, 2), 255)  # the time row's empty third column
 
 
 def test_projected_joints_match_stored_2d_and_fall_in_the_mask(dataset):

@@ -11,6 +11,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from click.testing import CliRunner
+from safetensors.torch import load_file
 
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.criterion import masked_mse
@@ -89,9 +90,39 @@ def test_resume_equals_the_uninterrupted_run(rendered, tmp_path):
     assert (tmp_path / "straight" / "grids" / "step-0000003.png").exists()
 
 
-def test_mae_objective_and_uniform_masking_train(rendered, tmp_path):
-    values = train(tiny_config(tmp_path / "mae", rendered, objective="mae", masking="uniform"))
-    assert np.isfinite(values["loss"])
+def test_uniform_masking_hides_three_quarters_of_each_row():
+    mask = uniform_mask(4, 64, 0.75, torch.Generator().manual_seed(0))
+    assert mask.shape == (4, 64) and mask.dtype == torch.bool
+    assert mask.sum(1).tolist() == [48] * 4  # int(0.75 x 64) per row
+    assert len({tuple(row.tolist()) for row in mask}) == 4  # each row its own choice
+
+
+def test_tiny_model_overfits_two_rendered_images_with_the_mae_objective(rendered):
+    """No second view (MAE): the masked-patch error still falls below half of the trivial one."""
+    torch.manual_seed(0)
+    dataset = PairMixture.from_configs([SourceConfig("rendered", str(rendered))], transform=PairTransform(size=64), seed=0)
+    images = torch.utils.data.default_collate([dataset[i] for i in range(2)])["img1"]
+    model = CroCoNet(preset_config("croco-v2-base-small", **{**TINY, "dec_embed_dim": 64, "dec_depth": 2}))
+    optimizer = model.configure_optimizers(0.0, 3e-3, (0.9, 0.95))
+    mask = uniform_mask(2, (TINY["img_size"] // TINY["patch_size"]) ** 2, 0.75, torch.Generator().manual_seed(0))
+    for _ in range(60):
+        pred, mask, target = model(images, None, mask=mask)
+        loss = masked_mse(pred, target, mask)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    trivial = masked_mse(torch.zeros_like(pred), target, mask).item()
+    assert loss.item() < 0.5 * trivial, (loss.item(), trivial)
+
+
+def test_mae_objective_with_uniform_masking_runs_in_the_trainer(rendered, tmp_path):
+    """The trainer's MAE path end to end (DDP's unused cross-attention, uniform masks): six logged steps,
+    the returned values being the last step's."""
+    out = tmp_path / "mae"
+    values = train(tiny_config(out, rendered, objective="mae", masking="uniform"))
+    lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
+    assert values["loss"] == pytest.approx(lines[-1]["loss"])
 
 
 def _free_port() -> int:
@@ -127,7 +158,12 @@ def test_cli_pretrain_then_export(rendered, tmp_path):
     result = runner.invoke(train_cli, ["export", "--checkpoint", str(out / "checkpoint-last.pt"),
                                        "--output", str(exported), "--encoder-only"])
     assert result.exit_code == 0, result.output
-    assert exported.stat().st_size > 0
+    trained = torch.load(out / "checkpoint-last.pt", weights_only=True)["model"]
+    weights = load_file(exported)
+    encoder = {key for key in trained if not key.startswith(("dec", "decoder_embed", "mask_token", "prediction_head"))}
+    assert set(weights) == encoder, set(weights) ^ encoder
+    for key, value in weights.items():
+        torch.testing.assert_close(value, trained[key], rtol=0, atol=0, msg=key)
 
 
 @pytest.mark.parametrize("case", ["missing_data", "wrong_checkpoint", "unknown_key"])

@@ -19,10 +19,10 @@ from crocohuman.render.motion import (
     MOTION_KINDS, AmassMotions, MotionClip, load_amass_npz, motion_source, sample_clip,
 )
 from crocohuman.render.motion.amass import resample
+from crocohuman.render.motion.joint_limits import EULER_ORDER, JOINT_LIMITS_DEG
 from crocohuman.render.motion.rotations import (
     axis_angle_to_matrix, matrix_to_axis_angle, slerp_axis_angle, smpl_forward_kinematics,
 )
-from crocohuman.render.motion.sampler import EULER_ORDER, JOINT_LIMITS_DEG
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
 FEET = [J["left_ankle"], J["right_ankle"], J["left_foot"], J["right_foot"]]

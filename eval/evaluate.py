@@ -36,10 +36,10 @@ from crocohuman.eval.predictions import (
 )
 from crocohuman.eval.report import finished_report, markdown_table, scored_fingerprint, write_json, write_text
 from crocohuman.eval.scoring import JOINT_UNITS, score_task
-from crocohuman.model.checkpointing import load_training_checkpoint
 from crocohuman.model.croco import CroCoConfig
 from crocohuman.model.finetune import HAND_MESH_TASKS, FinetuneTask, predict, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
+from crocohuman.model.run_checkpoint import load_training_checkpoint
 from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 
 log = logging.getLogger("crocohuman.eval")

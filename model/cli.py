@@ -65,13 +65,13 @@ def pretrain(preset, sources, init, out_dir, overrides) -> None:
     OVERRIDES are key=value pairs on the config, e.g. batch_size=32 optim.max_steps=2000.
     """
     def job() -> dict:
+        from crocohuman.model.pretrain import pretrain
         from crocohuman.model.train_config import load_config
-        from crocohuman.model.trainer import train
 
         values = _common_values(init, out_dir)
         if sources:
             values["data"] = [_parse_source(s) for s in sources]
-        return train(load_config(preset, overrides, values))
+        return pretrain(load_config(preset, overrides, values))
 
     _run(job)
 
@@ -128,7 +128,7 @@ def finetune(task, preset, data, init, binocular, out_dir, model_path, overrides
 @click.option("--encoder-only", is_flag=True, help="Only the encoder (monocular fine-tuning).")
 def export(checkpoint, output, encoder_only) -> None:
     """Write a checkpoint's encoder (+ decoder) weights as safetensors, for fine-tuning."""
-    from crocohuman.model.checkpoint import load_croco_checkpoint, save_croco_weights
+    from crocohuman.model.croco_weights import load_croco_checkpoint, save_croco_weights
 
     try:
         model = load_croco_checkpoint(checkpoint)

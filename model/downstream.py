@@ -21,8 +21,8 @@ import torch.nn as nn
 from safetensors import safe_open
 from torch import Tensor
 
-from .checkpoint import load_croco_checkpoint, load_croco_weights
 from .croco import CroCoConfig, CroCoNet, preset_config
+from .croco_weights import load_croco_checkpoint, load_croco_weights
 from .heads import MODES
 
 

@@ -9,12 +9,12 @@ file system.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 
 import torch
 
+from crocohuman.model.run_log import LOG, last_logged
 from crocohuman.model.train_config import ConfigError, TrainConfig
 
 log = logging.getLogger("crocohuman.train")
@@ -50,7 +50,7 @@ def check_init_architecture(config: TrainConfig) -> None:
     so that the run's config.json always describes the network that was trained."""
     if config.init == "random":
         return
-    from crocohuman.model.checkpoint import init_config
+    from crocohuman.model.croco_weights import init_config
 
     path = config.init.partition(":")[2]
     held, described = dataclasses.asdict(init_config(config.init)), dataclasses.asdict(config.model_config())
@@ -89,24 +89,12 @@ def normalised(saved: dict) -> dict:
         return saved
 
 
-def last_logged(path: Path) -> dict:
-    """The last complete entry of a log.jsonl ({} if there is none)."""
-    if not path.exists():
-        return {}
-    for line in reversed(path.read_text().splitlines()):
-        try:
-            return json.loads(line)
-        except ValueError:
-            continue
-    return {}
-
-
 def finished_run(checkpoint: Path, config: TrainConfig) -> dict | None:
     """The last logged values if ``checkpoint`` holds this run at ``optim.max_steps``, None if there is
     still work to do; a finished run with other settings is an error naming the changed keys."""
     if not checkpoint.exists():
         return None
-    from crocohuman.model.checkpointing import load_training_checkpoint
+    from crocohuman.model.run_checkpoint import load_training_checkpoint
 
     state = load_training_checkpoint(checkpoint, mmap=True)
     step = int(state.get("step", 0))
@@ -117,4 +105,4 @@ def finished_run(checkpoint: Path, config: TrainConfig) -> dict | None:
     if changed:
         raise ConfigError(f"{checkpoint}: cannot resume, the run is complete at step {step} with other settings "
                           f"({', '.join(changed)} changed); re-run it with its settings, or choose another --out")
-    return {**last_logged(checkpoint.parent / "log.jsonl"), "step": step, "complete": True}
+    return {**last_logged(checkpoint.parent / LOG), "step": step, "complete": True}

@@ -141,7 +141,7 @@ def create_context():
 
     try:
         return moderngl.create_context(standalone=True, backend="egl")
-    except Exception as error:  # noqa: BLE001 - re-raised with the fix a user needs
+    except Exception as error:  # re-raised with the fix a user needs
         raise RuntimeError(
             "could not create an offscreen OpenGL (EGL) context: "
             f"{error}. On Debian install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1."

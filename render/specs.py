@@ -82,7 +82,7 @@ def check_motion_spec(spec: str) -> MotionSpec:
     if parsed.kind == "amass" and not parsed.path.is_dir():
         raise ValueError(f"--motion {spec}: no such folder {parsed.path}")
     if parsed.sampler_kind is not None:
-        from crocohuman.render.motion.sampler import MOTION_KINDS  # only for this rare form
+        from crocohuman.render.motion.primitives import MOTION_KINDS  # only for this rare form
 
         if parsed.sampler_kind not in MOTION_KINDS:
             raise ValueError(f"--motion {spec}: unknown sampler motion kind {parsed.sampler_kind!r}; "

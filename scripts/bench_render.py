@@ -15,15 +15,15 @@ import time
 
 os.environ.setdefault("LP_NUM_THREADS", "1")  # Mesa llvmpipe: one rendering thread (one core)
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from crocohuman.render.camera_rig import RigConfig, sample_rig  # noqa: E402
-from crocohuman.render.config import RenderConfig  # noqa: E402
-from crocohuman.render.pipeline import make_take_renderer, take_rng  # noqa: E402
-from crocohuman.render.raster import MeshBuffers, Rasterizer, create_context  # noqa: E402
-from crocohuman.render.shard_writer import encode_take  # noqa: E402
-from crocohuman.render.take_renderer import sample_lighting, vertex_normals  # noqa: E402
+from crocohuman.render.camera_rig import RigConfig, sample_rig
+from crocohuman.render.config import RenderConfig
+from crocohuman.render.pipeline import make_take_renderer, take_rng
+from crocohuman.render.raster import MeshBuffers, Rasterizer, create_context
+from crocohuman.render.shard_writer import encode_take
+from crocohuman.render.take_renderer import sample_lighting, vertex_normals
 
 
 def bench_default(config: RenderConfig, images: int) -> tuple[float, str]:

@@ -18,8 +18,8 @@ from pathlib import Path
 from crocohuman.eval.evaluate import JOINT_UNITS, EvalConfig, evaluate
 from crocohuman.eval.report import markdown_table
 from crocohuman.model.finetune import finetune
+from crocohuman.model.pretrain import pretrain
 from crocohuman.model.train_config import load_config
-from crocohuman.model.trainer import train
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
 
     steps = [f"optim.max_steps={args.pretrain_steps}", f"optim.schedule_steps={args.pretrain_steps}"]
     for objective in ("croco", "mae"):
-        train(load_config("tiny-cpu", [f"objective={objective}", f"out_dir={runs / objective}", *steps,
+        pretrain(load_config("tiny-cpu", [f"objective={objective}", f"out_dir={runs / objective}", *steps,
                                        f'data=[{{kind: rendered, root: "{data / "pretrain"}"}}]']))
 
     finetune_steps = ([f"optim.max_steps={args.finetune_steps}", f"optim.schedule_steps={args.finetune_steps}"]

@@ -12,9 +12,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from crocohuman.model import CroCoConfig, CroCoNet, load_croco_checkpoint, load_croco_weights, masked_mse, save_croco_weights
-from crocohuman.model.checkpoint import encoder_state_dict
 from crocohuman.model.criterion import normalize_patches, unnormalize_patches
-from crocohuman.model.croco import PRESETS, RoPE2D, preset_config, sincos_pos_embed_2d
+from crocohuman.model.croco import PRESETS, preset_config
+from crocohuman.model.croco_layers import RoPE2D, sincos_pos_embed_2d
+from crocohuman.model.croco_weights import encoder_state_dict
+from crocohuman.model.masking import uniform_mask
 
 TINY = PRESETS["tiny"]
 
@@ -27,6 +29,12 @@ def tiny(**overrides) -> CroCoNet:
 def images(B: int = 2, size: int = 64, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     return torch.randn(B, 3, size, size, generator=g), torch.randn(B, 3, size, size, generator=g)
+
+
+def drawn_mask(model: CroCoNet, seed: int | None = None) -> torch.Tensor:
+    """A uniform mask at the model's ratio for a batch of two."""
+    generator = None if seed is None else torch.Generator().manual_seed(seed)
+    return uniform_mask(2, model.config.num_patches, model.config.mask_ratio, generator)
 
 
 def on_meta(cfg: CroCoConfig) -> CroCoNet:
@@ -160,12 +168,15 @@ def test_patchify_order_and_round_trip():
 def test_forward_shapes_and_mask(pos_embed):
     model = tiny(pos_embed=pos_embed)
     img1, img2 = images()
+    torch.manual_seed(7)
     pred, mask, target = model(img1, img2)
     assert pred.shape == target.shape == (2, 16, 768)
     assert mask.dtype == torch.bool and mask.shape == (2, 16)
+    torch.manual_seed(7)
+    assert torch.equal(mask, drawn_mask(model))  # without a mask, forward draws masking.uniform_mask's
     assert mask.sum(1).tolist() == [int(0.9 * 16)] * 2
     torch.testing.assert_close(target, model.patchify(img1))
-    given = model.random_mask(2, generator=torch.Generator().manual_seed(3))
+    given = drawn_mask(model, seed=3)
     assert torch.equal(model(img1, img2, given)[1], given)
     feats, pos = model.encode(img1, given, return_all_blocks=True)
     assert len(feats) == 2 and feats[-1].shape == (2, 2, 64) and pos.shape == (2, 16, 2)
@@ -185,7 +196,7 @@ def test_sdpa_matches_math_attention():
     for pos_embed in ("cosine", "RoPE100"):
         fused, plain = tiny(pos_embed=pos_embed), tiny(pos_embed=pos_embed, attn_impl="math")
         plain.load_state_dict(fused.state_dict())
-        mask = fused.random_mask(2)
+        mask = drawn_mask(fused)
         with torch.no_grad():
             torch.testing.assert_close(fused(img1, img2, mask)[0], plain(img1, img2, mask)[0], atol=1e-5, rtol=0)
 
@@ -193,7 +204,7 @@ def test_sdpa_matches_math_attention():
 def test_mae_path_ignores_the_memory_and_cross_attention():
     model = tiny(pos_embed="RoPE100")
     img1, img2 = images()
-    mask = model.random_mask(2)
+    mask = drawn_mask(model)
     pred, mask_out, target = model.forward_mae(img1, mask)
     assert pred.shape == target.shape == (2, 16, 768) and torch.equal(mask_out, mask)
     with torch.no_grad():

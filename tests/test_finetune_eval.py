@@ -86,7 +86,7 @@ def test_hmr_regresses_anny_phenotypes_and_a_weak_perspective_camera(takes, tmp_
 
 
 def test_joints2d_are_crop_coordinates(takes):
-    from crocohuman.eval.datasets import open_benchmark
+    from crocohuman.datasets import open_benchmark
 
     benchmark = open_benchmark("synthetic", takes / "test")
     sample, item = benchmark[0], FinetuneDataset(benchmark, 64, train=False)[0]
@@ -131,7 +131,7 @@ def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, task, top_c
 
 
 def test_eval_dataset_order_is_the_benchmark_order(takes):
-    from crocohuman.eval.datasets import open_benchmark
+    from crocohuman.datasets import open_benchmark
 
     benchmark = open_benchmark("synthetic", takes / "test")
     dataset = FinetuneDataset(benchmark, 64, train=False)

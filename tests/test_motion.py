@@ -27,7 +27,7 @@ from crocohuman.render.motion import (
     sample_clip,
 )
 from crocohuman.render.motion.amass import resample
-from crocohuman.render.motion.sampler import EULER_ORDER, JOINT_LIMITS_DEG
+from crocohuman.render.motion.joint_limits import EULER_ORDER, JOINT_LIMITS_DEG
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
 FEET = [J["left_ankle"], J["right_ankle"], J["left_foot"], J["right_foot"]]

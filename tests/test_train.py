@@ -19,7 +19,7 @@ from crocohuman.model.masking import uniform_mask
 from crocohuman.model.pairs.transforms import PairTransform
 from crocohuman.model.pairs.mixture import PairMixture, SourceConfig
 from crocohuman.model.train_config import TrainConfig
-from crocohuman.model.trainer import train
+from crocohuman.model.pretrain import pretrain
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
@@ -73,11 +73,11 @@ def test_tiny_model_overfits_two_rendered_pairs(rendered):
 
 def test_resume_equals_the_uninterrupted_run(rendered, tmp_path):
     straight = tiny_config(tmp_path / "straight", rendered)
-    train(straight)
+    pretrain(straight)
     interrupted = tiny_config(tmp_path / "resumed", rendered, optim={**straight.optim.__dict__, "max_steps": 3})
-    train(interrupted)
+    pretrain(interrupted)
     resumed = tiny_config(tmp_path / "resumed", rendered)
-    train(resumed)
+    pretrain(resumed)
     a = torch.load(tmp_path / "straight" / "checkpoint-last.pt", weights_only=True)
     b = torch.load(tmp_path / "resumed" / "checkpoint-last.pt", weights_only=True)
     assert a["step"] == b["step"] == 6
@@ -118,7 +118,7 @@ def test_mae_objective_with_uniform_masking_runs_in_the_trainer(rendered, tmp_pa
     """The trainer's MAE path end to end (DDP's unused cross-attention, uniform masks): six logged steps,
     the returned values being the last step's."""
     out = tmp_path / "mae"
-    values = train(tiny_config(out, rendered, objective="mae", masking="uniform"))
+    values = pretrain(tiny_config(out, rendered, objective="mae", masking="uniform"))
     lines = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [1, 2, 3, 4, 5, 6]
     assert values["loss"] == pytest.approx(lines[-1]["loss"])
@@ -134,7 +134,7 @@ def _ddp_worker(rank: int, port: int, config: TrainConfig) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
-    train(config)
+    pretrain(config)
 
 
 def test_two_process_gloo_ddp(rendered, tmp_path):

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.croco import CroCoNet, preset_config
-from crocohuman.model.trainer import PretrainTask, train
+from crocohuman.model.pretrain import PretrainTask, pretrain
 from crocohuman.model.training_loop import NonFiniteTrainingError, run
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
@@ -59,11 +59,11 @@ def test_rerunning_a_finished_command_changes_no_byte(rendered, tmp_path, comman
 
 
 def test_a_finished_run_with_other_settings_names_them(rendered, tmp_path):
-    train(tiny_config(tmp_path / "run", rendered, optim={"warmup_steps": 1, "schedule_steps": 4, "max_steps": 2}))
+    pretrain(tiny_config(tmp_path / "run", rendered, optim={"warmup_steps": 1, "schedule_steps": 4, "max_steps": 2}))
     before = folder_bytes(tmp_path / "run")
     with pytest.raises(ValueError, match=r"checkpoint-last\.pt: cannot resume, the run is complete at step 2 with other settings "
                                          r"\(mask_ratio, optim\.base_lr changed\)"):
-        train(tiny_config(tmp_path / "run", rendered, mask_ratio=0.5,
+        pretrain(tiny_config(tmp_path / "run", rendered, mask_ratio=0.5,
                           optim={"base_lr": 1.0, "warmup_steps": 1, "schedule_steps": 4, "max_steps": 2}))
     assert folder_bytes(tmp_path / "run") == before
 
@@ -141,15 +141,15 @@ def test_an_all_corrupt_source_ends_with_one_line_naming_it(rendered, tmp_path, 
 
 def test_a_cut_off_log_line_does_not_block_resuming(rendered, tmp_path):
     optim = {"warmup_steps": 1, "schedule_steps": 8}
-    train(tiny_config(tmp_path / "run", rendered, grid_every=0, optim={**optim, "max_steps": 2}))
+    pretrain(tiny_config(tmp_path / "run", rendered, grid_every=0, optim={**optim, "max_steps": 2}))
     log_path = tmp_path / "run" / "log.jsonl"
     with open(log_path, "a") as handle:
         handle.write('{"step": 3, "loss": 0.9')  # a write cut by a power loss
-    train(tiny_config(tmp_path / "run", rendered, grid_every=0, optim={**optim, "max_steps": 4}))
+    pretrain(tiny_config(tmp_path / "run", rendered, grid_every=0, optim={**optim, "max_steps": 4}))
     assert [json.loads(line)["step"] for line in log_path.read_text().splitlines()] == [1, 2, 3, 4]
     log_path.write_text('{"step": 1}\nnot json\n{"step": 2}\n')
     with pytest.raises(ValueError, match=r"log\.jsonl:2: not a log entry"):
-        train(tiny_config(tmp_path / "run", rendered, grid_every=0, optim={**optim, "max_steps": 6}))
+        pretrain(tiny_config(tmp_path / "run", rendered, grid_every=0, optim={**optim, "max_steps": 6}))
 
 
 def test_init_with_another_network_is_refused_naming_the_keys(rendered, tmp_path):

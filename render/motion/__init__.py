@@ -8,11 +8,12 @@ import numpy as np
 
 from crocohuman.render.motion.amass import AmassMotions, load_amass_npz
 from crocohuman.render.motion.clip import MotionClip
-from crocohuman.render.motion.sampler import MOTION_KINDS, SamplerMotions, sample_clip
+from crocohuman.render.motion.primitives import MOTION_KINDS
+from crocohuman.render.motion.sampler import SamplerMotions, sample_clip
 from crocohuman.render.specs import parse_motion_spec
 
 __all__ = [
-    "AmassMotions", "MOTION_KINDS", "MotionClip", "MotionSource", "SamplerMotions",
+    "MOTION_KINDS", "AmassMotions", "MotionClip", "MotionSource", "SamplerMotions",
     "load_amass_npz", "motion_source", "sample_clip",
 ]
 

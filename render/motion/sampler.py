@@ -1,16 +1,8 @@
 """The built-in motion source: parametric, joint-limited full-body motions, no data files.
 
-A clip is one motion primitive (walk, squat, wave, ...) with random amplitude, speed, phase and
-handedness, laid over a random static "style" pose, optionally with an arm gesture blended on
-top. Poses are written as Euler angles per joint (degrees, channels x, y, z, composed in the
-order ``EULER_ORDER``) in the joint's local SMPL frame, which is the SMPL canonical frame at rest
-(Y up, facing +Z, left = +X). Every angle is clamped to the per-joint table ``JOINT_LIMITS_DEG``.
-
-Sign conventions (left side; the right side is the mirror image: x kept, y and z negated):
-knee flexion +x (the ankle goes back and up), hip flexion -x (the thigh goes forward), ankle
-plantarflexion +x, spine/neck forward bend +x and twist to the left +y, shoulder: +z raises the
-arm sideways, -x swings a hanging arm forward, -y swings a T-pose arm forward; elbow flexion -y
-(the forearm of a T-pose arm goes forward).
+A clip is one motion primitive (walk, squat, wave, ...; primitives.py) with random amplitude,
+speed, phase and handedness, laid over a random static "style" pose, optionally with an arm
+gesture blended on top. Joint angles are clamped to the limits of joint_limits.py.
 
 The root is then placed by the feet: each frame is lifted so that the lowest foot touches the
 ground, and moved horizontally so that the supporting foot does not slide; walking forward
@@ -19,448 +11,34 @@ comes out of the leg motion itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from crocohuman.core.conventions import (
-    SMPL_CANONICAL_TO_WORLD,
-    SMPL_JOINT_NAMES,
-    SMPL_TPOSE_JOINTS,
-)
+from crocohuman.core.conventions import SMPL_CANONICAL_TO_WORLD, SMPL_TPOSE_JOINTS
 from crocohuman.core.kinematics import smpl_forward_kinematics
 from crocohuman.core.rotations import matrix_to_axis_angle
 from crocohuman.render.motion.clip import MotionClip
-
-EULER_ORDER = "XZY"  # intrinsic: R = Rx(x) @ Rz(z) @ Ry(y); unique while |z| < 90 degrees
-
-# Per-axis ranges in degrees, ((x_lo, x_hi), (y_lo, y_hi), (z_lo, z_hi)), for the central joints
-# and the left side. "pelvis" is the root's rotation in the canonical frame, before the body is
-# stood up in the world and given its heading.
-_LIMITS_LEFT_DEG: dict[str, tuple[tuple[float, float], ...]] = {
-    "pelvis": ((-20, 60), (-45, 45), (-15, 15)),
-    "hip": ((-125, 35), (-40, 40), (-30, 50)),
-    "knee": ((0, 150), (-10, 10), (-5, 5)),
-    "ankle": ((-30, 50), (-20, 20), (-20, 20)),
-    "foot": ((-45, 20), (-5, 5), (-5, 5)),
-    "spine1": ((-15, 35), (-20, 20), (-15, 15)),
-    "spine2": ((-15, 35), (-20, 20), (-15, 15)),
-    "spine3": ((-15, 35), (-20, 20), (-15, 15)),
-    "neck": ((-25, 35), (-35, 35), (-20, 20)),
-    "head": ((-25, 30), (-35, 35), (-20, 20)),
-    "collar": ((-15, 15), (-20, 15), (-10, 25)),
-    "shoulder": ((-170, 60), (-120, 60), (-85, 85)),
-    "elbow": ((-15, 15), (-150, 0), (-10, 10)),
-    "wrist": ((-50, 50), (-25, 35), (-70, 70)),
-}
-_NUM_POSE_JOINTS = 22  # pelvis + the 21 SMPL body joints
-_INDEX = {name: i for i, name in enumerate(SMPL_JOINT_NAMES[:_NUM_POSE_JOINTS])}
-Angle = float | np.ndarray  # degrees: one value for every frame, or one per frame
-
-
-def _limits_table() -> np.ndarray:
-    """(2, 22, 3) low/high degrees for the pose joints, mirroring the left-side table."""
-    table = np.zeros((2, _NUM_POSE_JOINTS, 3))
-    for name, j in _INDEX.items():
-        side, _, part = name.partition("_")
-        ranges = np.array(_LIMITS_LEFT_DEG[part if part else name], dtype=np.float64)
-        if side == "right":
-            ranges[1:] = -ranges[1:, ::-1]
-        table[:, j] = ranges.T
-    return table
-
-
-JOINT_LIMITS_DEG = _limits_table()  # [0] low, [1] high; joint 0 is the pelvis, 1..21 body_pose
+from crocohuman.render.motion.joint_limits import EULER_ORDER, JOINT_LIMITS_DEG, Pose
+from crocohuman.render.motion.primitives import (
+    MOTION_KINDS,
+    OVERLAY_BASES,
+    OVERLAY_GESTURES,
+    OVERLAY_P,
+    PRIMITIVES,
+    random_style,
+)
 
 # Foot contact: (joint index, height of that joint above the ground when it carries the body).
 _CONTACTS = ((7, 0.08), (8, 0.08), (10, 0.05), (11, 0.05))  # ankles, then toes (foot joints)
 _CONTACT_SOFTNESS_M = 0.01
 
 
-class _Pose:
-    """Per-frame Euler angles (T, 22, 3) in degrees, written in left-side terms.
-
-    ``side`` names the side the values are written for: "right" mirrors them, so primitives
-    describe one side and reuse it. For a central joint (spine, neck, ...) the side only decides
-    the mirroring, e.g. turning the head toward the arm that reaches.
-    """
-
-    def __init__(self, style: np.ndarray, num_frames: int) -> None:
-        self.euler = np.repeat(style[None], num_frames, axis=0)
-
-    def _slot(self, part: str, side: str | None) -> tuple[int, np.ndarray]:
-        mirror = np.array([1.0, -1.0, -1.0]) if side == "right" else np.ones(3)
-        return _INDEX[part if part in _INDEX else f"{side}_{part}"], mirror
-
-    def add(self, part: str, side: str | None = None, x: Angle = 0.0, y: Angle = 0.0, z: Angle = 0.0) -> None:
-        """Add angles (scalars or per-frame arrays) to a joint."""
-        j, mirror = self._slot(part, side)
-        self.euler[:, j] += np.stack([np.broadcast_to(v, len(self.euler)) for v in (x, y, z)], -1) * mirror
-
-    def toward(self, part: str, side: str | None, weight: np.ndarray, **target: Angle) -> None:
-        """Blend the named channels (x=, y=, z=) toward target values with per-frame weights."""
-        j, mirror = self._slot(part, side)
-        for axis, value in target.items():
-            c = "xyz".index(axis)
-            self.euler[:, j, c] += weight * (mirror[c] * value - self.euler[:, j, c])
-
-
-# ---------------------------------------------------------------------------------------------
-# Time tracks
-
-
-def _smoothstep(u: np.ndarray) -> np.ndarray:
-    u = np.clip(u, 0.0, 1.0)
-    return u * u * (3.0 - 2.0 * u)
-
-
-def _bump(phase: np.ndarray, sharpness: float = 2.0) -> np.ndarray:
-    """Smooth periodic bump, 1 at phase 0 and narrower as sharpness grows: shapes knee and ankle."""
-    return np.exp(sharpness * (np.cos(phase) - 1.0))
-
-
-def _keyframes(t: np.ndarray, key_t: np.ndarray, key_v: np.ndarray) -> np.ndarray:
-    """Smoothstep interpolation between keys (zero velocity at each key), held outside them."""
-    i = np.clip(np.searchsorted(key_t, t, side="right") - 1, 0, len(key_t) - 2)
-    u = _smoothstep((t - key_t[i]) / (key_t[i + 1] - key_t[i]))
-    u = u.reshape(u.shape + (1,) * (key_v.ndim - 1))
-    return key_v[i] + u * (key_v[i + 1] - key_v[i])
-
-
-def _activation(rng: np.random.Generator, t: np.ndarray, rise: tuple[float, float],
-                hold: tuple[float, float], fall: tuple[float, float],
-                rest: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
-    """Repeated rest -> rise -> hold -> fall cycles of random length.
-
-    Returns the weight (T,) in [0, 1] and the cycle index (T,), which changes only while the
-    weight is 0, so a primitive may draw a new target per cycle without a jump.
-    """
-    key_t, key_w, starts = [], [], []
-    now = -rng.uniform(0.0, rise[1] + hold[1])
-    while True:
-        starts.append(now)
-        key_t.append(now)
-        key_w.append(0.0)
-        for duration, weight in ((rise, 1.0), (hold, 1.0), (fall, 0.0)):
-            now += rng.uniform(*duration)
-            key_t.append(now)
-            key_w.append(weight)
-        if now > t[-1]:
-            break
-        now += rng.uniform(*rest)
-    weight = _keyframes(t, np.array(key_t), np.array(key_w))
-    cycle = np.clip(np.searchsorted(np.array(starts), t, side="right") - 1, 0, None)
-    return weight, cycle
-
-
-def _ramp_integral(t: np.ndarray, tau: float) -> np.ndarray:
-    """Integral of smoothstep(t / tau): a rate that eases in over tau seconds, integrated."""
-    u = np.clip(t / tau, 0.0, 1.0)
-    return np.where(t < tau, tau * (u ** 3 - u ** 4 / 2.0), t - tau / 2.0)
-
-
-def _sides(rng: np.random.Generator, both_p: float = 0.25) -> tuple[str, ...]:
-    """Handedness: one random arm/leg, or both with probability both_p."""
-    if rng.uniform() < both_p:
-        return ("left", "right")
-    return (("left", "right")[rng.integers(2)],)
-
-
-# ---------------------------------------------------------------------------------------------
-# Style and primitives. Each primitive edits the pose in place and returns the heading change
-# (radians about world Z, per frame) it asks for.
-
-
-def _style(rng: np.random.Generator) -> np.ndarray:
-    """A random relaxed standing pose plus small per-joint noise: who is moving, not how."""
-    pose = _Pose(np.zeros((_NUM_POSE_JOINTS, 3)), 1)
-    for side in ("left", "right"):
-        pose.add("shoulder", side, x=rng.uniform(-8, 4), y=rng.uniform(-8, 8), z=-rng.uniform(66, 78))
-        pose.add("elbow", side, y=-rng.uniform(8, 25))
-        knee = rng.uniform(0, 6)
-        pose.add("knee", side, x=knee)
-        pose.add("hip", side, x=-knee / 2, z=rng.uniform(-2, 5))
-        pose.add("ankle", side, x=-knee / 2)
-    pose.add("spine3", x=rng.uniform(-3, 6))
-    pose.add("head", x=rng.uniform(-5, 10))
-    low, high = JOINT_LIMITS_DEG
-    noise = rng.normal(size=low.shape) * np.minimum(4.0, 0.05 * (high - low))
-    return pose.euler[0] + noise
-
-
-def _lean(pose: _Pose, degrees: Angle) -> None:
-    """Tilt the pelvis forward while the thighs keep their direction in the world."""
-    pose.add("pelvis", x=degrees)
-    for side in ("left", "right"):
-        pose.add("hip", side, x=-degrees)
-
-
-@dataclass(frozen=True)
-class _Gait:
-    freq: float  # strides (left + right step) per second
-    hip: float  # thigh swing amplitude, degrees
-    knee_swing: float  # forward gaits; stepping in place bends the knee twice the hip
-    knee_stance: float
-    knee_peak: float  # gait phase of the swing knee's peak flexion (thigh forward at pi / 2)
-    knee_sharpness: float  # narrower swing bump for walking than for running
-    arm: float  # arm swing amplitude, degrees
-    elbow: float  # extra elbow flexion, degrees
-    lean: float
-    in_place: bool
-
-
-def _gait(rng: np.random.Generator, t: np.ndarray, pose: _Pose, g: _Gait) -> None:
-    """Cyclic stepping: legs in antiphase, arms opposite the legs, pelvis twist and drop."""
-    phase0 = 2.0 * np.pi * g.freq * t + rng.uniform(0, 2 * np.pi)
-    twist, drop = rng.uniform(3, 8), rng.uniform(2, 5)
-    plantar, dorsi = rng.uniform(10, 20), rng.uniform(5, 12)
-    for side, phase in (("left", phase0), ("right", phase0 + np.pi)):
-        swing = np.sin(phase)  # +1: this thigh furthest forward
-        if g.in_place:  # knee lifts; knee = 2 x hip keeps the foot under the hip
-            flex = g.hip * (0.5 + 0.5 * swing)
-            knee = g.knee_stance + 2.0 * flex
-        else:
-            flex = g.hip * swing
-            knee = g.knee_stance + g.knee_swing * _bump(phase - g.knee_peak, g.knee_sharpness)
-        pose.add("hip", side, x=-flex)
-        pose.add("knee", side, x=knee)
-        pose.add("ankle", side, x=plantar * _bump(phase + 1.9) - dorsi * _bump(phase - 0.3))
-        pose.add("shoulder", side, x=g.arm * swing)
-        pose.add("elbow", side, y=-g.elbow * (0.7 - 0.3 * swing))
-    pose.add("pelvis", y=-twist * np.sin(phase0), z=-drop * np.cos(phase0))
-    pose.add("spine3", y=1.2 * twist * np.sin(phase0))
-    pose.add("spine1", z=0.5 * drop * np.cos(phase0))
-    _lean(pose, g.lean)
-    pose.add("spine2", x=g.lean / 2)
-
-
-def _walk(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    _gait(rng, t, pose, _Gait(
-        freq=rng.uniform(0.8, 1.05), hip=rng.uniform(16, 28), knee_swing=rng.uniform(45, 62),
-        knee_stance=rng.uniform(3, 10), knee_peak=0.4, knee_sharpness=3.0,
-        arm=rng.uniform(8, 28), elbow=rng.uniform(5, 20), lean=rng.uniform(0, 5), in_place=False,
-    ))
-    curve = rng.uniform(-0.3, 0.3) if rng.uniform() < 0.5 else 0.0
-    return curve * t
-
-
-def _run(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    _gait(rng, t, pose, _Gait(
-        freq=rng.uniform(1.2, 1.45), hip=rng.uniform(28, 38), knee_swing=rng.uniform(65, 85),
-        knee_stance=rng.uniform(12, 22), knee_peak=0.1, knee_sharpness=2.0,
-        arm=rng.uniform(20, 38), elbow=rng.uniform(60, 90), lean=rng.uniform(4, 12),
-        in_place=rng.uniform() < 0.3,
-    ))
-    curve = rng.uniform(-0.2, 0.2) if rng.uniform() < 0.3 else 0.0
-    return curve * t
-
-
-def _turn(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Stepping in place while the whole body rotates about the vertical, head leading."""
-    _gait(rng, t, pose, _Gait(
-        freq=rng.uniform(0.9, 1.3), hip=rng.uniform(14, 24), knee_swing=0.0,
-        knee_stance=rng.uniform(3, 10), knee_peak=0.0, knee_sharpness=0.0,
-        arm=rng.uniform(3, 12), elbow=rng.uniform(5, 15), lean=rng.uniform(0, 4), in_place=True,
-    ))
-    direction = rng.choice([-1.0, 1.0])
-    ease = rng.uniform(0.3, 0.8)
-    lead = _smoothstep(t / ease)
-    pose.add("neck", y=direction * rng.uniform(10, 25) * lead)
-    pose.add("spine3", y=direction * rng.uniform(4, 10) * lead)
-    return direction * rng.uniform(0.7, 1.8) * _ramp_integral(t, ease)
-
-
-def _idle(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Standing: slow weight shift between the legs, breathing, looking around."""
-    shift = np.sin(2 * np.pi * rng.uniform(0.08, 0.25) * t + rng.uniform(0, 2 * np.pi))
-    tilt, knee = rng.uniform(2, 5), rng.uniform(3, 12)
-    for side, s in (("left", shift), ("right", -shift)):
-        pose.add("hip", side, z=-tilt * s)  # weight on the left: left hip adducts
-        pose.add("knee", side, x=knee * (1 - s) / 2)  # the unloaded knee relaxes
-    pose.add("spine1", z=0.5 * tilt * shift)
-    pose.add("spine2", x=1.5 * np.sin(2 * np.pi * rng.uniform(0.2, 0.3) * t))
-    looks = np.arange(-1.0, t[-1] + 4.0, rng.uniform(1.2, 3.0))
-    gaze = rng.uniform(-1, 1, size=(len(looks), 2)) * [25, 12]
-    look = _keyframes(t, looks, gaze)
-    pose.add("neck", x=look[:, 1], y=look[:, 0])
-    for side in ("left", "right"):
-        pose.add("shoulder", side, x=2 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6)))
-    return np.zeros_like(t)
-
-
-def _squat(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Repeated squats, feet flat: thigh forward, shank tilted, trunk leaning for balance."""
-    w, cycle = _activation(rng, t, rise=(0.8, 1.5), hold=(0.1, 1.0), fall=(0.8, 1.5), rest=(0.2, 1.2))
-    depth = w * rng.uniform(0.35, 1.0, size=cycle.max() + 1)[cycle]
-    thigh, shank, trunk = 90 * depth, 35 * depth, 30 * depth
-    for side in ("left", "right"):
-        pose.add("hip", side, x=-thigh, z=8 * depth)
-        pose.add("knee", side, x=thigh + shank)
-        pose.add("ankle", side, x=-shank)
-    _lean(pose, trunk)
-    pose.add("spine2", x=0.3 * trunk)
-    pose.add("neck", x=-0.5 * trunk)
-    if rng.uniform() < 0.6:  # arms forward for balance
-        for side in ("left", "right"):
-            pose.toward("shoulder", side, w, x=-rng.uniform(60, 90))
-    return np.zeros_like(t)
-
-
-def _bend(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Bending forward at the hips and spine (as to pick something up), arms hanging."""
-    w, cycle = _activation(rng, t, rise=(0.8, 1.6), hold=(0.2, 1.5), fall=(0.8, 1.6), rest=(0.3, 1.5))
-    amount = w * rng.uniform(0.4, 1.0, size=cycle.max() + 1)[cycle]
-    twist = w * rng.uniform(-12, 12, size=cycle.max() + 1)[cycle]
-    hips, spine = 55 * amount, 12 * amount
-    _lean(pose, hips)
-    for part in ("spine1", "spine2", "spine3"):
-        pose.add(part, x=spine, y=twist / 3)
-    pose.add("neck", x=-10 * amount)
-    knees = rng.uniform(0, 15)
-    for side in ("left", "right"):
-        pose.add("knee", side, x=knees * amount)
-        pose.add("hip", side, x=-knees * amount / 2)
-        pose.add("shoulder", side, x=-rng.uniform(0.6, 1.0) * (hips + 3 * spine))  # hang down
-    return np.zeros_like(t)
-
-
-def _swing_to(direction: np.ndarray) -> np.ndarray:
-    """Euler angles (x, y, z) of the shortest rotation taking a left T-pose arm to a direction."""
-    rest = np.array([1.0, 0.0, 0.0])
-    axis = np.cross(rest, direction)
-    angle = np.arctan2(np.linalg.norm(axis), rest @ direction)
-    rotvec = axis / max(np.linalg.norm(axis), 1e-12) * angle
-    return Rotation.from_rotvec(rotvec).as_euler(EULER_ORDER, degrees=True)[[0, 2, 1]]
-
-
-def _reach(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """One or both arms reaching to random directions (forward, up, aside, low, across)."""
-    w, cycle = _activation(rng, t, rise=(0.6, 1.2), hold=(0.2, 1.2), fall=(0.6, 1.2), rest=(0.2, 1.0))
-    sides = _sides(rng, both_p=0.3)
-    mirrored = rng.uniform() < 0.5
-    n = cycle.max() + 1
-    targets = {}
-    for k, side in enumerate(sides):
-        if k and mirrored:
-            targets[side] = targets[sides[0]]
-            continue
-        elevation = np.radians(rng.uniform(-45, 75, size=n))
-        azimuth = np.radians(rng.uniform(-35, 110, size=n))  # from forward toward the arm's side
-        targets[side] = np.stack([np.cos(elevation) * np.sin(azimuth), np.sin(elevation),
-                                  np.cos(elevation) * np.cos(azimuth)], -1)
-    for side, dirs in targets.items():
-        shoulder = np.array([_swing_to(d) for d in dirs])[cycle]
-        elevation = np.degrees(np.arcsin(dirs[cycle, 1]))
-        azimuth = np.degrees(np.arctan2(dirs[cycle, 0], dirs[cycle, 2]))
-        pose.toward("shoulder", side, w, x=shoulder[:, 0], y=shoulder[:, 1], z=shoulder[:, 2])
-        pose.toward("elbow", side, w, y=-rng.uniform(0, 20))
-        pose.add("collar", side, z=w * np.clip(0.25 * elevation, 0, 15))
-        pose.add("neck", side, x=-0.3 * w * elevation / len(sides), y=0.3 * w * azimuth / len(sides))
-        pose.add("spine2", x=w * np.clip(-0.4 * elevation, 0, 20) / len(sides))  # lean to low targets
-    return np.zeros_like(t)
-
-
-def _wave(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Upper arm out and up, forearm upright and swinging side to side."""
-    w, _ = _activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
-    for side in _sides(rng, both_p=0.15):
-        raise_deg = rng.uniform(10, 45)
-        # Twist the arm a quarter turn about itself so the elbow bends upward, then raise it.
-        upper = Rotation.from_euler("z", raise_deg, degrees=True) * Rotation.from_euler("x", -90, degrees=True)
-        x, z, y = upper.as_euler(EULER_ORDER, degrees=True)
-        pose.toward("shoulder", side, w, x=x, y=y, z=z)
-        wave = rng.uniform(15, 30) * np.sin(2 * np.pi * rng.uniform(1.5, 2.5) * t + rng.uniform(0, 6))
-        pose.toward("elbow", side, w, y=-(90 - raise_deg))
-        pose.add("elbow", side, y=w * wave)
-        pose.add("collar", side, z=w * rng.uniform(0, 12))
-    return np.zeros_like(t)
-
-
-def _clap(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Both arms forward, elbows opening and closing so the hands meet at the midline."""
-    w, _ = _activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
-    shoulder, elbow, wrist = SMPL_TPOSE_JOINTS[[16, 18, 20]]
-    upper, fore = np.linalg.norm(elbow - shoulder), np.linalg.norm(wrist - elbow)
-    swing = rng.uniform(-80, -62)  # horizontal swing forward
-    # Elbow flexion that brings the wrist to x = 6 cm, so the hands meet at the midline.
-    reach = (0.06 - shoulder[0] - upper * np.cos(np.radians(swing))) / fore
-    closed = float(np.clip(swing + np.degrees(np.arccos(np.clip(reach, -1, 1))), 20, 140))
-    opening = rng.uniform(20, 40) * (0.5 + 0.5 * np.cos(2 * np.pi * rng.uniform(1.5, 2.5) * t))
-    height = rng.uniform(-25, 10)
-    for side in ("left", "right"):
-        pose.toward("shoulder", side, w, x=height, y=swing, z=0.0)
-        pose.toward("elbow", side, w, y=-closed)
-        pose.add("elbow", side, y=w * opening)
-    return np.zeros_like(t)
-
-
-def _arms_raise(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Raising one or both arms sideways, to the front, or overhead through the front."""
-    w, cycle = _activation(rng, t, rise=(0.6, 1.3), hold=(0.3, 1.5), fall=(0.6, 1.3), rest=(0.2, 1.2))
-    n = cycle.max() + 1
-    sideways = (rng.uniform(size=n) < 0.5)[cycle]
-    sides = _sides(rng, both_p=0.6)
-    for side in sides:
-        up_side = rng.uniform(40, 85, size=n)[cycle]
-        up_front = rng.uniform(80, 165, size=n)[cycle]
-        pose.toward("shoulder", side, w * sideways, z=up_side, x=0.0)
-        pose.toward("shoulder", side, w * ~sideways, x=-up_front)
-        pose.toward("elbow", side, w, y=-rng.uniform(0, 15))
-        pose.add("collar", side, z=w * np.clip(np.where(sideways, up_side, up_front) - 60, 0, 20))
-    pose.add("neck", x=-w * rng.uniform(0, 15))
-    return np.zeros_like(t)
-
-
-def _kick(rng: np.random.Generator, t: np.ndarray, pose: _Pose) -> np.ndarray:
-    """Front kicks: chamber the knee, snap the leg out, chamber again, put the foot down."""
-    side = ("left", "right")[rng.integers(2)]
-    # channels: hip flexion, knee flexion, ankle plantarflexion, trunk lean back, support knee
-    key_t, key_v = [], []
-    now = -rng.uniform(0.0, 1.0)
-    stand = [0.0] * 5
-    while now <= t[-1]:
-        chamber = [rng.uniform(45, 70), rng.uniform(80, 110), rng.uniform(0, 20), 5, 8]
-        extend = [rng.uniform(60, 95), rng.uniform(0, 20), rng.uniform(20, 40), rng.uniform(5, 15), 12]
-        # (pose, seconds until the next key): rest, chamber, snap out, hold, re-chamber, land
-        for value, duration in ((stand, (0.2, 0.8)), (stand, (0.3, 0.45)), (chamber, (0.3, 0.45)),
-                                (extend, (0.05, 0.3)), (extend, (0.25, 0.4)), (chamber, (0.3, 0.5))):
-            key_t.append(now)
-            key_v.append(value)
-            now += rng.uniform(*duration)
-    track = _keyframes(t, np.array(key_t), np.array(key_v, dtype=np.float64))
-    other = "right" if side == "left" else "left"
-    pose.add("hip", side, x=-track[:, 0])
-    pose.add("knee", side, x=track[:, 1])
-    pose.add("ankle", side, x=track[:, 2])
-    pose.add("spine2", x=-track[:, 3])
-    pose.add("knee", other, x=track[:, 4])
-    pose.add("hip", other, x=-track[:, 4] / 2)
-    balance = np.clip(track[:, 1] / 60.0 + track[:, 0] / 60.0, 0, 1)
-    for arm in ("left", "right"):  # arms out for balance while the leg is up
-        pose.add("shoulder", arm, z=rng.uniform(15, 35) * balance)
-    return np.zeros_like(t)
-
-
-_PRIMITIVES: dict[str, Callable[[np.random.Generator, np.ndarray, _Pose], np.ndarray]] = {
-    "walk": _walk, "run": _run, "turn": _turn, "idle": _idle, "squat": _squat, "bend": _bend,
-    "reach": _reach, "wave": _wave, "clap": _clap, "arms_raise": _arms_raise, "kick": _kick,
-}
-MOTION_KINDS: tuple[str, ...] = tuple(_PRIMITIVES)
-_OVERLAY_BASES = ("walk", "turn", "idle")  # kinds whose arms are free for a gesture on top
-_OVERLAY_GESTURES = ("wave", "reach")
-_OVERLAY_P = 0.3
-
-
-# ---------------------------------------------------------------------------------------------
-# Root placement and the public entry point
-
-
 def _euler_to_matrix(euler_deg: np.ndarray) -> np.ndarray:
     """(..., 3) x/y/z Euler degrees -> (..., 3, 3) in ``EULER_ORDER``."""
     flat = euler_deg.reshape(-1, 3)[:, ["xyz".index(a.lower()) for a in EULER_ORDER]]
-    return Rotation.from_euler(EULER_ORDER, flat, degrees=True).as_matrix().reshape(euler_deg.shape + (3,))
+    return Rotation.from_euler(EULER_ORDER, flat, degrees=True).as_matrix().reshape((*euler_deg.shape, 3))
 
 
 def _place_on_feet(global_orient: np.ndarray, body_pose: np.ndarray) -> np.ndarray:
@@ -487,17 +65,17 @@ def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0,
     """A random clip of ``num_frames`` frames at ``fps`` (a random kind unless one is given)."""
     if kind is None:
         kind = MOTION_KINDS[rng.integers(len(MOTION_KINDS))]
-    if kind not in _PRIMITIVES:
+    if kind not in PRIMITIVES:
         raise ValueError(f"unknown motion kind {kind!r}; expected one of {MOTION_KINDS}")
     if num_frames < 1 or fps <= 0:
         raise ValueError(f"need num_frames >= 1 and fps > 0, got {num_frames} and {fps}")
     t = np.arange(num_frames) / fps
-    pose = _Pose(_style(rng), num_frames)
-    heading = _PRIMITIVES[kind](rng, t, pose)
+    pose = Pose(random_style(rng), num_frames)
+    heading = PRIMITIVES[kind](rng, t, pose)
     extra = {}
-    if kind in _OVERLAY_BASES and rng.uniform() < _OVERLAY_P:
-        gesture = _OVERLAY_GESTURES[rng.integers(len(_OVERLAY_GESTURES))]
-        _PRIMITIVES[gesture](rng, t, pose)
+    if kind in OVERLAY_BASES and rng.uniform() < OVERLAY_P:
+        gesture = OVERLAY_GESTURES[rng.integers(len(OVERLAY_GESTURES))]
+        PRIMITIVES[gesture](rng, t, pose)
         extra["overlay"] = gesture
     euler = np.clip(pose.euler, JOINT_LIMITS_DEG[0], JOINT_LIMITS_DEG[1])
     local = _euler_to_matrix(euler)

@@ -34,5 +34,5 @@ def load_training_checkpoint(path: Path, mmap: bool = False) -> dict:
     instead of reading them, for a look at the step and config."""
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except Exception as error:  # noqa: BLE001 - any unpickling failure means the same to the user
+    except Exception as error:  # any unpickling failure means the same to the user
         raise ValueError(f"{path}: not a readable croco-human training checkpoint ({error})") from error

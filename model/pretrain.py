@@ -11,9 +11,9 @@ import dataclasses
 import numpy as np
 import torch
 
-from crocohuman.model.checkpoint import load_croco_checkpoint, load_croco_weights
 from crocohuman.model.criterion import masked_mse
 from crocohuman.model.croco import CroCoNet, preset_config
+from crocohuman.model.croco_weights import load_croco_checkpoint, load_croco_weights
 from crocohuman.model.masking import human_centric_mask, person_patches, uniform_mask
 from crocohuman.model.recon_grid import reconstruction_rows
 from crocohuman.model.train_config import TrainConfig
@@ -86,6 +86,6 @@ class PretrainTask:
         return core.estimate_flops_per_pair()
 
 
-def train(config: TrainConfig) -> dict:
+def pretrain(config: TrainConfig) -> dict:
     """Pretrain until ``optim.max_steps``, resuming from the run folder's last checkpoint."""
     return run(PretrainTask(config), config)

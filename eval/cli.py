@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-# The reader registry's names (eval/datasets/__init__.py ``_READERS``), copied so that --help does
-# not import the readers; tests/test_eval_options.py checks that the two agree.
-BENCHMARK_NAMES = ["3dpw", "eft-coco", "freihand", "densepose", "hagrid", "gun71", "interhand", "synthetic"]
+from crocohuman.eval.datasets import BENCHMARKS  # the names only: no reader module is imported
+
+BENCHMARK_NAMES = list(BENCHMARKS)
 
 
 def parse_options(items: tuple[str, ...]) -> dict:

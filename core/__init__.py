@@ -1,0 +1,1 @@
+"""Code shared by the three packages, importing none of them: conventions, configs, errors."""

@@ -158,8 +158,8 @@ def check_task_fits(benchmark: str, task: str, source: Path) -> None:
     fitting = " or ".join(f"--task {name}" for name in tasks_on(benchmark))
     advice = (f"for {benchmark}, fine-tune with croco-train finetune {fitting}" if fitting
               else f"no task is scored on {benchmark}")
-    raise ValueError(f"{source} was made for task {task!r}, scored with croco-eval {' or croco-eval '.join(scored_on)}, "
-                     f"not {benchmark}; {advice}")
+    raise ValueError(f"{source} was made for task {task!r}: score it with croco-eval "
+                     f"{' or croco-eval '.join(scored_on)}, not {benchmark}; {advice}")
 
 
 def _count(eval_config: EvalConfig, benchmark) -> int:

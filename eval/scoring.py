@@ -215,7 +215,7 @@ def score_body_joints(results: dict, baseline: dict, info: TaskInfo, eval_config
         missing = [name for name in ("pred_global_orient", "pred_body_pose", "pred_betas", "betas")
                    if name not in results]
         if not info.smpl_params or missing:
-            smpl_tasks = ", ".join(name for name, task in TASK_INFO.items() if task.smpl_params)
+            smpl_tasks = ", ".join(name for name, other in TASK_INFO.items() if other.smpl_params)
             raise ValueError(f"the SMPL protocol (--smpl-model) needs the SMPL parameters of task {smpl_tasks} and "
                              f"SMPL ground truth (betas, e.g. 3DPW); task {info.name}, missing: {', '.join(missing) or '-'}")
         scores.rows["model"].update(score_smpl_protocol(results, eval_config))

@@ -12,7 +12,6 @@ import torch
 from click.testing import CliRunner
 
 from crocohuman.eval.cli import main as eval_cli
-from crocohuman.eval.datasets import BENCHMARKS
 from crocohuman.eval.report import atomic_write, write_json
 
 CUDA_DEVICES = torch.cuda.device_count() if torch.cuda.is_available() else 0

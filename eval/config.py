@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PRECISIONS = ("fp32", "bf16")
-SCORING_OPTIONS = {"densepose": ("densepose_assets",)}  # --option keys the scorer reads, not the reader
-DENSEPOSE_ASSETS = "SMPL_subdiv.mat, SMPL_SUBDIV_TRANSFORM.mat, Pdist_matrix.pkl"
+# benchmark -> the folders its scorer needs as --option KEY=DIR (read by the scorer, not the reader),
+# each with what it holds
+SCORING_OPTIONS = {"densepose": {"densepose_assets": "DensePose's evaluation assets: SMPL_subdiv.mat, "
+                                                     "SMPL_SUBDIV_TRANSFORM.mat, Pdist_matrix.pkl"}}
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 
 
@@ -49,7 +51,7 @@ class EvalConfig:
 
     def reader_options(self) -> dict:
         """``options`` without the scorer's own keys: what the benchmark reader takes."""
-        scoring = SCORING_OPTIONS.get(self.benchmark, ())
+        scoring = SCORING_OPTIONS.get(self.benchmark, {})
         return {key: value for key, value in self.options.items() if key not in scoring}
 
 
@@ -127,17 +129,17 @@ def reader_option_names(benchmark: str) -> tuple[str, ...]:
 
 
 def _check_options(config: EvalConfig) -> None:
-    known = (reader_option_names(config.benchmark) + SCORING_OPTIONS.get(config.benchmark, ())
+    scoring = SCORING_OPTIONS.get(config.benchmark, {})
+    known = (reader_option_names(config.benchmark) + tuple(scoring)
              if config.options else ())  # a reader module can be slow to import: only when needed
     for key in config.options:
         if key not in known:
             raise ValueError(f"--option {key}: not an option of {config.benchmark}; known: {', '.join(known)}")
-    if config.benchmark == "densepose":
-        assets = config.options.get("densepose_assets")
-        if assets is None or not Path(str(assets)).is_dir():
-            where = "is required" if assets is None else f"{assets}: no such folder"
-            raise ValueError(f"--option densepose_assets=DIR {where} (the folder of DensePose's evaluation "
-                             f"assets: {DENSEPOSE_ASSETS})")
+    for key, holds in scoring.items():
+        folder = config.options.get(key)
+        if folder is None or not Path(str(folder)).is_dir():
+            where = "is required" if folder is None else f"{folder}: no such folder"
+            raise ValueError(f"--option {key}=DIR {where} (the folder of {holds})")
 
 
 def _check_data_root(config: EvalConfig) -> None:

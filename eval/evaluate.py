@@ -37,9 +37,11 @@ from crocohuman.eval.predictions import (
 from crocohuman.eval.report import finished_report, markdown_table, scored_fingerprint, write_json, write_text
 from crocohuman.eval.scoring import JOINT_UNITS, score_task
 from crocohuman.model.croco import CroCoConfig
-from crocohuman.model.finetune import HAND_MESH_TASKS, FinetuneTask, predict, run_model
+from crocohuman.core.typed_config import from_mapping
+from crocohuman.model.finetune import FinetuneTask, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.run_checkpoint import load_training_checkpoint
+from crocohuman.model.task_catalog import TASK_INFO, task_spec, tasks_on
 from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 
 log = logging.getLogger("crocohuman.eval")
@@ -55,7 +57,7 @@ def load_finetuned(path: Path, model_path: str | None = None) -> tuple[torch.nn.
     state = load_training_checkpoint(path)
     if state.get("train_config", {}).get("finetune") is None:
         raise ValueError(f"{path}: not a fine-tuning checkpoint (croco-train finetune writes those)")
-    config = TrainConfig(**state["train_config"])
+    config = from_mapping(TrainConfig, state["train_config"], "the checkpoint's train_config")
     if model_path:
         config.finetune.model_path = model_path
     model = FinetuneTask(config).build_model(CroCoConfig(**state["croco_config"]))
@@ -107,7 +109,8 @@ class ModelRunner:
     def __call__(self, batch: dict) -> dict[str, np.ndarray]:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             output = run_model(self.model, self.spec, batch, self.device)
-        return {key: _numpy(value) for key, value in predict(self.spec.task, _float32(output)).items()}
+        predictions = task_spec(self.spec.task).predict(_float32(output))
+        return {key: _numpy(value) for key, value in predictions.items()}
 
 
 @dataclass
@@ -147,12 +150,16 @@ def collect(dataset: EvalCrops, eval_config: EvalConfig, count: int, runner: Mod
 
 
 def check_task_fits(benchmark: str, task: str, source: Path) -> None:
-    """FreiHAND scores hand meshes and hand meshes are scored on FreiHAND (21 joints in its order)."""
-    if benchmark == "freihand" and task not in HAND_MESH_TASKS:
-        raise ValueError(f"croco-eval freihand scores hand meshes (MANO), but {source} was made for task "
-                         f"{task!r}: fine-tune with croco-train finetune --task hand-mesh (config finetune-hand-mesh)")
-    if task in HAND_MESH_TASKS and benchmark != "freihand":
-        raise ValueError(f"{source} is a {task} checkpoint: score it with croco-eval freihand, not {benchmark}")
+    """A task is scored only on its benchmarks (``TaskInfo.benchmarks``): FreiHAND scores hand meshes
+    (21 joints in its order), HaGRID gestures, 3DPW body joints, ..."""
+    scored_on = TASK_INFO[task].benchmarks
+    if benchmark in scored_on:
+        return
+    fitting = " or ".join(f"--task {name}" for name in tasks_on(benchmark))
+    advice = (f"for {benchmark}, fine-tune with croco-train finetune {fitting}" if fitting
+              else f"no task is scored on {benchmark}")
+    raise ValueError(f"{source} was made for task {task!r}: score it with croco-eval "
+                     f"{' or croco-eval '.join(scored_on)}, not {benchmark}; {advice}")
 
 
 def _count(eval_config: EvalConfig, benchmark) -> int:
@@ -169,7 +176,7 @@ def predict_split(eval_config: EvalConfig) -> tuple[Predictions, dict[str, np.nd
     dataset = EvalCrops(benchmark, config.image_size, config.finetune.top_crop)
     runner = ModelRunner(model.to(device), config.finetune, device, eval_config.precision == "bf16")
     collected = collect(dataset, eval_config, _count(eval_config, benchmark), runner)
-    predictions = Predictions(task, collected.keys, stored_predictions(task, collected.predictions),
+    predictions = Predictions(task, collected.keys, stored_predictions(collected.predictions),
                               normalised_baseline(baseline), eval_config.benchmark, collected.crops,
                               config.image_size)
     return predictions, collected.targets

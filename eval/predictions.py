@@ -10,7 +10,7 @@ only ever sees the stored form (``stored_predictions``), so scoring the written 
     benchmark   0-d str, optional: checked against the benchmark being scored
     crop        (N, 4) float32, optional: the square crop (x0, y0, x1, y1) in image pixels
     image_size  0-d int, optional: the side in pixels the crop was resized to
-    <arrays of the task>  first dimension N (``TASK_ARRAYS``)
+    <arrays of the task>  first dimension N (``TaskInfo.predictions``, model/task_catalog.py)
     baseline_<name>  optional: a trivial predictor's row (mean_joints, mean_vertices, majority_class)
 """
 
@@ -23,17 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from crocohuman.core.atomic_files import write_atomic_with
+from crocohuman.model.task_catalog import TASK_INFO, TASK_NAMES
 
-# task -> required arrays and the shape each has after the sample axis (None: any size)
-_JOINTS = {"joints": (None, 3)}
-TASK_ARRAYS: dict[str, dict[str, tuple]] = {
-    "hmr": _JOINTS, "hmr-free": _JOINTS,
-    "hand-mesh": {"joints": (None, 3), "vertices": (None, 3)},
-    "hand-mesh-free": {"joints": (None, 3), "vertices": (None, 3)},
-    "densepose": {"parts": (None, None), "uv": (2, None, None)},
-    "gesture": {"logits": (None,)}, "grasp": {"logits": (None,)},
-}
-SMPL_ARRAYS = {"global_orient": (3, 3), "body_pose": (21, 3, 3), "betas": (10,)}  # hmr, for --smpl-model
+SMPL_ARRAYS = {"global_orient": (3, 3), "body_pose": (21, 3, 3), "betas": (10,)}  # tasks with smpl_params, for --smpl-model
 BASELINE_PREFIX = "baseline_"
 _META = ("task", "keys", "benchmark", "crop", "image_size")
 
@@ -54,19 +46,28 @@ class Predictions:
         return len(self.keys)
 
 
-def stored_predictions(task: str, predictions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Predictions as the file stores them: DensePose's (U, V) as 8-bit, as its protocol reads a
-    prediction (``uint8 / 255``), parts as uint8 (0..24); everything else as given (float32)."""
-    if task != "densepose":
-        return dict(predictions)
-    parts = np.asarray(predictions["parts"])
+def _stored_parts(parts) -> np.ndarray:
+    """DensePose parts as uint8 (0..24, 0 background)."""
+    parts = np.asarray(parts)
     if parts.dtype.kind not in "iu" or parts.min(initial=0) < 0 or parts.max(initial=0) > 24:
         raise ValueError(f"DensePose 'parts' must be integers 0..24 (0 background), got {parts.dtype} "
                          f"{parts.min(initial=0)}..{parts.max(initial=0)}")
-    out = dict(predictions, parts=parts.astype(np.uint8))
-    uv = np.asarray(predictions["uv"])
-    out["uv"] = uv if uv.dtype == np.uint8 else np.rint(np.clip(uv, 0, 1) * 255).astype(np.uint8)
-    return out
+    return parts.astype(np.uint8)
+
+
+def _stored_uv(uv) -> np.ndarray:
+    """DensePose (U, V) as 8-bit, as its protocol reads a prediction (``uint8 / 255``)."""
+    uv = np.asarray(uv)
+    return uv if uv.dtype == np.uint8 else np.rint(np.clip(uv, 0, 1) * 255).astype(np.uint8)
+
+
+STORED_FORMS = {"parts": _stored_parts, "uv": _stored_uv}  # array name -> its stored form; others as given
+
+
+def stored_predictions(predictions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Predictions as the file stores them: dense parts and (U, V) as 8-bit (``STORED_FORMS``),
+    everything else as given (float32)."""
+    return {name: STORED_FORMS[name](value) if name in STORED_FORMS else value for name, value in predictions.items()}
 
 
 def normalised_baseline(baseline: dict) -> dict:
@@ -119,29 +120,30 @@ def load_predictions(path: Path) -> Predictions:
         if name not in data:
             raise ValueError(f"{path}: no '{name}' entry (docs/predictions.md lists the entries)")
     task = _scalar_string(data, "task", path)
-    if task not in TASK_ARRAYS:
-        raise ValueError(f"{path}: unknown task {task!r}; tasks: {', '.join(TASK_ARRAYS)}")
+    if task not in TASK_INFO:
+        raise ValueError(f"{path}: unknown task {task!r}; tasks: {', '.join(TASK_NAMES)}")
     keys = data["keys"]
     if keys.ndim != 1 or keys.dtype.kind != "U":
         raise ValueError(f"{path}: 'keys' must be a 1-d string array of sample ids, got {keys.dtype} {keys.shape}")
     count, arrays = len(keys), {}
-    required = TASK_ARRAYS[task]
+    info = TASK_INFO[task]
+    required = info.predictions
     for name, array in data.items():
         if name in _META or name.startswith(BASELINE_PREFIX):
             continue
-        shape = required.get(name) or (SMPL_ARRAYS.get(name) if task == "hmr" else None)
+        shape = required.get(name) or (SMPL_ARRAYS.get(name) if info.smpl_params else None)
         _check_shape(path, name, array, count, shape if shape is not None else (None,) * (array.ndim - 1))
         arrays[name] = array
     missing = [name for name in required if name not in arrays]
     if missing:
         raise ValueError(f"{path}: task {task} needs {', '.join(required)}; missing {', '.join(missing)}")
-    if task == "densepose" and not (arrays["parts"].shape[1] == arrays["parts"].shape[2]
+    if "parts" in required and not (arrays["parts"].shape[1] == arrays["parts"].shape[2]
                                     and arrays["uv"].shape[2:] == arrays["parts"].shape[1:]):
         raise ValueError(f"{path}: 'parts' (N, S, S) and 'uv' (N, 2, S, S) must share one square crop grid, "
                          f"got {arrays['parts'].shape} and {arrays['uv'].shape}")
     baseline = {name[len(BASELINE_PREFIX):]: value for name, value in data.items() if name.startswith(BASELINE_PREFIX)}
     try:
-        arrays = stored_predictions(task, arrays)
+        arrays = stored_predictions(arrays)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error
     return Predictions(task, keys.tolist(), arrays, normalised_baseline(baseline),
@@ -166,5 +168,5 @@ def check_sample_keys(path: Path, predicted: list[str], truth: list[str], what: 
                              f"{order}; predictions must follow the benchmark's order")
 
 
-__all__ = ["Predictions", "TASK_ARRAYS", "check_sample_count", "check_sample_keys", "load_predictions",
+__all__ = ["Predictions", "SMPL_ARRAYS", "check_sample_count", "check_sample_keys", "load_predictions",
            "normalised_baseline", "stored_predictions", "write_predictions"]

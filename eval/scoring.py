@@ -10,6 +10,7 @@ paper's units (mm for joints and meshes, AUC for DensePose and FreiHAND's PCK, %
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from crocohuman.core.conventions import FREIHAND_JOINT_NAMES, GENDER_OF_CODE, SM
 from crocohuman.eval import metrics
 from crocohuman.eval.config import EvalConfig
 from crocohuman.eval.report import plot_curves, plot_per_joint_errors
-from crocohuman.model.finetune import HAND_MESH_TASKS
+from crocohuman.model.task_catalog import TASK_INFO, TaskInfo
 
 RCP_THRESHOLDS_CM = np.linspace(0, 30, 61)
 JOINT_UNITS = {"MPJPE": "[mm]", "PA-MPJPE": "[mm]", "heading error": "[deg]"}
@@ -109,7 +110,8 @@ def class_scores(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> dict[str
             "mean per-class %": 100 * metrics.per_class_accuracy(pred, gt, num_classes)[0]}
 
 
-def score_classes(results: dict, baseline: dict) -> TaskScores:
+def score_classes(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
+                  out_dir: Path) -> TaskScores:
     """Top-1 and mean per-class accuracy of the arg-max of the logits, and of the majority class."""
     logits, gt = results["pred_logits"], results["label"]
     rows = {"model": class_scores(logits.argmax(-1), gt, logits.shape[-1])}
@@ -134,14 +136,29 @@ def _sampled_points(results: dict, count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(pred_iuv), np.concatenate(gt_iuv)
 
 
-def score_densepose(results: dict, eval_config: EvalConfig, out_dir: Path) -> TaskScores:
+def _smpl_densepose_surface(eval_config: EvalConfig):
+    from crocohuman.eval.densepose_geodesic import SmplDensePoseSurface
+
+    return SmplDensePoseSurface(eval_config.options["densepose_assets"])
+
+
+def _anny_surface(eval_config: EvalConfig):
+    from crocohuman.eval.densepose_geodesic import MeshChartSurface
+
+    return MeshChartSurface.from_anny()
+
+
+# benchmark -> the body surface whose charts its (U, V) are: geodesic distances are measured on it
+DENSE_SURFACES: dict[str, Callable[[EvalConfig], object]] = {
+    "densepose": _smpl_densepose_surface, "synthetic": _anny_surface}
+
+
+def score_densepose(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
+                    out_dir: Path) -> TaskScores:
     """Part accuracy on labelled pixels, and geodesic AUC10/AUC30 on sampled ground-truth points
     (our anny surface for synthetic data; the SMPL DensePose assets for DensePose-COCO)."""
-    from crocohuman.eval.densepose_geodesic import MeshChartSurface, SmplDensePoseSurface
-
     gt_parts, pred_parts = results["parts"], results["pred_parts"]
-    surface = (SmplDensePoseSurface(eval_config.options["densepose_assets"]) if eval_config.benchmark == "densepose"
-               else MeshChartSurface.from_anny())
+    surface = DENSE_SURFACES[eval_config.benchmark](eval_config)
     distances = surface.distances(*_sampled_points(results, eval_config.densepose_points))
     plot = plot_curves(out_dir / "rcp.png", RCP_THRESHOLDS_CM,
                        {"model": metrics.rcp_curve(distances, RCP_THRESHOLDS_CM)}, "geodesic threshold [cm]", "RCP")
@@ -170,7 +187,8 @@ def freihand_scores(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndar
     return scores, pck, 1000 * joint_errors.mean(0)
 
 
-def score_hand_mesh(results: dict, baseline: dict, out_dir: Path) -> TaskScores:
+def score_hand_mesh(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
+                    out_dir: Path) -> TaskScores:
     """FreiHAND's scores of the model and of the mean-hand baseline; PCK and per-joint error plots."""
     if "vertices" not in results:
         raise ValueError("scoring hand meshes needs the ground-truth meshes: <root>/evaluation_verts.json")
@@ -188,21 +206,30 @@ def score_hand_mesh(results: dict, baseline: dict, out_dir: Path) -> TaskScores:
     return TaskScores(rows, dict(HAND_UNITS), plots)
 
 
-def score_task(task: str, results: dict, baseline: dict, eval_config: EvalConfig, out_dir: Path) -> TaskScores:
-    """The report's rows (model, baseline), their units, and the plots written into ``out_dir``."""
-    if task in HAND_MESH_TASKS:
-        return score_hand_mesh(results, baseline, out_dir)
-    if task in ("gesture", "grasp"):
-        return score_classes(results, baseline)
-    if task == "densepose":
-        return score_densepose(results, eval_config, out_dir)
+def score_body_joints(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
+                      out_dir: Path) -> TaskScores:
+    """Joint scores; with ``--smpl-model``, also the SPIN 3DPW protocol on the predicted SMPL parameters."""
     scores = score_joints(results, baseline, out_dir)
     if eval_config.smpl_model and eval_config.h36m_regressor:
         missing = [name for name in ("pred_global_orient", "pred_body_pose", "pred_betas", "betas")
                    if name not in results]
-        if task != "hmr" or missing:
-            raise ValueError("the SMPL protocol (--smpl-model) needs the hmr task's SMPL parameters and SMPL "
-                             f"ground truth (betas, e.g. 3DPW); task {task}, missing: {', '.join(missing) or '-'}")
+        if not info.smpl_params or missing:
+            smpl_tasks = ", ".join(name for name, other in TASK_INFO.items() if other.smpl_params)
+            raise ValueError(f"the SMPL protocol (--smpl-model) needs the SMPL parameters of task {smpl_tasks} and "
+                             f"SMPL ground truth (betas, e.g. 3DPW); task {info.name}, missing: {', '.join(missing) or '-'}")
         scores.rows["model"].update(score_smpl_protocol(results, eval_config))
         scores.units.update(SMPL_PROTOCOL_UNITS)
     return scores
+
+
+# (results, baseline, task, eval config, report folder) -> the report's rows, units and plots
+Scorer = Callable[[dict, dict, TaskInfo, EvalConfig, Path], TaskScores]
+SCORERS: dict[str, Scorer] = {"body_joints": score_body_joints, "hand_mesh": score_hand_mesh,
+                              "densepose": score_densepose, "classes": score_classes}
+
+
+def score_task(task: str, results: dict, baseline: dict, eval_config: EvalConfig, out_dir: Path) -> TaskScores:
+    """The report's rows (model, baseline), their units, and the plots written into ``out_dir``, by
+    the scorer of the task's score kind."""
+    info = TASK_INFO[task]
+    return SCORERS[info.score_kind](results, baseline, info, eval_config, out_dir)

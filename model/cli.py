@@ -9,8 +9,7 @@ from pathlib import Path
 
 import click
 
-# crocohuman.model.finetune.TASKS, spelled out so that --help does not import torch (a test keeps them equal)
-FINETUNE_TASKS = ("hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "densepose", "gesture", "grasp")
+from crocohuman.model.task_catalog import TASK_NAMES  # torch-free: the registry of fine-tuning tasks
 
 
 def _interrupt(signum, frame):  # noqa: ARG001 - signal handler signature
@@ -96,7 +95,7 @@ def _run(job) -> None:
 
 
 @main.command(context_settings={"show_default": True})
-@click.option("--task", type=click.Choice(FINETUNE_TASKS), required=True)
+@click.option("--task", type=click.Choice(TASK_NAMES), required=True)
 @click.option("--config", "preset", default="finetune-tiny-cpu", help="Preset in assets/configs/ or a YAML file.")
 @click.option("--data", "data", required=True, help="BENCHMARK:ROOT, e.g. synthetic:out/train or hagrid:~/hagrid.")
 @click.option("--init", help="random | croco:PATH (official CroCo or our checkpoint) | weights:PATH.safetensors")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from crocohuman.core.bodymodel.files import MODEL_SPECS
 from crocohuman.core.conventions import GENDERS as BODY_GENDERS
@@ -12,9 +14,12 @@ from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.option_checks import check_choice, check_existing, check_int, check_number
 from crocohuman.render.specs import check_background_spec, check_motion_spec
 
-BODIES = ("anny", *MODEL_SPECS)
-GENDERS = ("any", *BODY_GENDERS)
-RGB_FORMATS = ("jpg", "png")
+BodyName = Literal["anny", "smpl", "smplh", "smplx", "mano"]
+Gender = Literal["any", "neutral", "male", "female"]  # SMPL family: any = every gender whose file exists
+RgbFormat = Literal["jpg", "png"]
+BODIES, GENDERS, RGB_FORMATS = typing.get_args(BodyName), typing.get_args(Gender), typing.get_args(RgbFormat)
+# the Literals spell out what the body-model registry and the conventions define; they must agree
+assert set(BODIES) == {"anny", *MODEL_SPECS} and set(GENDERS) == {"any", *BODY_GENDERS}
 MIN_SIZE, MAX_SIZE = 16, 8192  # image side in pixels: below 16 the framing breaks, above 8192 GL may refuse
 
 
@@ -29,16 +34,16 @@ class RenderConfig:
     fps: float = 10.0  # sampling rate of the time steps within a clip
     width: int = 256
     height: int = 256
-    body: str = "anny"  # anny | smpl | smplh | smplx | mano
+    body: BodyName = "anny"
     model_path: Path | None = None  # SMPL-family model files
-    gender: str = "any"  # SMPL family: any (every gender whose file exists) | neutral | male | female
+    gender: Gender = "any"
     texture_dir: Path | None = None  # SURREAL-style textures in SMPL's UV layout
     uv_obj: Path | None = None  # SMPL UV template .obj for those textures
     motion: str = "sampler"  # sampler | amass:DIR
     background: str = "procedural"  # procedural | images:DIR | scene:FILE
     rig: RigConfig = field(default_factory=RigConfig)
     texture_size: int = 512
-    rgb_format: str = "jpg"  # jpg | png
+    rgb_format: RgbFormat = "jpg"
     jpeg_quality: int = 95
     seed: int = 0
     shard_index: int = 0  # this process renders shards s with s % num_shards == shard_index

@@ -19,6 +19,7 @@ from crocohuman.eval.evaluate import JOINT_UNITS, EvalConfig, evaluate
 from crocohuman.eval.report import markdown_table
 from crocohuman.model.finetune import finetune
 from crocohuman.model.pretrain import pretrain
+from crocohuman.model.task_catalog import TASK_INFO
 from crocohuman.model.train_config import load_config
 
 
@@ -28,25 +29,26 @@ def main() -> None:
     parser.add_argument("--runs", default="runs/compare")
     parser.add_argument("--pretrain-steps", type=int, default=600)
     parser.add_argument("--finetune-steps", type=int, help="default: the finetune-joints-cpu preset's, as the quickstart")
-    parser.add_argument("--task", default="hmr-free", choices=["hmr", "hmr-free"])
+    parser.add_argument("--task", default="hmr-free", choices=[name for name, info in TASK_INFO.items()
+                                                               if info.score_kind == "body_joints"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data, runs = Path(args.data), Path(args.runs)
 
-    steps = [f"optim.max_steps={args.pretrain_steps}", f"optim.schedule_steps={args.pretrain_steps}"]
+    steps = {"optim.max_steps": args.pretrain_steps, "optim.schedule_steps": args.pretrain_steps}
     for objective in ("croco", "mae"):
-        pretrain(load_config("tiny-cpu", [f"objective={objective}", f"out_dir={runs / objective}", *steps,
-                                       f'data=[{{kind: rendered, root: "{data / "pretrain"}"}}]']))
+        pretrain(load_config("tiny-cpu", values={"objective": objective, "out_dir": str(runs / objective), **steps,
+                                                 "data": [{"kind": "rendered", "root": str(data / "pretrain")}]}))
 
-    finetune_steps = ([f"optim.max_steps={args.finetune_steps}", f"optim.schedule_steps={args.finetune_steps}"]
-                      if args.finetune_steps else [])
+    finetune_steps = ({"optim.max_steps": args.finetune_steps, "optim.schedule_steps": args.finetune_steps}
+                      if args.finetune_steps else {})
     rows = []
     for name, init in (("Random", "random"), ("MAE", f"croco:{runs / 'mae' / 'checkpoint-last.pt'}"),
                        ("CroCo", f"croco:{runs / 'croco' / 'checkpoint-last.pt'}")):
         out = runs / f"finetune-{name.lower()}"
-        finetune(load_config("finetune-joints-cpu", [
-            f"init={init}", f"out_dir={out}", f"finetune.task={args.task}", "finetune.benchmark=synthetic",
-            f"finetune.root={data / 'train'}", *finetune_steps]))
+        finetune(load_config("finetune-joints-cpu", values={
+            "init": init, "out_dir": str(out), "finetune.task": args.task, "finetune.benchmark": "synthetic",
+            "finetune.root": str(data / "train"), **finetune_steps}))
         report = evaluate(EvalConfig(out / "checkpoint-last.pt", "synthetic", str(data / "test"), out / "eval"))
         rows.append((f"{name} init", report["results"]["model"]))
         baseline = report["results"].get("mean-pose baseline")

@@ -15,6 +15,7 @@ from pathlib import Path
 from crocohuman.eval.evaluate import EvalConfig, evaluate
 from crocohuman.eval.metrics import mean_std
 from crocohuman.model.finetune import finetune
+from crocohuman.model.task_catalog import TASK_INFO
 from crocohuman.model.train_config import load_config
 
 
@@ -23,7 +24,7 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="BENCHMARK:ROOT (hagrid or gun71)")
     parser.add_argument("--init", default="random")
     parser.add_argument("--config", default="finetune-hand")
-    parser.add_argument("--task", default="gesture", choices=["gesture", "grasp"])
+    parser.add_argument("--task", default="gesture", choices=[name for name, info in TASK_INFO.items() if info.needs_classes])
     parser.add_argument("--num-classes", type=int, default=18)
     parser.add_argument("--shots", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -39,11 +40,10 @@ def main() -> None:
         accuracies, per_class = [], []
         for seed in args.seeds:
             out = Path(args.runs) / f"{shots}-shot-seed{seed}"
-            finetune(load_config(args.config, [
-                f"init={args.init}", f"out_dir={out}", f"finetune.task={args.task}",
-                f"finetune.benchmark={benchmark}", f"finetune.root={root}",
-                f"finetune.num_classes={args.num_classes}", f"finetune.shots={shots}",
-                f"finetune.shot_seed={seed}", f"finetune.options={{split: {args.train_split}}}", *args.overrides]))
+            finetune(load_config(args.config, args.overrides, {
+                "init": args.init, "out_dir": str(out), "finetune.task": args.task, "finetune.benchmark": benchmark,
+                "finetune.root": root, "finetune.num_classes": args.num_classes, "finetune.shots": shots,
+                "finetune.shot_seed": seed, "finetune.options": {"split": args.train_split}}))
             report = evaluate(EvalConfig(out / "checkpoint-last.pt", benchmark, root, out / "eval",
                                          {"split": args.test_split}))
             accuracies.append(report["results"]["model"]["accuracy %"])

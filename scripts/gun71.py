@@ -12,7 +12,6 @@ resumes (run folders under --runs).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from crocohuman.datasets.gun71 import NUM_CLASSES, PROTOCOLS
@@ -28,10 +27,9 @@ def run_protocol(args: argparse.Namespace, protocol: str) -> dict:
     out = Path(args.runs) / protocol
     options = {"protocol": protocol, **({"annotations": args.annotations} if args.annotations else {})}
     train_options = {**options, "split": args.train_split}
-    finetune(load_config(args.config, [
-        f"init={args.init}", f"out_dir={out}", "finetune.task=grasp", "finetune.benchmark=gun71",
-        f"finetune.root={args.data_root}", f"finetune.num_classes={NUM_CLASSES}",
-        f"finetune.options={json.dumps(train_options)}", *args.overrides]))
+    finetune(load_config(args.config, args.overrides, {
+        "init": args.init, "out_dir": str(out), "finetune.task": "grasp", "finetune.benchmark": "gun71",
+        "finetune.root": args.data_root, "finetune.num_classes": NUM_CLASSES, "finetune.options": train_options}))
     return evaluate(EvalConfig(out / "checkpoint-last.pt", "gun71", args.data_root, out / "eval",
                                {**options, "split": args.test_split}))
 

@@ -12,8 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from crocohuman.core.atomic_files import write_atomic_with
-from crocohuman.datasets import BENCHMARKS
-from crocohuman.eval.cli import BENCHMARK_NAMES, main as eval_cli
+from crocohuman.eval.cli import main as eval_cli
 from crocohuman.eval.report import write_json
 
 CUDA_DEVICES = torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -100,10 +99,6 @@ def test_a_missing_data_root_gets_the_readers_layout(bogus):
                                            str(bogus / "none")])
     assert result.exit_code == 2 and f"3DPW: no folder {bogus / 'none'}" in result.output
     assert "sequenceFiles/<split>/<seq>.pkl" in result.output
-
-
-def test_benchmark_names_are_the_reader_registry():
-    assert BENCHMARK_NAMES == list(BENCHMARKS)
 
 
 def test_a_failed_write_leaves_the_previous_file_whole(tmp_path):

@@ -18,9 +18,11 @@ from fake_benchmarks import (
 )
 
 from crocohuman.eval.cli import main as eval_cli
-from crocohuman.model.finetune import HMR_SPEC, FinetuneTask, finetune, hmr_outputs, run_model, task_loss
+from crocohuman.model.finetune import FinetuneTask, finetune, run_model
 from crocohuman.model.finetune_data import FinetuneDataset, top_box
 from crocohuman.model.rotation6d import matrix_to_rot6d
+from crocohuman.model.task_catalog import task_spec
+from crocohuman.model.tasks.body_joints import HMR_SPEC, hmr_outputs
 
 CPU = torch.device("cpu")
 
@@ -42,7 +44,7 @@ def test_loss_decreases_on_rendered_data(takes, tmp_path, task, mode, top_crop):
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-4 if task == "densepose" else 1e-3)
     losses = []
     for _ in range(20):
-        loss = task_loss(task, run_model(model, fine.spec, batch, CPU), batch, CPU)
+        loss = task_spec(task).loss(run_model(model, fine.spec, batch, CPU), batch, CPU)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -58,7 +60,7 @@ def test_gesture_classifier_learns_on_hagrid_layout(tmp_path):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     first = None
     for _ in range(15):
-        loss = task_loss("gesture", model(batch["img"]), batch, torch.device("cpu"))
+        loss = task_spec("gesture").loss(model(batch["img"]), batch, torch.device("cpu"))
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -77,7 +79,7 @@ def test_hmr_regresses_anny_phenotypes_and_a_weak_perspective_camera(takes, tmp_
         assert output[0]["phenotypes"].shape == (2, 6) and final["joints2d"].shape == (2, 24, 2)
         for name, change in (("phenotypes", 0.5), ("joints2d", torch.tensor([0.3, 0.0, 0.0]))):
             shifted = dict(batch, **{name: batch[name] + change})
-            assert task_loss("hmr", output, shifted, CPU) > task_loss("hmr", output, batch, CPU), name
+            assert task_spec("hmr").loss(output, shifted, CPU) > task_spec("hmr").loss(output, batch, CPU), name
     params = {name: torch.zeros(1, size) for name, size in HMR_SPEC.items()}
     params.update(global_orient=matrix_to_rot6d(torch.eye(3))[None], body_pose=matrix_to_rot6d(torch.eye(3)).repeat(1, 21),
                   cam=torch.tensor([[2.0, 0.1, -0.2]]))

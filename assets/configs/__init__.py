@@ -1,0 +1,1 @@
+"""Training presets (``croco-train --config NAME``), installed as the package data ``crocohuman.presets``."""

@@ -1,0 +1,34 @@
+"""Hand meshes (FreiHAND): ``hand-mesh``, MANO parameters posed by the user's MANO file, and
+``hand-mesh-free``, the mesh's vertices themselves (heads in ``model/mano_head.py``)."""
+
+from __future__ import annotations
+
+import torch
+
+from crocohuman.model.mano_head import HandMeshHead, model_free_hand_head
+from crocohuman.model.tasks.body_joints import PointTask
+from crocohuman.model.tasks.losses import deep_supervision
+
+
+class HandMesh(PointTask):
+    """``hand-mesh``: the head poses its own iterates; every iterate is supervised."""
+
+    def make_head(self, finetune, backbone) -> torch.nn.Module:
+        return HandMeshHead(self.head_width(finetune, backbone), finetune.model_path)
+
+    def predict(self, output) -> dict[str, torch.Tensor]:
+        return output[0]
+
+    def loss(self, output, batch: dict, device: torch.device) -> torch.Tensor:
+        return deep_supervision(output[1], lambda step: step, batch, device, self.info.targets)
+
+
+class HandMeshFree(PointTask):
+    """``hand-mesh-free``: joints and vertices relative to the predicted wrist, as the targets are to theirs."""
+
+    def make_head(self, finetune, backbone) -> torch.nn.Module:
+        return model_free_hand_head(self.head_width(finetune, backbone), finetune.model_path)
+
+    def predict(self, output) -> dict[str, torch.Tensor]:
+        root = output["joints"][:, :1]
+        return {"joints": output["joints"] - root, "vertices": output["vertices"] - root}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-import numpy as np
 from fake_benchmarks import (
     config_for,
     make_3dpw,
@@ -16,7 +16,10 @@ from fake_benchmarks import (
     render_takes,
     write_full_size_fake_smpl,
 )
+from scipy.spatial.transform import Rotation
 
+from crocohuman.datasets import open_benchmark
+from crocohuman.eval import scoring
 from crocohuman.eval.cli import main as eval_cli
 from crocohuman.model.finetune import FinetuneTask, finetune, run_model
 from crocohuman.model.finetune_data import FinetuneDataset, top_box
@@ -30,6 +33,34 @@ CPU = torch.device("cpu")
 @pytest.fixture(scope="module")
 def takes(tmp_path_factory):
     return render_takes(tmp_path_factory.mktemp("finetune"))
+
+
+def split_truth(name: str, root) -> tuple[list[str], np.ndarray]:
+    """A split's sample ids and root-relative camera-frame joints (metres, float64), in its order."""
+    split = open_benchmark(name, root)
+    joints = np.stack([split[i].joints3d for i in range(len(split))]).astype(np.float64)
+    return [split[i].key for i in range(len(split))], joints - joints[:, :1]
+
+
+def stored(path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return dict(data)
+
+
+def mean_error_mm(pred: np.ndarray, gt: np.ndarray) -> float:
+    return 1000 * float(np.linalg.norm(np.asarray(pred, np.float64) - gt, axis=-1).mean())
+
+
+def pa_error_mm(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Mean joint error after each sample's best similarity with a proper rotation (Umeyama 1991)."""
+    errors = []
+    for p, g in zip(np.asarray(pred, np.float64), gt):
+        p0, g0 = p - p.mean(0), g - g.mean(0)
+        u, s, vt = np.linalg.svd(g0.T @ p0)
+        d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u @ vt))])
+        scale = np.trace(np.diag(s) @ d) / (p0**2).sum()
+        errors.append(np.linalg.norm(scale * p0 @ (u @ d @ vt).T + g.mean(0) - g, axis=-1).mean())
+    return 1000 * float(np.mean(errors))
 
 
 @pytest.mark.parametrize("task,mode,top_crop", [("hmr", "monocular", 0), ("hmr-free", "monocular", 0),
@@ -112,24 +143,69 @@ def test_top_crop_is_the_top_of_the_box_and_feeds_the_head(takes, tmp_path):
         config_for(tmp_path, "densepose", "synthetic", takes / "train", top_crop=0.35)
 
 
-@pytest.mark.parametrize("task,top_crop", [("hmr-free", 0), ("densepose", 0), ("hmr-free", 0.35)])
-def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, task, top_crop):
-    run = tmp_path / "run"
-    finetune(config_for(run, task, "synthetic", takes / "train", top_crop=top_crop))
+@pytest.mark.parametrize("top_crop", [0, 0.35])
+def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, monkeypatch, top_crop):
+    """hmr-free: the report's rows and per-joint bars recomputed from the predictions file."""
+    run, out = tmp_path / "run", tmp_path / "run" / "eval-synthetic"
+    finetune(config_for(run, "hmr-free", "synthetic", takes / "train", top_crop=top_crop))
+    plotted, plot = {}, scoring.plot_per_joint_errors
+
+    def spy(*args):
+        plotted["bars"] = args
+        return plot(*args)
+
+    monkeypatch.setattr(scoring, "plot_per_joint_errors", spy)
     result = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(run / "checkpoint-last.pt"),
                                            "--data-root", str(takes / "test"), "--workers", "0"])
     assert result.exit_code == 0, result.output
-    report = json.loads((run / "eval-synthetic" / "results.json").read_text())
+    report = json.loads((out / "results.json").read_text())
     assert report["samples"] == 2 * 2 * 2
+    assert "| model |" in (out / "results.md").read_text()
+    predictions = stored(out / "predictions.npz")
+    keys, gt = split_truth("synthetic", takes / "test")
+    assert predictions["keys"].tolist() == keys
+    mean = np.broadcast_to(predictions["baseline_mean_joints"], gt.shape)
+    rows = report["results"]
+    assert set(rows) == {"model", "mean-pose baseline"}
+    assert rows["model"]["MPJPE"] == pytest.approx(mean_error_mm(predictions["joints"], gt), rel=1e-5)
+    assert rows["model"]["PA-MPJPE"] == pytest.approx(pa_error_mm(predictions["joints"], gt), rel=1e-5)
+    assert rows["mean-pose baseline"]["MPJPE"] == pytest.approx(mean_error_mm(mean, gt), rel=1e-5)
+    path, names, bars = plotted["bars"]
+    assert path == out / "per_joint_error.png" and len(names) == 24
+    np.testing.assert_allclose(bars["model"], 1000 * np.linalg.norm(predictions["joints"] - gt, axis=-1).mean(0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(bars["mean-pose baseline"], 1000 * np.linalg.norm(mean - gt, axis=-1).mean(0),
+                               rtol=1e-5)
+    assert report["files"] == ["per_joint_error.png", "predictions.npz", "results.md"]
+
+
+def test_densepose_report_of_a_perfect_and_of_the_model_prediction(takes, tmp_path):
+    """The model's part accuracy recomputed from its predictions file; the ground truth itself, as a
+    predictions file, scores 100 % and AUC 1 (every sampled point at geodesic distance 0)."""
+    run, out = tmp_path / "run", tmp_path / "run" / "eval-synthetic"
+    finetune(config_for(run, "densepose", "synthetic", takes / "train"))
+    common = ["--data-root", str(takes / "test"), "--workers", "0"]
+    result = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(run / "checkpoint-last.pt"), *common])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "results.json").read_text())
+    assert report["files"] == ["predictions.npz", "rcp.png", "results.md"]
+    predictions = stored(out / "predictions.npz")
+    crops = FinetuneDataset(open_benchmark("synthetic", takes / "test"), int(predictions["image_size"]), train=False)
+    parts = np.stack([crops[i]["parts"].numpy() for i in range(len(crops))])
+    uv = np.stack([crops[i]["uv"].numpy() for i in range(len(crops))])
+    labelled = parts >= 0
     model = report["results"]["model"]
-    if task == "hmr-free":
-        assert model["MPJPE"] > 0 and model["PA-MPJPE"] <= model["MPJPE"]
-        assert "mean-pose baseline" in report["results"]
-        assert (run / "eval-synthetic" / "per_joint_error.png").stat().st_size > 1000
-    else:
-        assert 0 <= model["AUC10"] <= model["AUC30"] <= 1 and 0 <= model["part accuracy %"] <= 100
-        assert (run / "eval-synthetic" / "rcp.png").exists()
-    assert "| model |" in (run / "eval-synthetic" / "results.md").read_text()
+    assert model["part accuracy %"] == pytest.approx(100 * (predictions["parts"] == parts)[labelled].mean())
+
+    perfect = dict(predictions, parts=np.where(labelled, parts, 0).astype(np.uint8),
+                   uv=np.round(255 * uv).astype(np.uint8))
+    np.savez(tmp_path / "perfect.npz", **perfect)
+    result = CliRunner().invoke(eval_cli, ["synthetic", "--predictions", str(tmp_path / "perfect.npz"), *common])
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "perfect-synthetic" / "results.json").read_text())["results"]["model"]
+    assert row["part accuracy %"] == 100.0
+    assert row["AUC10"] == pytest.approx(1.0, abs=1e-3)
+    assert row["AUC30"] == pytest.approx(1.0, abs=1e-3)
 
 
 def test_eval_dataset_order_is_the_benchmark_order(takes):
@@ -166,8 +242,14 @@ def test_few_shot_fine_tuning_takes_k_per_class_and_scores(tmp_path):
                                            "--data-root", str(tmp_path / "hagrid"), "--workers", "0"])
     assert result.exit_code == 0, result.output
     report = json.loads((run / "eval-hagrid" / "results.json").read_text())
-    assert report["samples"] == 18 * 3 and 0 <= report["results"]["model"]["accuracy %"] <= 100
-    assert "majority-class baseline" in report["results"]
+    assert report["samples"] == 18 * 3
+    split = open_benchmark("hagrid", tmp_path / "hagrid")
+    predictions = stored(run / "eval-hagrid" / "predictions.npz")
+    assert predictions["keys"].tolist() == [split[i].key for i in range(len(split))]
+    labels = np.array([split[i].label for i in range(len(split))])
+    rows = report["results"]
+    assert rows["model"]["accuracy %"] == pytest.approx(100 * (predictions["logits"].argmax(-1) == labels).mean())
+    assert rows["majority-class baseline"]["accuracy %"] == pytest.approx(100 / 18)  # 3 of the 54 are any one class
 
 
 def test_croco_eval_3dpw_on_the_native_layout(takes, tmp_path):
@@ -180,7 +262,10 @@ def test_croco_eval_3dpw_on_the_native_layout(takes, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads((run / "eval-3dpw" / "results.json").read_text())
     assert report["samples"] == 4  # 2 + 2 frames with campose_valid
-    assert report["results"]["model"]["MPJPE"] > 0
+    keys, gt = split_truth("3dpw", tmp_path / "3dpw")
+    predictions = stored(run / "eval-3dpw" / "predictions.npz")
+    assert predictions["keys"].tolist() == keys
+    assert report["results"]["model"]["MPJPE"] == pytest.approx(mean_error_mm(predictions["joints"], gt), rel=1e-5)
 
 
 def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):
@@ -199,7 +284,27 @@ def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):
                                            "--h36m-regressor", str(tmp_path / "J_regressor_h36m.npy")])
     assert result.exit_code == 0, result.output
     model = json.loads((run / "eval-3dpw" / "results.json").read_text())["results"]["model"]
-    assert 0 < model["PA-MPJPE (H36M-14)"] <= model["MPJPE (H36M-14)"] and model["MPVPE"] > 0
+    assert {"MPJPE (H36M-14)", "PA-MPJPE (H36M-14)", "MPVPE"} <= set(model)
+
+    # The ground truth's own SMPL parameters as predictions: every mesh lands on its target (the fake
+    # model files of all genders are the same), so all three errors are 0.
+    split = FinetuneDataset(open_benchmark("3dpw", tmp_path / "3dpw"), 64, train=False)
+    truth = [split[i] for i in range(len(split))]
+    as_matrix = lambda rotvecs: Rotation.from_rotvec(rotvecs.reshape(-1, 3)).as_matrix()  # noqa: E731
+    perfect = dict(stored(run / "eval-3dpw" / "predictions.npz"),
+                   global_orient=np.stack([as_matrix(s["global_orient"].numpy()) for s in truth])[:, 0],
+                   body_pose=np.stack([as_matrix(s["body_pose"].numpy()) for s in truth]),
+                   betas=np.stack([s["betas"].numpy() for s in truth]))
+    np.savez(tmp_path / "perfect.npz", **{key: value.astype(np.float32) if key in ("global_orient", "body_pose") else value
+                                          for key, value in perfect.items()})
+    result = CliRunner().invoke(eval_cli, ["3dpw", "--predictions", str(tmp_path / "perfect.npz"),
+                                           "--data-root", str(tmp_path / "3dpw"), "--workers", "0",
+                                           "--smpl-model", str(tmp_path / "models"),
+                                           "--h36m-regressor", str(tmp_path / "J_regressor_h36m.npy")])
+    assert result.exit_code == 0, result.output
+    row = json.loads((tmp_path / "perfect-3dpw" / "results.json").read_text())["results"]["model"]
+    for name in ("MPJPE (H36M-14)", "PA-MPJPE (H36M-14)", "MPVPE"):
+        assert row[name] == pytest.approx(0.0, abs=1e-3), name
 
 
 def test_resuming_with_another_model_names_the_changed_settings(takes, tmp_path):

@@ -18,6 +18,7 @@ import shutil
 import site
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -26,7 +27,8 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "core", "render", "model", "eval", "assets/configs")  # what the wheel needs
+PACKAGE_DIRS = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+SOURCES = ("pyproject.toml", "README.md", *sorted(set(PACKAGE_DIRS.values())))  # what the wheel is built from
 
 
 def _run(command: list, **kwargs) -> subprocess.CompletedProcess:

@@ -95,7 +95,7 @@ NUM_PARTS = 24
 # Body-model genders, and the integer codes batches carry (3DPW's 'm'/'f' read as male/female).
 GENDERS: tuple[str, ...] = ("neutral", "male", "female")
 GENDER_CODES: dict[str, int] = {"neutral": 0, "male": 1, "m": 1, "female": 2, "f": 2}
-GENDER_OF_CODE: dict[int, str] = {code: name for code, name in enumerate(GENDERS)}
+GENDER_OF_CODE: dict[int, str] = dict(enumerate(GENDERS))
 
 # MANO / SMPL-H / SMPL-X finger order, and the fingertips thumb to pinky.
 MANO_FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")

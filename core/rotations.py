@@ -23,7 +23,7 @@ def array_namespace(x) -> SimpleNamespace:
         return SimpleNamespace(
             asarray=lambda a: np.asarray(a, dtype=np.float64), norm=lambda a: np.linalg.norm(a, axis=-1),
             sinc=np.sinc, stack=np.stack, zeros_like=np.zeros_like,
-            eye=lambda like: np.eye(3), broadcast=np.broadcast_to)
+            eye=lambda _like: np.eye(3), broadcast=np.broadcast_to)
     torch = sys.modules["torch"]
     return SimpleNamespace(
         asarray=lambda a: a, norm=lambda a: torch.linalg.vector_norm(a, dim=-1),
@@ -66,7 +66,7 @@ def matrix_to_axis_angle(rot: np.ndarray) -> np.ndarray:
     """
     rot = np.asarray(rot, dtype=np.float64)
     flat = Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_rotvec()
-    return flat.reshape(rot.shape[:-2] + (3,))
+    return flat.reshape((*rot.shape[:-2], 3))
 
 
 def rotate_axis_angle(rotation: np.ndarray, axis_angle: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from crocohuman.core.typed_config import from_mapping
 from crocohuman.datasets import open_benchmark
 from crocohuman.eval.config import EvalConfig, check_config, resolve_device
 from crocohuman.eval.predictions import (
@@ -37,7 +38,6 @@ from crocohuman.eval.predictions import (
 from crocohuman.eval.report import finished_report, markdown_table, scored_fingerprint, write_json, write_text
 from crocohuman.eval.scoring import JOINT_UNITS, score_task
 from crocohuman.model.croco import CroCoConfig
-from crocohuman.core.typed_config import from_mapping
 from crocohuman.model.finetune import FinetuneTask, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.run_checkpoint import load_training_checkpoint
@@ -48,7 +48,7 @@ log = logging.getLogger("crocohuman.eval")
 PREDICTIONS_FILE = "predictions.npz"
 NOT_TARGETS = ("img", "img_top", "index", "crop", "key")  # batch entries that are inputs or bookkeeping
 
-__all__ = ["EvalConfig", "JOINT_UNITS", "evaluate", "load_finetuned"]
+__all__ = ["JOINT_UNITS", "EvalConfig", "evaluate", "load_finetuned"]
 
 
 def load_finetuned(path: Path, model_path: str | None = None) -> tuple[torch.nn.Module, TrainConfig, dict]:

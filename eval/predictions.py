@@ -168,5 +168,13 @@ def check_sample_keys(path: Path, predicted: list[str], truth: list[str], what: 
                              f"{order}; predictions must follow the benchmark's order")
 
 
-__all__ = ["Predictions", "SMPL_ARRAYS", "check_sample_count", "check_sample_keys", "load_predictions",
-           "normalised_baseline", "stored_predictions", "write_predictions"]
+__all__ = [
+    "SMPL_ARRAYS",
+    "Predictions",
+    "check_sample_count",
+    "check_sample_keys",
+    "load_predictions",
+    "normalised_baseline",
+    "stored_predictions",
+    "write_predictions",
+]

@@ -269,7 +269,7 @@ def load_croco_weights(path: str | os.PathLike, map_location: str | torch.device
     config, metadata = weights_config(path)
     try:
         with safe_open(str(path), framework="pt", device=str(map_location)) as f:
-            sd = {k: f.get_tensor(k) for k in f.keys()}
+            sd = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has keys() but is not iterable
     except Exception as err:
         raise ValueError(f"{path} is not a safetensors file ({err})") from err
     if metadata.get("contents") != "encoder":

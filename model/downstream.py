@@ -62,7 +62,7 @@ def _export_contents(path: Path) -> str | None:
     try:
         with safe_open(str(path), framework="pt") as f:
             return (f.metadata() or {}).get("contents")
-    except Exception:  # not a safetensors file, or no file: load_croco_weights raises the clear error
+    except Exception:  # noqa: BLE001 - not a safetensors file, or no file: load_croco_weights raises the clear error
         return None
 
 

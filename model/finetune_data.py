@@ -173,7 +173,7 @@ class FinetuneDataset(Dataset):
     def _point_labels(self, sample, crop) -> dict:
         """DensePose-COCO: only the annotated points carry a part (others -1, ignored)."""
         points = sample.densepose
-        x0, y0, x1, y1 = crop
+        x0, y0, x1, _y1 = crop
         scale = self.size / (x1 - x0)
         cols = np.floor((np.asarray(points["x"]) - x0) * scale).astype(int)
         rows = np.floor((np.asarray(points["y"]) - y0) * scale).astype(int)

@@ -11,6 +11,7 @@ Tokens are in raster order on the G x G patch grid (croco.py). Rotations are reg
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ MODES = ("monocular", "binocular")
 def mlp(dims: list[int]) -> nn.Sequential:
     """Linear layers through `dims`, GELU between them, none after the last."""
     layers: list[nn.Module] = []
-    for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+    for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
         if i:
             layers.append(nn.GELU())
         layers.append(nn.Linear(d_in, d_out))

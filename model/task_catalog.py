@@ -83,5 +83,15 @@ def task_spec(name: str):
     return getattr(importlib.import_module(f"crocohuman.model.tasks.{module}"), cls)(info)
 
 
-__all__ = ["HEAD_MODES", "HeadMode", "SCORE_KINDS", "ScoreKind", "TASK_INFO", "TASK_NAMES", "TaskInfo", "TaskName",
-           "task_spec", "tasks_on"]
+__all__ = [
+    "HEAD_MODES",
+    "SCORE_KINDS",
+    "TASK_INFO",
+    "TASK_NAMES",
+    "HeadMode",
+    "ScoreKind",
+    "TaskInfo",
+    "TaskName",
+    "task_spec",
+    "tasks_on",
+]

@@ -48,7 +48,7 @@ def parse_background_spec(spec: str) -> BackgroundSpec:
 
 def parse_motion_spec(spec: str) -> MotionSpec:
     """Parse "sampler", "sampler:KIND" or "amass:DIR" (syntax only; KIND is checked by the sampler)."""
-    kind, sep, arg = spec.strip().partition(":")
+    kind, _sep, arg = spec.strip().partition(":")
     if kind == "sampler":
         return MotionSpec("sampler", sampler_kind=arg.strip() or None)
     if kind == "amass" and arg.strip():

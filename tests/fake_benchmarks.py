@@ -7,13 +7,14 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from fake_smpl import fake_model_arrays
 from PIL import Image
 from pycocotools import mask as mask_utils
 from scipy.io import savemat
 
 from crocohuman.datasets.hagrid import GESTURES
 from crocohuman.model.train_config import TrainConfig
+
+from fake_smpl import fake_model_arrays
 
 W, H = 64, 48
 ROT_Z90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 degrees about z
@@ -80,7 +81,7 @@ def make_freihand(root: Path, split: str, count: int, images: int, xyz: np.ndarr
     ``images`` images (training: 4 versions x count); annotations not given are made up."""
     rng = np.random.default_rng(1)
     if xyz is None:
-        xyz = rng.uniform(-0.05, 0.05, (count, 21, 3)) + [0, 0, 0.5]
+        xyz = rng.uniform(-0.05, 0.05, (count, 21, 3)) + np.array([0, 0, 0.5])
         xyz[0, 0] = [0.1, -0.05, 0.5]
     if verts is None:
         verts = rng.normal(size=(count, 778, 3))

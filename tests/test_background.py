@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trimesh
-from fake_scene import TABLE_MAX, TABLE_MIN, room_mesh
 from PIL import Image
 
 from crocohuman.core.conventions import SMPL_CANONICAL_TO_WORLD as Y_UP_TO_Z_UP  # one rotation, two uses
@@ -25,6 +24,8 @@ from crocohuman.render.background import (
     sample_camera_position,
     sample_standing_spot,
 )
+
+from fake_scene import TABLE_MAX, TABLE_MIN, room_mesh
 
 # --------------------------------------------------------------------------------- procedural
 
@@ -72,7 +73,7 @@ def image_folder(tmp_path: Path) -> Path:
     rgba.putalpha(128)
     rgba.save(tmp_path / "rgba.png")
     rgb.convert("P", palette=Image.Palette.ADAPTIVE).save(tmp_path / "palette.png")
-    Image.fromarray((_gradient(40, 50)[..., 0].astype(np.uint16) * 257)).save(tmp_path / "deep16.png")
+    Image.fromarray(_gradient(40, 50)[..., 0].astype(np.uint16) * 257).save(tmp_path / "deep16.png")
     jpeg = (tmp_path / "rgb.jpg").read_bytes()
     (tmp_path / "truncated.jpg").write_bytes(jpeg[: len(jpeg) // 3])
     (tmp_path / "notes.png").write_text("this is not an image")
@@ -244,15 +245,15 @@ def test_textured_gltf_keeps_texture(tmp_path: Path):
 
 
 def test_scene_errors(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="nowhere.glb"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.glb"):
         load_scene(tmp_path / "nowhere.glb")
     broken = tmp_path / "broken.glb"
     broken.write_bytes(b"glTF\x02\x00\x00\x00garbage that is not a glb")
-    with pytest.raises(ValueError, match="broken.glb"):
+    with pytest.raises(ValueError, match=r"broken\.glb"):
         load_scene(broken)
     empty = tmp_path / "empty.obj"
     empty.write_text("# no faces\nv 0 0 0\n")
-    with pytest.raises(ValueError, match="empty.obj"):
+    with pytest.raises(ValueError, match=r"empty\.obj"):
         load_scene(empty)
     (tmp_path / "scene.fbx").write_text("x")
     with pytest.raises(ValueError, match="unsupported"):

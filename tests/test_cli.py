@@ -10,15 +10,16 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fake_amass import write_amass_classic
-from fake_scene import room_mesh
-from fake_smpl import write_fake_smpl_npz
 from PIL import Image
 
 from crocohuman.core.shards import list_shards, read_shard
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.cli import main
 from crocohuman.render.config import RenderConfig
+
+from fake_amass import write_amass_classic
+from fake_scene import room_mesh
+from fake_smpl import write_fake_smpl_npz
 
 SMALL = ["--takes", "2", "--takes-per-shard", "2", "--views", "2", "--frames", "2", "--size", "64"]
 
@@ -87,7 +88,7 @@ def test_person_inside_a_3d_scene(tmp_path):
 @pytest.mark.parametrize("case", ["no_model_path", "missing_model", "wrong_model", "corrupt_amass", "missing_images",
                                   "unwritable"])
 def test_bad_inputs_name_the_culprit(inputs, tmp_path, case):
-    models, amass, photos = inputs
+    models, amass, _photos = inputs
     out = tmp_path / "out"
     args = ["--output", out, *SMALL]
     if case == "no_model_path":
@@ -197,6 +198,6 @@ def test_library_configs_check_their_options(tmp_path):
         RigConfig(elevation=(10.0,))
     with pytest.raises(ValueError, match="--size must be an integer from 16 to 8192"):
         RenderConfig(output=tmp_path, width=0)
-    with pytest.raises(ValueError, match="--takes must be an integer >= 1, got 2.5"):
+    with pytest.raises(ValueError, match=r"--takes must be an integer >= 1, got 2\.5"):
         RenderConfig(output=tmp_path, takes=2.5)
     assert RigConfig(elevation=[-5, 5]).elevation == (-5.0, 5.0)  # JSON lists come back as the same range

@@ -11,19 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_benchmarks import (
-    PW3D_TRANSLATION,
-    H,
-    W,
-    make_3dpw,
-    make_densepose,
-    make_freihand,
-    make_gun71,
-    make_hagrid_v1,
-    put_jpeg,
-    put_json,
-    pw3d_record,
-)
 
 from crocohuman.core.boxes import box_from_mask, box_from_points
 from crocohuman.core.errors import UnsafePickleError
@@ -40,6 +27,20 @@ from crocohuman.datasets.interhand_crops import InterHandCrops
 from crocohuman.datasets.sample import BenchmarkSample
 from crocohuman.datasets.synthetic import SyntheticTakes
 from crocohuman.datasets.threedpw import ThreeDPW
+
+from fake_benchmarks import (
+    PW3D_TRANSLATION,
+    H,
+    W,
+    make_3dpw,
+    make_densepose,
+    make_freihand,
+    make_gun71,
+    make_hagrid_v1,
+    put_jpeg,
+    put_json,
+    pw3d_record,
+)
 
 ROT_X180 = np.diag([1.0, -1.0, -1.0])  # 180 degrees about x
 
@@ -102,7 +103,7 @@ def test_3dpw_corrupt_image_names_it(tmp_path):
     cut_in_half(tmp_path / "imageFiles" / "downtown_test_00" / "image_00001.jpg")
     dataset = ThreeDPW(tmp_path)
     dataset[0]
-    with pytest.raises(ValueError, match="image_00001.jpg"):
+    with pytest.raises(ValueError, match=r"image_00001\.jpg"):
         dataset[1]
 
 
@@ -118,7 +119,7 @@ def test_restricted_pickle_reads_python3_pickles_and_refuses_callables(tmp_path)
     with pytest.raises(UnsafePickleError, match="pathlib"):
         load_pickle(path)
     path.write_bytes(pickle.dumps(data)[:20])
-    with pytest.raises(ValueError, match="py3.pkl"):
+    with pytest.raises(ValueError, match=r"py3\.pkl"):
         load_pickle(path)
 
 
@@ -198,7 +199,7 @@ def test_freihand_training_versions_share_annotations(tmp_path):
 def test_freihand_wrong_length_names_the_file(tmp_path):
     make_freihand(tmp_path, "evaluation", 2, 2)
     put_json(tmp_path / "evaluation_xyz.json", [[[0, 0, 1]] * 21])
-    with pytest.raises(ValueError, match="evaluation_xyz.json"):
+    with pytest.raises(ValueError, match=r"evaluation_xyz\.json"):
         FreiHand(tmp_path)
 
 
@@ -274,7 +275,7 @@ def test_hagrid_errors(tmp_path):
         HaGrid(tmp_path)
     make_hagrid_v1(tmp_path)
     cut_in_half(tmp_path / "test" / "one" / "img_c.jpg")
-    with pytest.raises(ValueError, match="img_c.jpg"):
+    with pytest.raises(ValueError, match=r"img_c\.jpg"):
         HaGrid(tmp_path)[2]
 
 
@@ -424,9 +425,9 @@ def test_image_and_box_helpers(tmp_path):
     put_jpeg(tmp_path / "a.jpg")
     assert read_rgb(tmp_path / "a.jpg").shape == (H, W, 3)
     (tmp_path / "b.jpg").write_bytes(b"not an image")
-    with pytest.raises(ValueError, match="b.jpg"):
+    with pytest.raises(ValueError, match=r"b\.jpg"):
         read_rgb(tmp_path / "b.jpg")
-    with pytest.raises(FileNotFoundError, match="c.jpg"):
+    with pytest.raises(FileNotFoundError, match=r"c\.jpg"):
         read_rgb(tmp_path / "c.jpg")
     assert box_from_points(np.array([[0, 0], [10, 5], [99, 99]]), [1, 1, 0], 0.1) == (-1.0, -1.0, 11.0, 6.0)
     assert box_from_points(np.array([[3, 3], [3, 3]]), None, 0.1) is None

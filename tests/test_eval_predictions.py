@@ -9,6 +9,13 @@ import os
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy.linalg import orthogonal_procrustes
+from test_hand_mesh import freihand_fits, hand_config
+
+from crocohuman.datasets import open_benchmark
+from crocohuman.eval.cli import main as eval_cli
+from crocohuman.model.finetune import finetune
+
 from fake_benchmarks import (
     config_for,
     make_3dpw,
@@ -19,12 +26,6 @@ from fake_benchmarks import (
     write_full_size_fake_smpl,
 )
 from fake_smpl import write_fake_mano_npz
-from scipy.linalg import orthogonal_procrustes
-from test_hand_mesh import freihand_fits, hand_config
-
-from crocohuman.datasets import open_benchmark
-from crocohuman.eval.cli import main as eval_cli
-from crocohuman.model.finetune import finetune
 
 
 def croco_eval(*args):
@@ -187,7 +188,7 @@ MISMATCHES = {
     "a subset": (drop_last, "holds 7 samples, the synthetic split at"),
     "another order": (lambda d: {k: (v[::-1] if v.ndim and len(v) == 8 else v) for k, v in d.items()},
                       "(the same samples in another order)"),
-    "another sample": (lambda d: {**d, "keys": np.array(["synthetic:other"] + d["keys"][1:].tolist())},
+    "another sample": (lambda d: {**d, "keys": np.array(["synthetic:other", *d["keys"][1:].tolist()])},
                        "sample 0 is 'synthetic:other'"),
     "a hand task": (lambda d: {**d, "task": np.array("hand-mesh"), "vertices": np.zeros((8, 778, 3), np.float32)},
                     "score it with croco-eval freihand"),

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from crocohuman.datasets import open_benchmark
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
-from crocohuman.datasets import open_benchmark
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "facing_probe.py"
 ROW = re.compile(r"^\| (head|person) \| \d+ px \| (\d+) \| (\d+) \| ([\d.]+)% \| ([\d.]+)%", re.M)

@@ -8,14 +8,6 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from fake_benchmarks import (
-    config_for,
-    make_3dpw,
-    make_hagrid_balanced,
-    make_hagrid_v1,
-    render_takes,
-    write_full_size_fake_smpl,
-)
 from scipy.spatial.transform import Rotation
 
 from crocohuman.datasets import open_benchmark
@@ -26,6 +18,15 @@ from crocohuman.model.finetune_data import FinetuneDataset, top_box
 from crocohuman.model.rotation6d import matrix_to_rot6d
 from crocohuman.model.task_catalog import task_spec
 from crocohuman.model.tasks.body_joints import HMR_SPEC, hmr_outputs
+
+from fake_benchmarks import (
+    config_for,
+    make_3dpw,
+    make_hagrid_balanced,
+    make_hagrid_v1,
+    render_takes,
+    write_full_size_fake_smpl,
+)
 
 CPU = torch.device("cpu")
 
@@ -123,7 +124,7 @@ def test_joints2d_are_crop_coordinates(takes):
 
     benchmark = open_benchmark("synthetic", takes / "test")
     sample, item = benchmark[0], FinetuneDataset(benchmark, 64, train=False)[0]
-    x0, y0, x1, y1 = item["crop"].tolist()
+    x0, y0, x1, _y1 = item["crop"].tolist()
     pixels = (item["joints2d"][:, :2] + 1) / 2 * (x1 - x0) + torch.tensor([x0, y0])
     torch.testing.assert_close(pixels, torch.from_numpy(sample.joints2d[:, :2]), atol=1e-3, rtol=0)
 

@@ -15,24 +15,25 @@ import numpy as np
 import pytest
 import smplx
 import torch
+from click.testing import CliRunner
 from PIL import Image
 from scipy.linalg import orthogonal_procrustes
-from click.testing import CliRunner
-from fake_benchmarks import make_freihand, make_hagrid_v1
-from fake_smpl import write_fake_mano_npz
 
-from crocohuman.eval.cli import main as eval_cli
-from crocohuman.eval import scoring
+from crocohuman.core.conventions import FREIHAND_JOINT_NAMES, MANO_JOINT_NAMES, MANO_TO_FREIHAND
+from crocohuman.core.rotations import axis_angle_to_matrix
 from crocohuman.datasets import open_benchmark
+from crocohuman.eval import scoring
+from crocohuman.eval.cli import main as eval_cli
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.finetune import FinetuneTask, finetune
 from crocohuman.model.finetune_data import FinetuneDataset
-from crocohuman.core.conventions import FREIHAND_JOINT_NAMES, MANO_JOINT_NAMES, MANO_TO_FREIHAND
-from crocohuman.core.rotations import axis_angle_to_matrix
 from crocohuman.model.mano_head import HandMeshHead, freihand_joint_regressor, load_mano, model_free_hand_head
 from crocohuman.model.rotation6d import matrix_to_rot6d
 from crocohuman.model.task_catalog import task_spec
 from crocohuman.model.train_config import TrainConfig, load_config
+
+from fake_benchmarks import make_freihand, make_hagrid_v1
+from fake_smpl import write_fake_mano_npz
 
 TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 2, "enc_num_heads": 2,
         "dec_embed_dim": 32, "dec_depth": 1, "dec_num_heads": 2}
@@ -142,7 +143,7 @@ def freihand_run(request, data, tmp_path_factory):
     plotted = {}
     with pytest.MonkeyPatch.context() as patch:
         for name in ("plot_curves", "plot_per_joint_errors"):
-            def spy(*args, _name=name, _plot=getattr(scoring, name), **kwargs):
+            def spy(*args, _name=name, _plot=getattr(scoring, name), **kwargs):  # noqa: B008 - binds this iteration's original
                 plotted[_name] = args
                 return _plot(*args, **kwargs)
             patch.setattr(scoring, name, spy)
@@ -278,7 +279,7 @@ def test_hand_mesh_without_a_mano_file_says_what_to_get(data, tmp_path):
     with pytest.raises(ValueError, match=r"MANO_RIGHT\.pkl") as error:
         FinetuneTask(hand_config(tmp_path, data, model_path="")).build_model()
     assert "mano.is.tue.mpg.de" in str(error.value) and "--model-path" in str(error.value)
-    with pytest.raises(FileNotFoundError, match="mano_right.npz") as error:
+    with pytest.raises(FileNotFoundError, match=r"mano_right\.npz") as error:
         FinetuneTask(hand_config(tmp_path, data, model_path=str(tmp_path))).build_model()
     assert "mano.is.tue.mpg.de" in str(error.value)
     command = ["finetune", "--task", "hand-mesh", "--data", f"freihand:{data / 'freihand'}", "--out", str(tmp_path / "run")]

@@ -141,7 +141,7 @@ def test_iterative_regressor_mean_params_and_learning() -> None:
     assert torch.equal(head(torch.randn(3, 5, 8))[0]["betas"], betas.expand(3, -1))
     with pytest.raises(ValueError):
         IterativeRegressor(8, spec, mean_params={"betas": torch.zeros(5)})
-    final, steps = head(torch.randn(3, 5, 8))
+    _final, steps = head(torch.randn(3, 5, 8))
     sum(v.pow(2).sum() for s in steps for v in s.values()).backward()
     assert head.mlp[-1].weight.grad.abs().sum() > 0  # the zero layer still learns
 

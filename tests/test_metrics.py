@@ -23,7 +23,6 @@ from crocohuman.eval.densepose_geodesic import (
 )
 from crocohuman.eval.smpl_protocol import H36M_TO_J14, evaluate_smpl_meshes, h36m_j14, load_h36m_regressor
 
-
 # --------------------------------------------------------------------------- joints and meshes
 
 
@@ -153,7 +152,7 @@ def test_accuracy_and_per_class_accuracy_on_an_imbalanced_set():
     assert mean == pytest.approx(0.5)  # (1 + 0) / 2: class 2 has no samples
     np.testing.assert_array_equal(per_class[:2], [1.0, 0.0])
     assert np.isnan(per_class[2])
-    with pytest.raises(ValueError, match="0..1"):
+    with pytest.raises(ValueError, match=r"0\.\.1"):
         m.per_class_accuracy(pred, gt + 1, 2)
 
 
@@ -205,7 +204,7 @@ def test_smpl_protocol_identity_and_translation_give_zero(smpl_meshes):
     for per_sample in (errors.mpjpe, errors.pa_mpjpe, errors.mpvpe):
         assert per_sample.shape == (3,)
         np.testing.assert_allclose(per_sample, 0.0, atol=1e-9)
-    moved = evaluate_smpl_meshes(vertices + [0.1, -2.0, 5.0], vertices, path)  # pelvis-relative
+    moved = evaluate_smpl_meshes(vertices + np.array([0.1, -2.0, 5.0]), vertices, path)  # pelvis-relative
     np.testing.assert_allclose(moved.mpjpe, 0.0, atol=1e-9)
     np.testing.assert_allclose(moved.mpvpe, 0.0, atol=1e-9)
 
@@ -227,7 +226,7 @@ def test_smpl_protocol_reports_millimetres_and_procrustes(smpl_meshes):
 def test_smpl_protocol_names_a_missing_or_malformed_regressor(tmp_path, smpl_meshes):
     vertices, _ = smpl_meshes
     missing = tmp_path / "nowhere" / "J_regressor_h36m.npy"
-    with pytest.raises(FileNotFoundError, match="J_regressor_h36m.npy"):
+    with pytest.raises(FileNotFoundError, match=r"J_regressor_h36m\.npy"):
         evaluate_smpl_meshes(vertices, vertices, missing)
     bad = tmp_path / "bad_regressor.npy"
     np.save(bad, np.zeros((24, 6890)))
@@ -292,7 +291,7 @@ def test_mesh_chart_surface_matches_the_great_circle_on_a_sphere():
 
 
 def test_densepose_errors_sample_the_prediction_at_the_nearest_pixel():
-    vertices, faces, face_parts, face_iuv, theta, phi = uv_sphere()
+    vertices, faces, face_parts, face_iuv, _theta, _phi = uv_sphere()
     surface = MeshChartSurface(vertices, faces, face_parts, face_iuv)
     image = np.zeros((4, 5, 3), np.uint8)
     image[1, 2] = (1, 64, 128)
@@ -392,7 +391,7 @@ def test_smpl_densepose_surface_reads_the_condensed_matrix_right(tmp_path, write
 def test_smpl_densepose_surface_errors(tmp_path, rng):
     write_assets(tmp_path, "python3-protocol4", rng)
     (tmp_path / "Pdist_matrix.pkl").unlink()
-    with pytest.raises(FileNotFoundError, match="Pdist_matrix.pkl"):
+    with pytest.raises(FileNotFoundError, match=r"Pdist_matrix\.pkl"):
         SmplDensePoseSurface(tmp_path)
     (tmp_path / "Pdist_matrix.pkl").write_bytes(pickle.dumps({"Pdist_matrix": np.zeros(7, np.float32)}, protocol=4))
     with pytest.raises(ValueError, match="n\\(n-1\\)/2"):
@@ -402,5 +401,5 @@ def test_smpl_densepose_surface_errors(tmp_path, rng):
 def test_pdist_unpickler_refuses_anything_but_numpy(tmp_path):
     path = tmp_path / "Pdist_matrix.pkl"
     path.write_bytes(b"\x80\x02}U\x0cPdist_matrixcos\nsystem\nU\x04true\x85Rs.")
-    with pytest.raises(pickle.UnpicklingError, match="os.system"):
+    with pytest.raises(pickle.UnpicklingError, match=r"os\.system"):
         load_condensed_pdist(path)

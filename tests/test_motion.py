@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_amass import smooth_poses, write_amass_classic
 from scipy.spatial.transform import Rotation
 
 from crocohuman.core.conventions import (
@@ -28,6 +27,8 @@ from crocohuman.render.motion import (
 )
 from crocohuman.render.motion.amass import resample
 from crocohuman.render.motion.joint_limits import EULER_ORDER, JOINT_LIMITS_DEG
+
+from fake_amass import smooth_poses, write_amass_classic
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
 FEET = [J["left_ankle"], J["right_ankle"], J["left_foot"], J["right_foot"]]
@@ -342,6 +343,6 @@ def test_amass_motions_errors_name_the_directory(tmp_path):
     for name in ("a_poses.npz", "b_poses.npz"):
         (broken / name).write_bytes(b"PK\x03\x04 not really a zip")
     motions = AmassMotions(broken)
-    with pytest.warns(UserWarning), pytest.raises(ValueError, match=re.escape(str(broken))):
+    with pytest.warns(UserWarning, match="skipping AMASS file"), pytest.raises(ValueError, match=re.escape(str(broken))):
         motions.sample_clip(np.random.default_rng(0), 10, 30.0)
     assert motions.num_skipped == 2

@@ -266,7 +266,7 @@ def test_sampler_resumes_the_stream_and_shards_it_over_ranks():
         assert head(ResumableSampler(start=2, world_size=3, rank=rank), 4) == \
             head(ResumableSampler(world_size=3, rank=rank), 6)[2:]
     ranks = [head(ResumableSampler(world_size=3, rank=r), 4) for r in range(3)]
-    assert sorted(sum(ranks, [])) == list(range(12))
+    assert sorted(itertools.chain.from_iterable(ranks)) == list(range(12))
 
 
 def test_resumed_loader_continues_the_interrupted_stream():

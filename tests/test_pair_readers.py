@@ -13,6 +13,7 @@ import pickle
 import struct
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -87,7 +88,7 @@ def check_kinds(pairs: list[RawPair]) -> Counter:
 class Py2Pickler(pickle._Pickler):
     """Writes what Python 2's cPickle wrote: ``str`` as BINSTRING, numpy under ``numpy.core``."""
 
-    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch: ClassVar[dict] = dict(pickle._Pickler.dispatch)
 
     def save_py2_str(self, obj: bytes) -> None:
         if len(obj) < 256:
@@ -212,9 +213,9 @@ def make_posetrack(root: Path) -> PoseTrackVideos:
                            "vid_id": name[:6], "is_labeled": True, "nframes": frames})
             keypoints = [[10 + j, 5 + j, 1] for j in range(17)]
             annotations.append({"image_id": image_id, "track_id": 0, "bbox": [30, 4, 25, 20],  # past the edge
-                                "keypoints": sum(keypoints, []), "id": len(annotations)})
+                                "keypoints": [value for point in keypoints for value in point], "id": len(annotations)})
             if seq == 0 and 1 <= k <= 4:  # a second person, keypoints only
-                annotations.append({"image_id": image_id, "track_id": 1, "keypoints": sum(keypoints, []),
+                annotations.append({"image_id": image_id, "track_id": 1, "keypoints": [value for point in keypoints for value in point],
                                     "id": len(annotations)})
             if k == 0:  # too small to keep
                 annotations.append({"image_id": image_id, "track_id": 2, "bbox": [1, 1, 2, 2],
@@ -424,7 +425,7 @@ def test_restricted_unpickler_reads_python2_numpy_pickles(tmp_path):
     data = load_pickle(tmp_path / "x.pkl")
     assert data["names"] == ["m", "f"] and np.array_equal(data["a"], np.arange(6).reshape(2, 3))
     (tmp_path / "cut.pkl").write_bytes((tmp_path / "x.pkl").read_bytes()[:40])
-    with pytest.raises(CorruptSampleError, match="cut.pkl"):
+    with pytest.raises(CorruptSampleError, match=r"cut\.pkl"):
         load_pickle(tmp_path / "cut.pkl")
 
 
@@ -479,10 +480,10 @@ def test_corrupt_image_names_the_file(tmp_path):
         put_image(tmp_path / "seq" / "cam" / f"{k:06d}.jpg", 0, k, 0)
     broken = tmp_path / "seq" / "cam" / "000001.jpg"
     broken.write_bytes(broken.read_bytes()[: len(broken.read_bytes()) // 2])
-    with pytest.raises(CorruptSampleError, match="000001.jpg"):
+    with pytest.raises(CorruptSampleError, match=r"000001\.jpg"):
         MultiViewFolder(tmp_path).get(0, np.random.default_rng(0))
     (tmp_path / "junk.png").write_bytes(b"not an image")
-    with pytest.raises(CorruptSampleError, match="junk.png"):
+    with pytest.raises(CorruptSampleError, match=r"junk\.png"):
         read_rgb(tmp_path / "junk.png")
 
 

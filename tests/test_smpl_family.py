@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-from fake_smpl import fake_model_arrays, write_fake_model_npz, write_fake_smpl_npz, write_fake_smpl_pkl
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
@@ -23,6 +22,8 @@ from crocohuman.core.conventions import (
 from crocohuman.render.body.base import Identity
 from crocohuman.render.body.smpl_family import SmplFamilyBody
 from crocohuman.render.motion.clip import MotionClip
+
+from fake_smpl import fake_model_arrays, write_fake_model_npz, write_fake_smpl_npz, write_fake_smpl_pkl
 
 UPRIGHT = Rotation.from_matrix(SMPL_CANONICAL_TO_WORLD).as_rotvec()  # canonical body -> Z-up world
 J = {name: index for index, name in enumerate(SMPL_JOINT_NAMES)}
@@ -198,7 +199,7 @@ def test_missing_folder_is_named(tmp_path):
 
 
 def test_empty_folder_lists_what_was_looked_for(tmp_path):
-    with pytest.raises(FileNotFoundError, match="smpl_neutral.npz") as error:
+    with pytest.raises(FileNotFoundError, match=r"smpl_neutral\.npz") as error:
         SmplFamilyBody("smpl", tmp_path)
     assert str(tmp_path) in str(error.value)
     write_fake_smpl_npz(tmp_path / "SMPL_MALE.npz")

@@ -10,8 +10,8 @@ import click
 import pytest
 import torch
 
-from crocohuman.eval.cli import main as eval_cli
 from crocohuman.datasets import BENCHMARKS
+from crocohuman.eval.cli import main as eval_cli
 from crocohuman.eval.evaluate import check_task_fits
 from crocohuman.eval.scoring import DENSE_SURFACES, SCORERS
 from crocohuman.model.cli import main as train_cli

@@ -16,10 +16,10 @@ from crocohuman.model.cli import main as train_cli
 from crocohuman.model.criterion import masked_mse
 from crocohuman.model.croco import CroCoNet, preset_config
 from crocohuman.model.masking import uniform_mask
-from crocohuman.model.pairs.transforms import PairTransform
 from crocohuman.model.pairs.mixture import PairMixture, SourceConfig
-from crocohuman.model.train_config import TrainConfig
+from crocohuman.model.pairs.transforms import PairTransform
 from crocohuman.model.pretrain import pretrain
+from crocohuman.model.train_config import TrainConfig
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render

@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 from click.testing import CliRunner
+from test_train import TINY, tiny_config
 
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.croco import CroCoNet, preset_config
@@ -19,7 +20,6 @@ from crocohuman.model.training_loop import NonFiniteTrainingError, run
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
-from test_train import TINY, tiny_config
 
 SMALL = ["model_overrides={img_size: 64, patch_size: 8, enc_embed_dim: 64, enc_depth: 2, enc_num_heads: 2, "
          "dec_embed_dim: 32, dec_depth: 1, dec_num_heads: 2}", "image_size=64", "batch_size=2", "num_workers=0"]

@@ -73,7 +73,7 @@ def test_override_text_is_converted_once_by_the_fields_type():
     assert override_value(TrainConfig, "compile", "true") is True
     assert override_value(TrainConfig, "finetune.mode", "binocular") == "binocular"
     assert override_value(TrainConfig, "model_overrides.mask_ratio", "9e-1") == 0.9  # free-form: YAML 1.2
-    with pytest.raises(ConfigError, match="optim.lr is not a config key; valid keys of optim: base_lr, betas"):
+    with pytest.raises(ConfigError, match=r"optim\.lr is not a config key; valid keys of optim: base_lr, betas"):
         override_value(TrainConfig, "optim.lr", "1")
 
 

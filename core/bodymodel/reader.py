@@ -96,7 +96,7 @@ def _read_raw(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
                 return {key: stored[key] for key in keys if key in stored.files}
         with open(path, "rb") as handle:
             stored = RestrictedUnpickler(handle, purpose=_BODY_MODEL_PURPOSE, extra=_body_model_global).load()
-    except Exception as error:  # noqa: BLE001 - any failure to parse the file means the same to the user
+    except Exception as error:  # any failure to parse the file means the same to the user
         raise ValueError(f"{path} is not a readable {suffix[1:]} body model file: {error}") from error
     if not isinstance(stored, dict):
         raise ValueError(f"{path} is not a body model file: it holds a {type(stored).__name__}, not a dict of arrays")

@@ -99,7 +99,7 @@ class PairMixture(Dataset):
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, index]))
         failed: dict[int, CorruptSampleError] = {}  # source position -> its last error
-        for skipped in range(self.max_skips + 1):
+        for skipped in range(self.max_skips + 1):  # noqa: B007 - read after the loop: samples skipped
             position = int(rng.choice(len(self.sources), p=self.probabilities))
             source = self.sources[position]
             try:

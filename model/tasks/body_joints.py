@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import torch
 
+from crocohuman.core.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
 from crocohuman.model.heads import IterativeRegressor, PooledMLP
 from crocohuman.model.rotation6d import rot6d_to_matrix, smpl_kinematics
 from crocohuman.model.tasks.losses import deep_supervision, mean_points
 from crocohuman.model.tasks.spec import TaskSpec
-from crocohuman.core.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
 
 # betas: SMPL shape, phenotypes: anny's (our renders); each supervised when the data has it
 # cam: HMR's weak-perspective camera (s, tx, ty), crop coordinates in [-1, 1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -249,7 +249,7 @@ def estimate_floor_z(positions: np.ndarray, normals: np.ndarray, bin_size: float
 # Placement
 
 
-@lru_cache(maxsize=None)
+@cache
 def _barycentric_lattice(n: int) -> np.ndarray:
     """(K, 3) barycentric weights of a triangle's points on an n-step lattice (corners included)."""
     i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
@@ -279,7 +279,7 @@ def _build_occupancy(scene: SceneMesh, cell: float = VOXEL) -> OccupancyGrid:
     is_floor = (scene.normals[::3, 2] > FLOOR_NORMAL_Z) & (np.abs(z - scene.floor_z) < FLOOR_TOLERANCE)
     origin = scene.bounds_min.astype(np.float64).copy()
     origin[2] = scene.floor_z + STANDING_BAND[0]
-    band_layers = int(round((STANDING_BAND[1] - STANDING_BAND[0]) / cell))
+    band_layers = round((STANDING_BAND[1] - STANDING_BAND[0]) / cell)
     shape = np.maximum(np.ceil((scene.bounds_max - origin) / cell).astype(np.int64) + 1, 1)
     shape[2] = max(int(shape[2]), band_layers)
     occupied = np.zeros(tuple(shape), bool)

@@ -40,7 +40,7 @@ class MotionClip:
     def num_frames(self) -> int:
         return len(self.global_orient)
 
-    def frames(self, index: np.ndarray) -> "MotionClip":
+    def frames(self, index: np.ndarray) -> MotionClip:
         """The clip restricted to the given frame indices (same fps bookkeeping is the caller's)."""
         return MotionClip(
             global_orient=self.global_orient[index], body_pose=self.body_pose[index],

@@ -247,7 +247,11 @@ class MeshChartSurface:
     """
 
     def __init__(
-        self, vertices: np.ndarray, faces: np.ndarray, face_parts: np.ndarray, face_iuv: np.ndarray,
+        self,
+        vertices: np.ndarray,
+        faces: np.ndarray,
+        face_parts: np.ndarray,
+        face_iuv: np.ndarray,
         cache_size: int = 1024,
     ):
         import potpourri3d
@@ -256,7 +260,9 @@ class MeshChartSurface:
         faces = np.asarray(faces, np.int64)
         face_parts, face_iuv = np.asarray(face_parts), np.asarray(face_iuv, np.float64)
         if face_parts.shape != (len(faces),) or face_iuv.shape != (len(faces), 3, 2):
-            raise ValueError(f"face_parts {face_parts.shape} / face_iuv {face_iuv.shape} do not match {len(faces)} faces")
+            raise ValueError(
+                f"face_parts {face_parts.shape} / face_iuv {face_iuv.shape} do not match {len(faces)} faces"
+            )
         self.solver = potpourri3d.MeshHeatMethodDistanceSolver(self.vertices, faces)
         self.charts: dict[int, tuple[cKDTree, np.ndarray]] = {}
         for part in np.unique(face_parts[face_parts > 0]).tolist():

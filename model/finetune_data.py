@@ -72,8 +72,11 @@ def mirrorable(sample: dict) -> bool:
     """Whether a mirror image has known targets: SMPL-order bodies only (a mirrored right hand is a
     left hand; dense charts and class labels need their own symmetry tables)."""
     joints = sample.get("joints")
-    return (joints is not None and len(joints) == len(SMPL_MIRROR)
-            and not {"parts", "uv", "label", "vertices"} & sample.keys())
+    return (
+        joints is not None
+        and len(joints) == len(SMPL_MIRROR)
+        and not {"parts", "uv", "label", "vertices"} & sample.keys()
+    )
 
 
 def mirrored(sample: dict) -> dict:
@@ -94,8 +97,9 @@ def mirrored(sample: dict) -> dict:
 class FinetuneDataset(Dataset):
     """``train=True``: an endless seeded stream for the training loop; else the benchmark in order."""
 
-    def __init__(self, benchmark, size: int, seed: int = 0, train: bool = True, mirror: bool = False,
-                 top_crop: float = 0.0):
+    def __init__(
+        self, benchmark, size: int, seed: int = 0, train: bool = True, mirror: bool = False, top_crop: float = 0.0
+    ):
         self.benchmark, self.size, self.seed, self.train = benchmark, size, seed, train
         self.mirror, self.top_crop = mirror and train, top_crop
 

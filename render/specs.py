@@ -68,8 +68,10 @@ def check_background_spec(spec: str) -> BackgroundSpec:
         if not parsed.path.is_file():
             raise ValueError(f"--background {spec}: no such file {parsed.path}")
         if parsed.path.suffix.lower() not in SCENE_UP_AXIS:
-            raise ValueError(f"--background {spec}: unsupported scene format {parsed.path.suffix!r}; "
-                             f"expected one of {', '.join(SCENE_UP_AXIS)}")
+            raise ValueError(
+                f"--background {spec}: unsupported scene format {parsed.path.suffix!r}; "
+                f"expected one of {', '.join(SCENE_UP_AXIS)}"
+            )
     return parsed
 
 
@@ -85,6 +87,8 @@ def check_motion_spec(spec: str) -> MotionSpec:
         from crocohuman.render.motion.primitives import MOTION_KINDS  # only for this rare form
 
         if parsed.sampler_kind not in MOTION_KINDS:
-            raise ValueError(f"--motion {spec}: unknown sampler motion kind {parsed.sampler_kind!r}; "
-                             f"expected one of {', '.join(MOTION_KINDS)}")
+            raise ValueError(
+                f"--motion {spec}: unknown sampler motion kind {parsed.sampler_kind!r}; "
+                f"expected one of {', '.join(MOTION_KINDS)}"
+            )
     return parsed

@@ -193,8 +193,9 @@ def write_fake_smpl_pkl(path: str | Path, seed: int = 0) -> Path:
     with _importable_fake_chumpy() as ch_class:
         for key in ("v_template", "shapedirs"):
             wrapped = ch_class()
-            wrapped.__dict__.update(x=arrays[key], _dirty_vars=set(), _itr=None, _depends_on_deps={},
-                                    _make_dense=False, _make_sparse=False)
+            wrapped.__dict__.update(
+                x=arrays[key], _dirty_vars=set(), _itr=None, _depends_on_deps={}, _make_dense=False, _make_sparse=False
+            )
             arrays[key] = wrapped
         payload = pickle.dumps({**arrays, "bs_style": "lbs", "bs_type": "lrotmin"}, protocol=2)
     path.write_bytes(payload)

@@ -113,8 +113,9 @@ def test_image_folder_is_deterministic(image_folder: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BackgroundImageWarning)
         for seed in range(5):
-            np.testing.assert_array_equal(a.sample(np.random.default_rng(seed), 40, 40),
-                                          b.sample(np.random.default_rng(seed), 40, 40))
+            np.testing.assert_array_equal(
+                a.sample(np.random.default_rng(seed), 40, 40), b.sample(np.random.default_rng(seed), 40, 40)
+            )
 
 
 def test_image_folder_crop_does_not_depend_on_bad_files_met_before(image_folder: Path):
@@ -160,6 +161,7 @@ def test_image_folder_errors(tmp_path: Path):
 
 
 # -------------------------------------------------------------------------------------- scene
+
 
 @pytest.fixture(scope="module")
 def room_files(tmp_path_factory) -> dict[str, Path]:
@@ -221,8 +223,14 @@ def test_standing_spot_and_camera(room_files):
 def test_camera_placement_failure_is_explained(room_files):
     scene = load_scene(room_files["ply"])
     with pytest.raises(RuntimeError, match="no camera position"):
-        sample_camera_position(scene, np.random.default_rng(0), np.zeros(3), distance_range=(20.0, 30.0),
-                               height_range=(1.0, 1.5), max_tries=20)
+        sample_camera_position(
+            scene,
+            np.random.default_rng(0),
+            np.zeros(3),
+            distance_range=(20.0, 30.0),
+            height_range=(1.0, 1.5),
+            max_tries=20,
+        )
 
 
 def test_textured_gltf_keeps_texture(tmp_path: Path):
@@ -230,11 +238,14 @@ def test_textured_gltf_keeps_texture(tmp_path: Path):
     texture[:2] = (0, 0, 255)  # top rows blue (v near 1), bottom rows red
     texture[2:] = (255, 0, 0)
     quad = trimesh.Trimesh(
-        vertices=[[0, 0, 0], [1, 0, 0], [1, 0, 1], [0, 0, 1]], faces=[[0, 2, 1], [0, 3, 2]],
+        vertices=[[0, 0, 0], [1, 0, 0], [1, 0, 1], [0, 0, 1]],
+        faces=[[0, 2, 1], [0, 3, 2]],
         visual=trimesh.visual.TextureVisuals(
             uv=[[0, 0], [1, 0], [1, 1], [0, 1]],
-            material=trimesh.visual.material.PBRMaterial(baseColorTexture=Image.fromarray(texture))),
-        process=False)
+            material=trimesh.visual.material.PBRMaterial(baseColorTexture=Image.fromarray(texture)),
+        ),
+        process=False,
+    )
     quad.export(tmp_path / "quad.glb")
     scene = load_scene(tmp_path / "quad.glb")
     assert scene.texture is not None and scene.texture.shape == (4, 4, 3)

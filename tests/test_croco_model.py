@@ -255,7 +255,11 @@ def test_configure_optimizers_groups():
     names = {id(p): n for n, p in model.named_parameters()}
     assert {g["weight_decay"] for g in opt.param_groups} == {0.05, 0.0}
     assert id(model.mask_token) in decay and id(model.prediction_head.weight) in decay
-    assert all(n.endswith(".bias") or ".norm" in n or n.startswith(("enc_norm", "dec_norm")) for i, n in names.items() if i in no_decay)
+    assert all(
+        n.endswith(".bias") or ".norm" in n or n.startswith(("enc_norm", "dec_norm"))
+        for i, n in names.items()
+        if i in no_decay
+    )
     assert len(decay) + len(no_decay) == len(names)
     assert opt.defaults["betas"] == (0.9, 0.95)
 
@@ -312,8 +316,13 @@ def test_official_training_checkpoint_with_namespace(tmp_path):
     opt.step()
     kw = ", ".join(f"{k}={v!r}" for k, v in official_kwargs("RoPE100").items())
     args = argparse.Namespace(model=f"CroCoNet({kw})", lr=1.5e-4, output_dir="/out", amp=1, resume=None)
-    ckpt = {"model": ref.state_dict(), "optimizer": opt.state_dict(), "scaler": torch.amp.GradScaler("cpu").state_dict(),
-            "args": args, "epoch": 7}
+    ckpt = {
+        "model": ref.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scaler": torch.amp.GradScaler("cpu").state_dict(),
+        "args": args,
+        "epoch": 7,
+    }
     torch.save(ckpt, tmp_path / "checkpoint-last.pth")
     model = load_croco_checkpoint(tmp_path / "checkpoint-last.pth")
     assert model.config == ref.config
@@ -322,9 +331,11 @@ def test_official_training_checkpoint_with_namespace(tmp_path):
 
 def test_malicious_constructor_string_is_not_evaluated(tmp_path):
     marker = tmp_path / "pwned"
-    for src in (f"CroCoNet(enc_depth=__import__('os').system('touch {marker}'))",
-                f"__import__('os').system('touch {marker}')",
-                "CroCoNet(**{'enc_depth': 2})"):
+    for src in (
+        f"CroCoNet(enc_depth=__import__('os').system('touch {marker}'))",
+        f"__import__('os').system('touch {marker}')",
+        "CroCoNet(**{'enc_depth': 2})",
+    ):
         torch.save({"model": tiny().state_dict(), "args": argparse.Namespace(model=src)}, tmp_path / "bad.pth")
         with pytest.raises(ValueError, match=r"bad\.pth"):
             load_croco_checkpoint(tmp_path / "bad.pth")
@@ -362,8 +373,14 @@ def test_other_architectures_are_refused_with_the_keys_that_differ(tmp_path):
     with pytest.raises(ValueError, match=r"crocostereo\.pth.*mask_token.*head\.dpt"):
         load_croco_checkpoint(tmp_path / "crocostereo.pth")
     # a timm ViT under 'model', built (DUSt3R-style) by another class
-    vit = {"cls_token": torch.zeros(1, 1, 64), "pos_embed": torch.zeros(1, 17, 64), "blocks.0.attn.qkv.weight": torch.zeros(192, 64)}
-    torch.save({"model": vit, "args": argparse.Namespace(model="VisionTransformer(embed_dim=64)")}, tmp_path / "vit.pth")
+    vit = {
+        "cls_token": torch.zeros(1, 1, 64),
+        "pos_embed": torch.zeros(1, 17, 64),
+        "blocks.0.attn.qkv.weight": torch.zeros(192, 64),
+    }
+    torch.save(
+        {"model": vit, "args": argparse.Namespace(model="VisionTransformer(embed_dim=64)")}, tmp_path / "vit.pth"
+    )
     with (
         pytest.warns(UserWarning) as caught,  # noqa: PT030 - two warnings fire; the assert below checks the one that matters
         pytest.raises(ValueError, match=r"vit\.pth.*missing.*unexpected.*blocks\.0"),

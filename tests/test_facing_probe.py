@@ -31,8 +31,20 @@ def takes(tmp_path_factory):
     """Training takes (2 x 2 views) and test takes (2 x 3 views: 4 of the 6 face the camera)."""
     root = tmp_path_factory.mktemp("probe")
     for name, seed, views in (("train", 1, 2), ("test", 2, 3)):
-        render(RenderConfig(output=root / name, takes=2, takes_per_shard=2, frames=1, width=64, height=64,
-                            rig=RigConfig(views=views), texture_size=128, seed=seed, preview_takes=1))
+        render(
+            RenderConfig(
+                output=root / name,
+                takes=2,
+                takes_per_shard=2,
+                frames=1,
+                width=64,
+                height=64,
+                rig=RigConfig(views=views),
+                texture_size=128,
+                seed=seed,
+                preview_takes=1,
+            )
+        )
     return root
 
 
@@ -45,8 +57,11 @@ def facing_share(root) -> float:
 
 
 def run_probe(probe, takes, monkeypatch, capsys) -> dict[str, tuple[str, ...]]:
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--train", str(takes / "train"), "--test", str(takes / "test"),
-                                      "--epochs", "1", "--batch", "2"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [str(SCRIPT), "--train", str(takes / "train"), "--test", str(takes / "test"), "--epochs", "1", "--batch", "2"],
+    )
     probe["main"]()
     return {m.group(1): m.groups()[1:] for m in ROW.finditer(capsys.readouterr().out)}
 

@@ -252,7 +252,9 @@ def uv_sphere(rows: int = 48, cols: int = 96):
     c, d = index[1:], np.roll(index, -1, 1)[1:]
     faces = np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3), np.stack([b, c, d], -1).reshape(-1, 3)])
     corner_phi = phi[faces % cols]
-    corner_phi = np.where(corner_phi - corner_phi.min(1, keepdims=True) > np.pi, corner_phi - 2 * np.pi, corner_phi)  # seam
+    corner_phi = np.where(
+        corner_phi - corner_phi.min(1, keepdims=True) > np.pi, corner_phi - 2 * np.pi, corner_phi
+    )  # seam
     first = corner_phi.min(1) < np.pi - 1e-9
     face_parts = np.where(first, 1, 2).astype(np.uint8)
     u = np.where(first[:, None], corner_phi, corner_phi - np.pi) / np.pi
@@ -269,16 +271,22 @@ def test_mesh_chart_surface_matches_the_great_circle_on_a_sphere():
     surface = MeshChartSurface(vertices, faces, face_parts, face_iuv, cache_size=4)
     rows = np.array([10, 24, 30, 40, 5, 20])
     cols = np.array([5, 20, 60, 80, 40, 47])  # longitudes in both halves
-    iuv = np.stack([np.where(phi[cols] < np.pi, 1, 2),
-                    np.where(phi[cols] < np.pi, phi[cols], phi[cols] - np.pi) / np.pi,
-                    1.0 - theta[rows] / np.pi], 1)
+    iuv = np.stack(
+        [
+            np.where(phi[cols] < np.pi, 1, 2),
+            np.where(phi[cols] < np.pi, phi[cols], phi[cols] - np.pi) / np.pi,
+            1.0 - theta[rows] / np.pi,
+        ],
+        1,
+    )
     expected_vertices = rows * len(phi) + cols
     np.testing.assert_array_equal(surface.mesh_vertices(iuv), expected_vertices)
 
     gt, pred = np.repeat(iuv, len(iuv), 0), np.tile(iuv, (len(iuv), 1))
     distances = surface.distances(pred, gt)
-    analytic = great_circle_cm(vertices[np.repeat(expected_vertices, len(iuv))],
-                               vertices[np.tile(expected_vertices, len(iuv))])
+    analytic = great_circle_cm(
+        vertices[np.repeat(expected_vertices, len(iuv))], vertices[np.tile(expected_vertices, len(iuv))]
+    )
     np.testing.assert_allclose(distances, analytic, rtol=0.05, atol=1.5)
     assert distances[analytic == 0].max() < 1e-3
     assert len(surface._rows) == 4  # bounded LRU
@@ -296,9 +304,13 @@ def test_densepose_errors_sample_the_prediction_at_the_nearest_pixel():
     image = np.zeros((4, 5, 3), np.uint8)
     image[1, 2] = (1, 64, 128)
     image[3, 4] = (2, 200, 30)
-    points = {"x": np.array([2.3, 3.6, 0.0, 9.0]), "y": np.array([0.8, 2.7, 0.0, 1.0]),
-              "i": np.array([1.0, 2.0, 1.0, 1.0]), "u": np.array([0.3, 0.7, 0.5, 0.5]),
-              "v": np.array([0.4, 0.2, 0.5, 0.5])}
+    points = {
+        "x": np.array([2.3, 3.6, 0.0, 9.0]),
+        "y": np.array([0.8, 2.7, 0.0, 1.0]),
+        "i": np.array([1.0, 2.0, 1.0, 1.0]),
+        "u": np.array([0.3, 0.7, 0.5, 0.5]),
+        "v": np.array([0.4, 0.2, 0.5, 0.5]),
+    }
     errors = densepose_errors(surface, image, points)
     gt = np.stack([points["i"], points["u"], points["v"]], 1)
     pred = np.array([[1, 64 / 255, 128 / 255], [2, 200 / 255, 30 / 255]])
@@ -322,14 +334,42 @@ def py2_pickle(array: np.ndarray) -> bytes:
         return b"K" + bytes([value]) if 0 <= value < 256 else b"J" + struct.pack("<i", value)
 
     data = array.tobytes()
-    return b"".join([
-        b"\x80\x02}", text(b"Pdist_matrix"),
-        b"cnumpy.core.multiarray\n_reconstruct\n", b"cnumpy\nndarray\n", integer(0), b"\x85", text(b"b"), b"\x87R",
-        b"(", integer(1), b"(", *[integer(n) for n in array.shape], b"t",
-        b"cnumpy\ndtype\n", text(array.dtype.str[1:].encode()), integer(0), integer(1), b"\x87R",
-        b"(", integer(3), text(b"<"), b"NNN", integer(-1), integer(-1), integer(0), b"tb",
-        b"\x89", b"T", struct.pack("<i", len(data)), data, b"tb", b"s.",
-    ])
+    return b"".join(
+        [
+            b"\x80\x02}",
+            text(b"Pdist_matrix"),
+            b"cnumpy.core.multiarray\n_reconstruct\n",
+            b"cnumpy\nndarray\n",
+            integer(0),
+            b"\x85",
+            text(b"b"),
+            b"\x87R",
+            b"(",
+            integer(1),
+            b"(",
+            *[integer(n) for n in array.shape],
+            b"t",
+            b"cnumpy\ndtype\n",
+            text(array.dtype.str[1:].encode()),
+            integer(0),
+            integer(1),
+            b"\x87R",
+            b"(",
+            integer(3),
+            text(b"<"),
+            b"NNN",
+            integer(-1),
+            integer(-1),
+            integer(0),
+            b"tb",
+            b"\x89",
+            b"T",
+            struct.pack("<i", len(data)),
+            data,
+            b"tb",
+            b"s.",
+        ]
+    )
 
 
 WRITERS = {
@@ -358,8 +398,10 @@ def write_assets(tmp_path, writer: str, rng: np.random.Generator):
     uv = rng.uniform(size=(n_sub, 2))
     transform = rng.integers(1, n + 1, size=n_sub)
     transform[:2] = 5  # two subdivided vertices on one Pdist vertex
-    savemat(tmp_path / "SMPL_subdiv.mat", {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:].T,
-                                           "Part_ID_subdiv": parts[None].astype(np.float64)})
+    savemat(
+        tmp_path / "SMPL_subdiv.mat",
+        {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:].T, "Part_ID_subdiv": parts[None].astype(np.float64)},
+    )
     savemat(tmp_path / "SMPL_SUBDIV_TRANSFORM.mat", {"index": transform[:, None].astype(np.float64)})
     (tmp_path / "Pdist_matrix.pkl").write_bytes(WRITERS[writer](condensed))
     return square.astype(np.float32), parts, uv, transform, condensed

@@ -45,8 +45,10 @@ class _PickledSparse:
         return matrix(parts, shape=shape).toarray()
 
 
-_SPARSE_CLASSES = {name: type(name, (_PickledSparse,), {"layout": name[:3]})
-                   for name in ("csc_matrix", "csr_matrix", "csc_array", "csr_array")}
+_SPARSE_CLASSES = {
+    name: type(name, (_PickledSparse,), {"layout": name[:3]})
+    for name in ("csc_matrix", "csr_matrix", "csc_array", "csr_array")
+}
 _CHUMPY_CLASSES: dict[str, type] = {}  # one stand-in per chumpy class name met, for error messages
 _BODY_MODEL_PURPOSE = "not part of a body model file"
 
@@ -74,8 +76,10 @@ def _plain_array(value: object, key: str, path: Path) -> np.ndarray:
     if isinstance(value, _ChumpyObject):
         inner = value.state.get("x") if isinstance(value.state, dict) else None
         if inner is None:
-            raise ValueError(f"{path}: '{key}' is a chumpy {value.chumpy_class} expression, not a stored "
-                             "array; re-export the model with plain numpy arrays")
+            raise ValueError(
+                f"{path}: '{key}' is a chumpy {value.chumpy_class} expression, not a stored "
+                "array; re-export the model with plain numpy arrays"
+            )
         return _plain_array(inner, key, path)
     if isinstance(value, _PickledSparse):
         return value.toarray()
@@ -119,10 +123,16 @@ def _model_problem(arrays: dict[str, np.ndarray], spec: ModelSpec, keys: tuple[s
         return f"missing key '{missing[0]}'"
     num_vertices, j = len(arrays["v_template"]), spec.num_joints
     expected: dict[str, tuple[int | None, ...]] = {
-        "v_template": (num_vertices, 3), "shapedirs": (num_vertices, 3, None),
-        "posedirs": (num_vertices, 3, 9 * (j - 1)), "J_regressor": (j, num_vertices),
-        "weights": (num_vertices, j), "kintree_table": (2, j), "f": (None, 3),
-        "lmk_faces_idx": (None,), "lmk_bary_coords": (None, 3), **spec.hand_keys,
+        "v_template": (num_vertices, 3),
+        "shapedirs": (num_vertices, 3, None),
+        "posedirs": (num_vertices, 3, 9 * (j - 1)),
+        "J_regressor": (j, num_vertices),
+        "weights": (num_vertices, j),
+        "kintree_table": (2, j),
+        "f": (None, 3),
+        "lmk_faces_idx": (None,),
+        "lmk_bary_coords": (None, 3),
+        **spec.hand_keys,
     }
     for key, array in arrays.items():
         if problem := _shape_problem(key, array, expected[key]):

@@ -322,5 +322,6 @@ class CroCoNet(nn.Module):
         return 3.0 * fwd
 
     def estimate_mfu(self, pairs_per_second: float, peak_flops: float) -> float:
-        """Model FLOPs utilisation: achieved training FLOP/s over the accelerator's peak (e.g. 989e12, H100/H200 bf16 dense)."""
+        """Model FLOPs utilisation: achieved training FLOP/s over the accelerator's peak
+        (e.g. 989e12, H100/H200 bf16 dense)."""
         return self.estimate_flops_per_pair() * pairs_per_second / peak_flops

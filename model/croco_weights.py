@@ -217,7 +217,8 @@ def _checkpoint_dict(path: Path, map_location, mmap: bool = False) -> dict:
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
         if isinstance(ckpt, dict) and ckpt and all(isinstance(v, Tensor) for v in ckpt.values()):
             raise ValueError(
-                f"{path} is a bare state dict (first keys {sorted(ckpt)[:5]}); a CroCo checkpoint is a dict with 'model'"
+                f"{path} is a bare state dict (first keys {sorted(ckpt)[:5]}); "
+                "a CroCo checkpoint is a dict with 'model'"
             )
         raise ValueError(f"{path} is not a CroCo checkpoint: expected a dict with a 'model' state dict")
     return ckpt

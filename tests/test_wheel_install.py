@@ -26,7 +26,8 @@ import pytest
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "core", "render", "model", "eval", "assets/configs")  # what the wheel needs
+# what the wheel needs
+SOURCES = ("pyproject.toml", "README.md", "core", "datasets", "render", "model", "eval", "assets/configs")
 
 
 def _run(command: list, **kwargs) -> subprocess.CompletedProcess:

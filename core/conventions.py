@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+# fmt: off
 SMPL_JOINT_NAMES: tuple[str, ...] = (
     "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
     "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
@@ -37,6 +38,7 @@ SMPL_JOINT_NAMES: tuple[str, ...] = (
 SMPL_PARENTS: tuple[int, ...] = (
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21,
 )
+# fmt: on
 # The joint each joint becomes in a mirror image (left and right swapped), for flip augmentation.
 SMPL_MIRROR: tuple[int, ...] = tuple(
     SMPL_JOINT_NAMES.index(name.replace("left_", "@").replace("right_", "left_").replace("@", "right_"))
@@ -48,32 +50,35 @@ ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 # An idealised SMPL T-pose skeleton (our rounded numbers, metres, SMPL canonical frame: Y up,
 # facing +Z, left = +X). Used for the directions of rest bones (retargeting) and for the
 # built-in motion sampler; real SMPL bodies compute their own joints from the model file.
-SMPL_TPOSE_JOINTS = np.array([
-    [0.00, 0.00, 0.00],    # pelvis
-    [0.07, -0.09, 0.00],   # left_hip
-    [-0.07, -0.09, 0.00],  # right_hip
-    [0.00, 0.11, -0.02],   # spine1
-    [0.10, -0.48, 0.00],   # left_knee
-    [-0.10, -0.48, 0.00],  # right_knee
-    [0.00, 0.25, 0.00],    # spine2
-    [0.09, -0.88, -0.04],  # left_ankle
-    [-0.09, -0.88, -0.04], # right_ankle
-    [0.00, 0.30, 0.00],    # spine3
-    [0.11, -0.94, 0.09],   # left_foot
-    [-0.11, -0.94, 0.09],  # right_foot
-    [0.00, 0.52, -0.03],   # neck
-    [0.08, 0.42, -0.03],   # left_collar
-    [-0.08, 0.42, -0.03],  # right_collar
-    [0.00, 0.60, 0.02],    # head
-    [0.17, 0.45, -0.04],   # left_shoulder
-    [-0.17, 0.45, -0.04],  # right_shoulder
-    [0.43, 0.44, -0.05],   # left_elbow
-    [-0.43, 0.44, -0.05],  # right_elbow
-    [0.68, 0.44, -0.05],   # left_wrist
-    [-0.68, 0.44, -0.05],  # right_wrist
-    [0.77, 0.43, -0.06],   # left_hand
-    [-0.77, 0.43, -0.06],  # right_hand
-], dtype=np.float64)
+SMPL_TPOSE_JOINTS = np.array(
+    [
+        [0.00, 0.00, 0.00],  # pelvis
+        [0.07, -0.09, 0.00],  # left_hip
+        [-0.07, -0.09, 0.00],  # right_hip
+        [0.00, 0.11, -0.02],  # spine1
+        [0.10, -0.48, 0.00],  # left_knee
+        [-0.10, -0.48, 0.00],  # right_knee
+        [0.00, 0.25, 0.00],  # spine2
+        [0.09, -0.88, -0.04],  # left_ankle
+        [-0.09, -0.88, -0.04],  # right_ankle
+        [0.00, 0.30, 0.00],  # spine3
+        [0.11, -0.94, 0.09],  # left_foot
+        [-0.11, -0.94, 0.09],  # right_foot
+        [0.00, 0.52, -0.03],  # neck
+        [0.08, 0.42, -0.03],  # left_collar
+        [-0.08, 0.42, -0.03],  # right_collar
+        [0.00, 0.60, 0.02],  # head
+        [0.17, 0.45, -0.04],  # left_shoulder
+        [-0.17, 0.45, -0.04],  # right_shoulder
+        [0.43, 0.44, -0.05],  # left_elbow
+        [-0.43, 0.44, -0.05],  # right_elbow
+        [0.68, 0.44, -0.05],  # left_wrist
+        [-0.68, 0.44, -0.05],  # right_wrist
+        [0.77, 0.43, -0.06],  # left_hand
+        [-0.77, 0.43, -0.06],  # right_hand
+    ],
+    dtype=np.float64,
+)
 
 # The Y-up to Z-up rotation, (x, y, z) -> (x, -z, y): it takes the SMPL canonical body frame
 # (Y up, facing +Z) to the Z-up world, facing -Y, and Y-up scene files (glTF, most .obj/.ply) to
@@ -81,6 +86,7 @@ SMPL_TPOSE_JOINTS = np.array([
 SMPL_CANONICAL_TO_WORLD = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 
 # DensePose fine parts, index 1..24 (0 = background), as in DensePose-COCO's ``dp_I``.
+# fmt: off
 DENSEPOSE_PART_NAMES: tuple[str, ...] = (
     "background",
     "torso_back", "torso_front", "right_hand", "left_hand", "left_foot", "right_foot",
@@ -90,12 +96,13 @@ DENSEPOSE_PART_NAMES: tuple[str, ...] = (
     "lower_arm_left_front", "lower_arm_right_front", "lower_arm_left_back", "lower_arm_right_back",
     "head_right", "head_left",
 )
+# fmt: on
 NUM_PARTS = 24
 
 # Body-model genders, and the integer codes batches carry (3DPW's 'm'/'f' read as male/female).
 GENDERS: tuple[str, ...] = ("neutral", "male", "female")
 GENDER_CODES: dict[str, int] = {"neutral": 0, "male": 1, "m": 1, "female": 2, "f": 2}
-GENDER_OF_CODE: dict[int, str] = {code: name for code, name in enumerate(GENDERS)}
+GENDER_OF_CODE: dict[int, str] = dict(enumerate(GENDERS))
 
 # MANO / SMPL-H / SMPL-X finger order, and the fingertips thumb to pinky.
 MANO_FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")
@@ -109,8 +116,11 @@ MANO_JOINT_NAMES: tuple[str, ...] = (
 # to pinky, the three joints from the palm outwards and the tip.
 FREIHAND_JOINT_NAMES: tuple[str, ...] = (
     "right_wrist",
-    *(name for finger in MANO_TIPS
-      for name in (f"right_{finger}1", f"right_{finger}2", f"right_{finger}3", f"right_{finger}_tip")),
+    *(
+        name
+        for finger in MANO_TIPS
+        for name in (f"right_{finger}1", f"right_{finger}2", f"right_{finger}3", f"right_{finger}_tip")
+    ),
 )
 # MANO's 21 joints taken in FreiHAND's order: freihand_joints = mano_joints[:, MANO_TO_FREIHAND]
 MANO_TO_FREIHAND: list[int] = [MANO_JOINT_NAMES.index(name) for name in FREIHAND_JOINT_NAMES]

@@ -55,7 +55,7 @@ def smpl_forward_kinematics(
     rest = np.asarray(rest_joints, dtype=np.float64)
     local_aa = np.zeros((len(global_orient), len(SMPL_PARENTS), 3))
     local_aa[:, 0] = global_orient
-    local_aa[:, 1:NUM_BODY_JOINTS + 1] = body_pose
+    local_aa[:, 1 : NUM_BODY_JOINTS + 1] = body_pose
     joints, world = forward_kinematics(axis_angle_to_matrix(local_aa), rest)
     if transl is not None:
         joints = joints + np.asarray(transl, dtype=np.float64)[:, None]

@@ -51,8 +51,7 @@ def need(record: Any, key: str, source: str | Path) -> Any:
     return record[key]
 
 
-def as_array(value: Any, shape: tuple[int, ...], source: str | Path, key: str,
-             dtype: type = np.float32) -> np.ndarray:
+def as_array(value: Any, shape: tuple[int, ...], source: str | Path, key: str, dtype: type = np.float32) -> np.ndarray:
     """An annotation value as an array of ``shape`` (``-1`` = any); BadInputError naming file and key."""
     try:
         array = np.asarray(value, dtype=dtype)

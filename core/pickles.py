@@ -39,14 +39,35 @@ _MODULE_ALIASES = {  # Python-2 and numpy-1 module names as they appear in old p
     "numpy._core.multiarray": f"{NUMPY_CORE}.multiarray",
     "numpy._core.numeric": f"{NUMPY_CORE}.numeric",
 }
-_ALLOWED_GLOBALS = frozenset({
-    ("numpy", "ndarray"), ("numpy", "dtype"), RECONSTRUCT, FROMBUFFER,
-    (f"{NUMPY_CORE}.multiarray", "scalar"),
-    ("_codecs", "encode"),
-    *(("builtins", name) for name in (
-        "dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray",
-        "int", "float", "complex", "bool", "slice", "range")),
-})
+_ALLOWED_GLOBALS = frozenset(
+    {
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        RECONSTRUCT,
+        FROMBUFFER,
+        (f"{NUMPY_CORE}.multiarray", "scalar"),
+        ("_codecs", "encode"),
+        *(
+            ("builtins", name)
+            for name in (
+                "dict",
+                "list",
+                "tuple",
+                "set",
+                "frozenset",
+                "str",
+                "bytes",
+                "bytearray",
+                "int",
+                "float",
+                "complex",
+                "bool",
+                "slice",
+                "range",
+            )
+        ),
+    }
+)
 ANNOTATION_PURPOSE = "annotation pickles may only hold numpy arrays and builtin containers"
 
 ExtraGlobals = Callable[[str, str], object | None]
@@ -59,8 +80,15 @@ class RestrictedUnpickler(pickle.Unpickler):
     instead; ``extra(module, name)`` may allow more, returning None to refuse.
     """
 
-    def __init__(self, file: IO[bytes], *, purpose: str = ANNOTATION_PURPOSE, extra: ExtraGlobals | None = None,
-                 substitutes: Mapping[tuple[str, str], object] | None = None, encoding: str = "latin1") -> None:
+    def __init__(
+        self,
+        file: IO[bytes],
+        *,
+        purpose: str = ANNOTATION_PURPOSE,
+        extra: ExtraGlobals | None = None,
+        substitutes: Mapping[tuple[str, str], object] | None = None,
+        encoding: str = "latin1",
+    ) -> None:
         super().__init__(file, encoding=encoding)
         self.purpose, self.extra, self.substitutes = purpose, extra, substitutes or {}
 
@@ -89,6 +117,15 @@ def load_pickle(path: str | Path, *, purpose: str = ANNOTATION_PURPOSE, extra: E
             return RestrictedUnpickler(handle, purpose=purpose, extra=extra).load()
     except UnsafePickleError as err:
         raise UnsafePickleError(f"{path}: {err}") from None
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError,
-            KeyError, ImportError, UnicodeDecodeError) as err:
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        ImportError,
+        UnicodeDecodeError,
+    ) as err:
         raise CorruptSampleError(f"{path}: cannot unpickle ({type(err).__name__}: {err})") from err

@@ -21,15 +21,24 @@ def array_namespace(x) -> SimpleNamespace:
     """The few array functions the shared rotation code needs, from numpy or from torch."""
     if type(x).__module__.partition(".")[0] != "torch":
         return SimpleNamespace(
-            asarray=lambda a: np.asarray(a, dtype=np.float64), norm=lambda a: np.linalg.norm(a, axis=-1),
-            sinc=np.sinc, stack=np.stack, zeros_like=np.zeros_like,
-            eye=lambda like: np.eye(3), broadcast=np.broadcast_to)
+            asarray=lambda a: np.asarray(a, dtype=np.float64),
+            norm=lambda a: np.linalg.norm(a, axis=-1),
+            sinc=np.sinc,
+            stack=np.stack,
+            zeros_like=np.zeros_like,
+            eye=lambda _like: np.eye(3),
+            broadcast=np.broadcast_to,
+        )
     torch = sys.modules["torch"]
     return SimpleNamespace(
-        asarray=lambda a: a, norm=lambda a: torch.linalg.vector_norm(a, dim=-1),
-        sinc=torch.sinc, stack=lambda items, axis: torch.stack(items, dim=axis),
-        zeros_like=torch.zeros_like, eye=lambda like: torch.eye(3, dtype=like.dtype, device=like.device),
-        broadcast=lambda a, shape: a.expand(shape))
+        asarray=lambda a: a,
+        norm=lambda a: torch.linalg.vector_norm(a, dim=-1),
+        sinc=torch.sinc,
+        stack=lambda items, axis: torch.stack(items, dim=axis),
+        zeros_like=torch.zeros_like,
+        eye=lambda like: torch.eye(3, dtype=like.dtype, device=like.device),
+        broadcast=lambda a, shape: a.expand(shape),
+    )
 
 
 def cross_matrix(v):
@@ -37,11 +46,14 @@ def cross_matrix(v):
     xp = array_namespace(v)
     x, y, z = v[..., 0], v[..., 1], v[..., 2]
     zero = xp.zeros_like(x)
-    return xp.stack([
-        xp.stack([zero, -z, y], -1),
-        xp.stack([z, zero, -x], -1),
-        xp.stack([-y, x, zero], -1),
-    ], -2)
+    return xp.stack(
+        [
+            xp.stack([zero, -z, y], -1),
+            xp.stack([z, zero, -x], -1),
+            xp.stack([-y, x, zero], -1),
+        ],
+        -2,
+    )
 
 
 def axis_angle_to_matrix(aa):
@@ -66,7 +78,7 @@ def matrix_to_axis_angle(rot: np.ndarray) -> np.ndarray:
     """
     rot = np.asarray(rot, dtype=np.float64)
     flat = Rotation.from_matrix(rot.reshape(-1, 3, 3)).as_rotvec()
-    return flat.reshape(rot.shape[:-2] + (3,))
+    return flat.reshape((*rot.shape[:-2], 3))
 
 
 def rotate_axis_angle(rotation: np.ndarray, axis_angle: np.ndarray) -> np.ndarray:

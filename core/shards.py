@@ -61,9 +61,18 @@ def _decode_take(path: Path, key: str, files: dict[str, bytes]) -> Take:
     if seen != 4 * frames * views:
         raise ValueError(f"{path}: take {key} has {seen} of its {4 * frames * views} image files")
     body = {name[5:]: value for name, value in data.items() if name.startswith("body.")}
-    return Take(rgb=rgb, parts=parts, iuv=iuv, depth=depth, joints3d=data["joints3d"],
-                joints2d=data["joints2d"], intrinsics=data["intrinsics"], extrinsics=data["extrinsics"],
-                body_params=body, meta=meta)
+    return Take(
+        rgb=rgb,
+        parts=parts,
+        iuv=iuv,
+        depth=depth,
+        joints3d=data["joints3d"],
+        joints2d=data["joints2d"],
+        intrinsics=data["intrinsics"],
+        extrinsics=data["extrinsics"],
+        body_params=body,
+        meta=meta,
+    )
 
 
 def _check_end_marker(path: Path, end: int) -> None:

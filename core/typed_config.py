@@ -37,8 +37,9 @@ class Yaml12Loader(yaml.SafeLoader):
     """YAML with YAML 1.2's numbers: PyYAML follows YAML 1.1, where ``1e-4`` (no dot) is a string."""
 
 
-Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:float",
-                                   re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"), list("-+.0123456789"))
+Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"), list("-+.0123456789")
+)
 
 
 def read_yaml(text: str, key: str) -> Any:
@@ -176,7 +177,9 @@ def dotted_hint(cls: type, dotted: str) -> Any:
 def takes_text(hint: Any) -> bool:
     """Whether a command-line value for ``hint`` is the text as written (never read as YAML)."""
     hint = without_none(hint)
-    return hint in (str, Path) or (typing.get_origin(hint) is Literal and all(isinstance(c, str) for c in choices(hint)))
+    return hint in (str, Path) or (
+        typing.get_origin(hint) is Literal and all(isinstance(c, str) for c in choices(hint))
+    )
 
 
 def override_value(cls: type, dotted: str, text: str) -> Any:
@@ -206,5 +209,19 @@ def set_dotted(tree: dict, dotted: str, value: Any) -> None:
     tree[leaf] = value
 
 
-__all__ = ["ConfigError", "Yaml12Loader", "choices", "convert", "convert_fields", "dotted_hint", "from_mapping",
-           "override_value", "read_yaml", "require", "set_dotted", "split_override", "takes_text", "without_none"]
+__all__ = [
+    "ConfigError",
+    "Yaml12Loader",
+    "choices",
+    "convert",
+    "convert_fields",
+    "dotted_hint",
+    "from_mapping",
+    "override_value",
+    "read_yaml",
+    "require",
+    "set_dotted",
+    "split_override",
+    "takes_text",
+    "without_none",
+]

@@ -14,16 +14,19 @@ from crocohuman.core.registry import LazyRegistry
 
 from .sample import BenchmarkSample, BenchmarkSplit
 
-BENCHMARKS = LazyRegistry("benchmark", {
-    "3dpw": "crocohuman.datasets.threedpw:ThreeDPW",
-    "eft-coco": "crocohuman.datasets.eft_coco:EftCoco",
-    "freihand": "crocohuman.datasets.freihand:FreiHand",
-    "densepose": "crocohuman.datasets.densepose_coco:DensePoseCoco",
-    "hagrid": "crocohuman.datasets.hagrid:HaGrid",
-    "gun71": "crocohuman.datasets.gun71:Gun71",
-    "interhand": "crocohuman.datasets.interhand_crops:InterHandCrops",
-    "synthetic": "crocohuman.datasets.synthetic:SyntheticTakes",
-})
+BENCHMARKS = LazyRegistry(
+    "benchmark",
+    {
+        "3dpw": "crocohuman.datasets.threedpw:ThreeDPW",
+        "eft-coco": "crocohuman.datasets.eft_coco:EftCoco",
+        "freihand": "crocohuman.datasets.freihand:FreiHand",
+        "densepose": "crocohuman.datasets.densepose_coco:DensePoseCoco",
+        "hagrid": "crocohuman.datasets.hagrid:HaGrid",
+        "gun71": "crocohuman.datasets.gun71:Gun71",
+        "interhand": "crocohuman.datasets.interhand_crops:InterHandCrops",
+        "synthetic": "crocohuman.datasets.synthetic:SyntheticTakes",
+    },
+)
 BENCHMARK_NAMES: tuple[str, ...] = BENCHMARKS.names
 
 

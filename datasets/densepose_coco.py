@@ -59,7 +59,7 @@ def densepose_mask(rles: list, box_xywh: tuple[float, float, float, float], heig
     x1 = min(int(x + w), width, int(x) + zoomed.shape[1])
     y1 = min(int(y + h), height, int(y) + zoomed.shape[0])
     if x1 > x0 and y1 > y0:
-        image[y0:y1, x0:x1] = zoomed[y0 - int(y):y1 - int(y), x0 - int(x):x1 - int(x)]
+        image[y0:y1, x0:x1] = zoomed[y0 - int(y) : y1 - int(y), x0 - int(x) : x1 - int(x)]
     return image
 
 
@@ -79,8 +79,12 @@ class DensePoseCoco:
 
     name = "densepose"
 
-    def __init__(self, root: str | Path, json_path: str | Path = "annotations/densepose_coco_2014_minival.json",
-                 image_dir: str = "val2014") -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        json_path: str | Path = "annotations/densepose_coco_2014_minival.json",
+        image_dir: str = "val2014",
+    ) -> None:
         self.root = require_dir(root, "DensePose-COCO", LAYOUT)
         self.json_path = self.root / json_path  # an absolute json_path replaces the root
         self.image_dir = self.root / image_dir

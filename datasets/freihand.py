@@ -62,8 +62,9 @@ class FreiHand:
         versions = versions or (VERSIONS if split == "training" else ("gs",))
         unknown = [v for v in versions if v not in VERSIONS]
         if unknown or (split == "evaluation" and tuple(versions) != ("gs",)):
-            raise ValueError(f"FreiHAND {split} versions must be among {VERSIONS} ('gs' only for evaluation), "
-                             f"not {versions}")
+            raise ValueError(
+                f"FreiHAND {split} versions must be among {VERSIONS} ('gs' only for evaluation), not {versions}"
+            )
         self.root = require_dir(root, "FreiHAND", LAYOUT)
         self.split = split
         self.version_ids = [VERSIONS.index(v) for v in versions]
@@ -74,15 +75,18 @@ class FreiHand:
         self.mano = self._annotation("mano", (61,), count, optional=True)
         self.bone_scale = self._annotation("scale", (), count, optional=True)
 
-    def _annotation(self, field: str, shape: tuple[int, ...], count: int | None = None,
-                    optional: bool = False) -> np.ndarray | None:
+    def _annotation(
+        self, field: str, shape: tuple[int, ...], count: int | None = None, optional: bool = False
+    ) -> np.ndarray | None:
         path = self.root / f"{self.split}_{field}.json"
         if optional and not path.is_file():
             return None
         values = load_json(path, "FreiHAND", LAYOUT)
         if not isinstance(values, list) or (count is not None and len(values) != count):
-            raise ValueError(f"{path}: expected a list of {count if count is not None else 'N'} entries, "
-                             f"found {len(values) if isinstance(values, list) else type(values).__name__}")
+            raise ValueError(
+                f"{path}: expected a list of {count if count is not None else 'N'} entries, "
+                f"found {len(values) if isinstance(values, list) else type(values).__name__}"
+            )
         return as_array(values, (len(values), *shape), path, field)
 
     def __len__(self) -> int:
@@ -100,8 +104,13 @@ class FreiHand:
         body_params = {}
         if self.mano is not None:
             theta = self.mano[idx]
-            body_params = {"global_orient": theta[:3], "hand_pose": theta[3:48], "betas": theta[48:58],
-                           "uv_root": theta[58:60], "scale": theta[60:61]}
+            body_params = {
+                "global_orient": theta[:3],
+                "hand_pose": theta[3:48],
+                "betas": theta[48:58],
+                "uv_root": theta[58:60],
+                "scale": theta[60:61],
+            }
         return BenchmarkSample(
             image=read_rgb(self.root / self.split / "rgb" / f"{image_id:08d}.jpg"),
             box=box_from_points(uv, None, KEYPOINT_BOX_MARGIN),
@@ -111,6 +120,10 @@ class FreiHand:
             vertices=None if self.verts is None else self.verts[idx],
             body_params=body_params,
             intrinsics=intrinsics,
-            meta={"version": VERSIONS[version], "annotation_index": idx, "image_id": image_id,
-                  **({} if self.bone_scale is None else {"bone_scale": float(self.bone_scale[idx])})},
+            meta={
+                "version": VERSIONS[version],
+                "annotation_index": idx,
+                "image_id": image_id,
+                **({} if self.bone_scale is None else {"bone_scale": float(self.bone_scale[idx])}),
+            },
         )

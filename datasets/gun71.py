@@ -66,8 +66,10 @@ def grasp_from_name(image: str, source: Path) -> int:
     try:
         return int(name[1:3])
     except ValueError:
-        raise ValueError(f"{source}: sample {image!r} has no 'grasp' and its file name does not encode "
-                         "one (expected a name like 'g04_...jpg')") from None
+        raise ValueError(
+            f"{source}: sample {image!r} has no 'grasp' and its file name does not encode "
+            "one (expected a name like 'g04_...jpg')"
+        ) from None
 
 
 class Gun71:
@@ -75,8 +77,9 @@ class Gun71:
 
     name = "gun71"
 
-    def __init__(self, root: str | Path, protocol: str = "best_view", split: str = "test",
-                 annotations: str | Path | None = None) -> None:
+    def __init__(
+        self, root: str | Path, protocol: str = "best_view", split: str = "test", annotations: str | Path | None = None
+    ) -> None:
         if protocol not in PROTOCOLS:
             raise ValueError(f"GUN-71 protocol must be one of {PROTOCOLS}, not {protocol!r}")
         self.root = require_dir(root, "GUN-71", LAYOUT)
@@ -85,8 +88,10 @@ class Gun71:
         config = load_json(self.annotations, "GUN-71 protocol", LAYOUT)
         grasp_ids = [int(g) for g in need(config, "classes", self.annotations)]
         if len(set(grasp_ids)) != NUM_CLASSES or len(grasp_ids) != NUM_CLASSES:
-            raise ValueError(f"{self.annotations}: 'classes' must list {NUM_CLASSES} distinct grasp ids, "
-                             f"found {len(grasp_ids)} ({len(set(grasp_ids))} distinct)")
+            raise ValueError(
+                f"{self.annotations}: 'classes' must list {NUM_CLASSES} distinct grasp ids, "
+                f"found {len(grasp_ids)} ({len(set(grasp_ids))} distinct)"
+            )
         self.grasp_ids = grasp_ids
         self.classes = [str(n) for n in config.get("class_names", [f"grasp{g:02d}" for g in grasp_ids])]
         if len(self.classes) != NUM_CLASSES:
@@ -106,9 +111,15 @@ class Gun71:
                 self.skipped += 1
                 continue
             box = record.get("box")
-            self._samples.append(_Sample(image=image, label=label_of[grasp], grasp=grasp, best_view=best_view,
-                                         box=None if box is None else
-                                         tuple(float(v) for v in as_array(box, (4,), self.annotations, "box"))))
+            self._samples.append(
+                _Sample(
+                    image=image,
+                    label=label_of[grasp],
+                    grasp=grasp,
+                    best_view=best_view,
+                    box=None if box is None else tuple(float(v) for v in as_array(box, (4,), self.annotations, "box")),
+                )
+            )
         self.labels = np.array([s.label for s in self._samples], dtype=np.int64)
 
     def __len__(self) -> int:

@@ -45,8 +45,26 @@ from crocohuman.core.layout import as_array, load_json, need, require_dir, requi
 
 from .sample import BenchmarkSample
 
-GESTURES = ("call", "dislike", "fist", "four", "like", "mute", "ok", "one", "palm", "peace", "rock", "stop",
-            "stop_inverted", "three", "two_up", "two_up_inverted", "three2", "peace_inverted")
+GESTURES = (
+    "call",
+    "dislike",
+    "fist",
+    "four",
+    "like",
+    "mute",
+    "ok",
+    "one",
+    "palm",
+    "peace",
+    "rock",
+    "stop",
+    "stop_inverted",
+    "three",
+    "two_up",
+    "two_up_inverted",
+    "three2",
+    "peace_inverted",
+)
 NO_GESTURE = "no_gesture"
 
 LAYOUT = """\
@@ -75,8 +93,9 @@ def _detect_version(root: Path) -> int:
         return 2
     if any(root.glob("ann_*")):
         return 1
-    raise FileNotFoundError(f"HaGRID: {root} has neither hagrid_annotations/ (v2) nor ann_*/ (v1); "
-                            f"expected layout:\n{LAYOUT}")
+    raise FileNotFoundError(
+        f"HaGRID: {root} has neither hagrid_annotations/ (v2) nor ann_*/ (v1); expected layout:\n{LAYOUT}"
+    )
 
 
 def _folders(root: Path, version: int, split: str, image_dir: str | None) -> tuple[Path, Path]:
@@ -88,8 +107,10 @@ def _folders(root: Path, version: int, split: str, image_dir: str | None) -> tup
         return require_dir(root / f"ann_{name}", "HaGRID v1", LAYOUT), root / (image_dir or name)
     if split not in _V2_SPLITS:
         raise ValueError(f"HaGRID v2 split must be one of {_V2_SPLITS}, not {split!r}")
-    return (require_dir(root / "hagrid_annotations" / split, "HaGRID v2", LAYOUT),
-            root / (image_dir or "hagrid_dataset"))
+    return (
+        require_dir(root / "hagrid_annotations" / split, "HaGRID v2", LAYOUT),
+        root / (image_dir or "hagrid_dataset"),
+    )
 
 
 def _boxes_of_file(path: Path, folder: str, classes: dict[str, int]) -> list[_Box]:
@@ -106,9 +127,17 @@ def _boxes_of_file(path: Path, folder: str, classes: dict[str, int]) -> list[_Bo
             if label not in classes:
                 continue
             points = landmarks[j] if j < len(landmarks) else None
-            boxes.append(_Box(folder=folder, image_key=key, xywh=bboxes[j], label=classes[label],
-                              landmarks=as_array(points, (21, 2), path, "landmarks") if points else None,
-                              leading_hand=record.get("leading_hand"), user_id=record.get("user_id")))
+            boxes.append(
+                _Box(
+                    folder=folder,
+                    image_key=key,
+                    xywh=bboxes[j],
+                    label=classes[label],
+                    landmarks=as_array(points, (21, 2), path, "landmarks") if points else None,
+                    leading_hand=record.get("leading_hand"),
+                    user_id=record.get("user_id"),
+                )
+            )
     return boxes
 
 
@@ -117,8 +146,14 @@ class HaGrid:
 
     name = "hagrid"
 
-    def __init__(self, root: str | Path, split: str = "test", version: int | None = None,
-                 include_no_gesture: bool = False, image_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        split: str = "test",
+        version: int | None = None,
+        include_no_gesture: bool = False,
+        image_dir: str | None = None,
+    ) -> None:
         self.root = require_dir(root, "HaGRID", LAYOUT)
         self.version = version if version is not None else _detect_version(self.root)
         if self.version not in (1, 2):
@@ -150,6 +185,11 @@ class HaGrid:
             key=f"hagrid:{self.split}/{box.folder}/{box.image_key}/{index}",
             joints2d=joints2d,
             label=box.label,
-            meta={"gesture": self.classes[box.label], "folder": box.folder, "image_key": box.image_key,
-                  "leading_hand": box.leading_hand, "user_id": box.user_id},
+            meta={
+                "gesture": self.classes[box.label],
+                "folder": box.folder,
+                "image_key": box.image_key,
+                "leading_hand": box.leading_hand,
+                "user_id": box.user_id,
+            },
         )

@@ -80,8 +80,10 @@ def annotation_folder(root: Path, split: str) -> Path:
     for folder in (root / "annotations" / split, root / "annotations" / "all"):
         if (folder / f"InterHand2.6M_{split}_data.json").is_file():
             return folder
-    raise FileNotFoundError(f"InterHand2.6M: no InterHand2.6M_{split}_data.json in {root / 'annotations' / split} "
-                            f"(or annotations/all); expected layout:\n{LAYOUT}")
+    raise FileNotFoundError(
+        f"InterHand2.6M: no InterHand2.6M_{split}_data.json in {root / 'annotations' / split} "
+        f"(or annotations/all); expected layout:\n{LAYOUT}"
+    )
 
 
 def _cameras(path: Path) -> dict[tuple[str, str], _Camera]:
@@ -93,7 +95,8 @@ def _cameras(path: Path) -> dict[tuple[str, str], _Camera]:
             cameras[str(capture), str(cam)] = _Camera(
                 rotation=as_array(rotation, (3, 3), path, "camrot", np.float64),
                 position=as_array(need(need(fields, "campos", path), cam, path), (3,), path, "campos", np.float64),
-                intrinsics=np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64))
+                intrinsics=np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], dtype=np.float64),
+            )
     return cameras
 
 
@@ -110,8 +113,11 @@ class InterHandCrops:
         data_path = Path(f"{prefix}_data.json")
         data = load_json(data_path, "InterHand2.6M", LAYOUT)
         images = {need(image, "id", data_path): image for image in need(data, "images", data_path)}
-        self._crops = [self._crop(ann, images, data_path) for ann in need(data, "annotations", data_path)
-                       if need(ann, "hand_type", data_path) in HAND_JOINTS]
+        self._crops = [
+            self._crop(ann, images, data_path)
+            for ann in need(data, "annotations", data_path)
+            if need(ann, "hand_type", data_path) in HAND_JOINTS
+        ]
         self._cameras = _cameras(Path(f"{prefix}_camera.json"))
         self._joints = self._world_joints(Path(f"{prefix}_joint_3d.json"))
         mano_path = Path(f"{prefix}_MANO_NeuralAnnot.json")
@@ -126,11 +132,16 @@ class InterHandCrops:
             raise ValueError(f"{path}: annotation {ann.get('id')} names unknown image {ann['image_id']}")
         hand = ann["hand_type"]
         valid = as_array(need(ann, "joint_valid", path), (42,), path, "joint_valid") > 0
-        return _Crop(file_name=str(need(image, "file_name", path)), capture=str(need(image, "capture", path)),
-                     seq_name=str(image.get("seq_name", "")), camera=str(need(image, "camera", path)),
-                     frame=str(need(image, "frame_idx", path)), hand=hand,
-                     box=box_from_xywh(need(ann, "bbox", path), path),
-                     valid=valid[HAND_JOINTS[hand]] & valid[HAND_ROOT[hand]])
+        return _Crop(
+            file_name=str(need(image, "file_name", path)),
+            capture=str(need(image, "capture", path)),
+            seq_name=str(image.get("seq_name", "")),
+            camera=str(need(image, "camera", path)),
+            frame=str(need(image, "frame_idx", path)),
+            hand=hand,
+            box=box_from_xywh(need(ann, "bbox", path), path),
+            valid=valid[HAND_JOINTS[hand]] & valid[HAND_ROOT[hand]],
+        )
 
     def _world_joints(self, path: Path) -> dict[tuple[str, str], np.ndarray]:
         """The 42 world joints (mm) of every (capture, frame) some crop needs, as compact arrays."""
@@ -149,8 +160,9 @@ class InterHandCrops:
             fit = fits.get(crop.capture, {}).get(crop.frame, {}).get(crop.hand)
             if fit:
                 out[crop.capture, crop.frame, crop.hand] = {
-                    key: as_array(need(fit, key, path), (size,), path, key) for key, size in
-                    (("pose", 48), ("shape", 10), ("trans", 3))}
+                    key: as_array(need(fit, key, path), (size,), path, key)
+                    for key, size in (("pose", 48), ("shape", 10), ("trans", 3))
+                }
         return out
 
     def __len__(self) -> int:
@@ -168,9 +180,13 @@ class InterHandCrops:
             world_to_camera = np.eye(4)
             world_to_camera[:3, :3] = camera.rotation
             world_to_camera[:3, 3] = -camera.rotation @ camera.position / MM
-            body_params = {"global_orient": rotate_axis_angle(camera.rotation, fit["pose"][:3]),
-                           "hand_pose": fit["pose"][3:], "betas": fit["shape"], "transl": fit["trans"],
-                           "world_to_camera": world_to_camera.astype(np.float32)}
+            body_params = {
+                "global_orient": rotate_axis_angle(camera.rotation, fit["pose"][:3]),
+                "hand_pose": fit["pose"][3:],
+                "betas": fit["shape"],
+                "transl": fit["trans"],
+                "world_to_camera": world_to_camera.astype(np.float32),
+            }
         return BenchmarkSample(
             image=read_rgb(self.root / "images" / self.split / crop.file_name),
             box=crop.box,
@@ -179,6 +195,11 @@ class InterHandCrops:
             joints2d=np.concatenate([uv, crop.valid[:, None]], axis=1).astype(np.float32),
             body_params=body_params,
             intrinsics=camera.intrinsics.astype(np.float32),
-            meta={"capture": crop.capture, "seq_name": crop.seq_name, "camera": crop.camera,
-                  "frame": crop.frame, "hand": crop.hand},
+            meta={
+                "capture": crop.capture,
+                "seq_name": crop.seq_name,
+                "camera": crop.camera,
+                "frame": crop.frame,
+                "hand": crop.hand,
+            },
         )

@@ -56,8 +56,9 @@ class SyntheticTakes:
 
     name = "synthetic"
 
-    def __init__(self, root: str | Path, frames: str | Sequence[int] = "all",
-                 views: str | Sequence[int] = "all") -> None:
+    def __init__(
+        self, root: str | Path, frames: str | Sequence[int] = "all", views: str | Sequence[int] = "all"
+    ) -> None:
         self.root = require_dir(root, "synthetic takes", LAYOUT)
         self.shards = list_shards(self.root)
         if not self.shards:
@@ -66,7 +67,9 @@ class SyntheticTakes:
         for s, shard in enumerate(self.shards):
             for fields in index_shard(shard).values():
                 take_frames, take_views = _take_grid(fields)
-                index += [(s, len(self._fields), t, v) for t in _pick(frames, take_frames) for v in _pick(views, take_views)]
+                index += [
+                    (s, len(self._fields), t, v) for t in _pick(frames, take_frames) for v in _pick(views, take_views)
+                ]
                 self._fields.append(fields)
         self._index = np.array(index, dtype=np.int64).reshape(-1, 4)
 
@@ -98,11 +101,17 @@ class SyntheticTakes:
         joints2d = arrays["joints2d"][t, v]
         mask = parts > 0
         height, width = mask.shape
-        box = (box_from_mask(mask, KEYPOINT_BOX_MARGIN) or box_from_points(joints2d, None, KEYPOINT_BOX_MARGIN)
-               or (0.0, 0.0, float(width), float(height)))
+        box = (
+            box_from_mask(mask, KEYPOINT_BOX_MARGIN)
+            or box_from_points(joints2d, None, KEYPOINT_BOX_MARGIN)
+            or (0.0, 0.0, float(width), float(height))
+        )
         frames = arrays["joints3d"].shape[0]
-        body = {name[5:]: value[t] if value.ndim >= 2 and value.shape[0] == frames else value
-                for name, value in arrays.items() if name.startswith("body.")}
+        body = {
+            name[5:]: value[t] if value.ndim >= 2 and value.shape[0] == frames else value
+            for name, value in arrays.items()
+            if name.startswith("body.")
+        }
         if "global_orient" in body:  # into the camera frame, as for 3DPW
             body["global_orient"] = rotate_axis_angle(extrinsics[:, :3], body["global_orient"])
         return BenchmarkSample(

@@ -117,8 +117,7 @@ class ThreeDPW:
         if not files:
             raise FileNotFoundError(f"3DPW: no .pkl files in {folder}; expected layout:\n{LAYOUT}")
         self.sequences = [_read_sequence(path) for path in files]
-        index = [(s, a, t) for s, seq in enumerate(self.sequences)
-                 for a, t in zip(*np.nonzero(seq.valid))]
+        index = [(s, a, t) for s, seq in enumerate(self.sequences) for a, t in zip(*np.nonzero(seq.valid))]
         self._index = np.array(index, dtype=np.int64).reshape(-1, 3)
 
     def __len__(self) -> int:
@@ -132,8 +131,9 @@ class ThreeDPW:
         joints2d = seq.poses2d[a, t]
         pose = seq.poses[a, t]
         joints3d = world_to_camera(seq.joints[a, t], extrinsics[:3])
-        box = (box_from_points(joints2d, joints2d[:, 2] > 0, KEYPOINT_BOX_MARGIN)
-               or box_from_points(project(joints3d, seq.intrinsics), None, KEYPOINT_BOX_MARGIN))
+        box = box_from_points(joints2d, joints2d[:, 2] > 0, KEYPOINT_BOX_MARGIN) or box_from_points(
+            project(joints3d, seq.intrinsics), None, KEYPOINT_BOX_MARGIN
+        )
         return BenchmarkSample(
             image=read_rgb(self.root / "imageFiles" / seq.name / f"image_{t:05d}.jpg"),
             box=box,

@@ -16,8 +16,12 @@ from pathlib import Path
 PRECISIONS = ("fp32", "bf16")
 # benchmark -> the folders its scorer needs as --option KEY=DIR (read by the scorer, not the reader),
 # each with what it holds
-SCORING_OPTIONS = {"densepose": {"densepose_assets": "DensePose's evaluation assets: SMPL_subdiv.mat, "
-                                                     "SMPL_SUBDIV_TRANSFORM.mat, Pdist_matrix.pkl"}}
+SCORING_OPTIONS = {
+    "densepose": {
+        "densepose_assets": "DensePose's evaluation assets: SMPL_subdiv.mat, "
+        "SMPL_SUBDIV_TRANSFORM.mat, Pdist_matrix.pkl"
+    }
+}
 _DEVICE = re.compile(r"cpu|cuda(:\d+)?")
 
 
@@ -67,8 +71,10 @@ def resolve_device(name: str | None):
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             built = "with CUDA " + torch.version.cuda if torch.version.cuda else "without CUDA"
-            raise ValueError(f"--device {name}: CUDA is not available here (torch {torch.__version__} built "
-                             f"{built}); use --device cpu")
+            raise ValueError(
+                f"--device {name}: CUDA is not available here (torch {torch.__version__} built "
+                f"{built}); use --device cpu"
+            )
         index, count = int(name.partition(":")[2] or 0), torch.cuda.device_count()
         if index >= count:
             raise ValueError(f"--device {name}: only {count} CUDA device(s) visible (cuda:0..cuda:{count - 1})")
@@ -86,13 +92,19 @@ def _check_device(name: str | None, precision: str) -> None:
         return
     device = resolve_device(name)
     if precision == "bf16" and device.type != "cuda":
-        raise ValueError(f"--precision bf16 needs a CUDA device, got --device {device}: on CPUs bf16 is "
-                         "mostly emulated (slower than fp32) and would change the numbers for nothing")
+        raise ValueError(
+            f"--precision bf16 needs a CUDA device, got --device {device}: on CPUs bf16 is "
+            "mostly emulated (slower than fp32) and would change the numbers for nothing"
+        )
 
 
 def _check_numbers(config: EvalConfig) -> None:
-    for option, value, least in (("--batch-size", config.batch_size, 1), ("--workers", config.num_workers, 0),
-                                 ("--limit", config.limit, 1), ("densepose_points", config.densepose_points, 1)):
+    for option, value, least in (
+        ("--batch-size", config.batch_size, 1),
+        ("--workers", config.num_workers, 0),
+        ("--limit", config.limit, 1),
+        ("densepose_points", config.densepose_points, 1),
+    ):
         if value is not None and value < least:
             raise ValueError(f"{option} must be >= {least}, got {value}")
 
@@ -108,16 +120,18 @@ def _check_file(option: str, path, what: str) -> None:
 def _check_source(config: EvalConfig) -> None:
     """Exactly one of checkpoint / predictions, an existing file; checkpoint-only options."""
     if (config.checkpoint is None) == (config.predictions is None):
-        raise ValueError("give exactly one of --checkpoint (a fine-tuned model to run) or --predictions "
-                         "(a predictions.npz to score)")
+        raise ValueError(
+            "give exactly one of --checkpoint (a fine-tuned model to run) or --predictions (a predictions.npz to score)"
+        )
     if config.checkpoint is not None:
         _check_file("--checkpoint", config.checkpoint, "a croco-train finetune checkpoint")
         _check_device(config.device, config.precision)
         return
     _check_file("--predictions", config.predictions, "a predictions.npz, docs/predictions.md")
     if config.model_path:
-        raise ValueError("--model-path is for running a hand-mesh --checkpoint; a --predictions file "
-                         "already holds the meshes")
+        raise ValueError(
+            "--model-path is for running a hand-mesh --checkpoint; a --predictions file already holds the meshes"
+        )
 
 
 def reader_option_names(benchmark: str) -> tuple[str, ...]:
@@ -130,8 +144,9 @@ def reader_option_names(benchmark: str) -> tuple[str, ...]:
 
 def _check_options(config: EvalConfig) -> None:
     scoring = SCORING_OPTIONS.get(config.benchmark, {})
-    known = (reader_option_names(config.benchmark) + tuple(scoring)
-             if config.options else ())  # a reader module can be slow to import: only when needed
+    known = (
+        reader_option_names(config.benchmark) + tuple(scoring) if config.options else ()
+    )  # a reader module can be slow to import: only when needed
     for key in config.options:
         if key not in known:
             raise ValueError(f"--option {key}: not an option of {config.benchmark}; known: {', '.join(known)}")
@@ -154,8 +169,7 @@ def _check_data_root(config: EvalConfig) -> None:
 
 def _check_body_models(config: EvalConfig) -> None:
     if bool(config.smpl_model) != bool(config.h36m_regressor):
-        raise ValueError("--smpl-model and --h36m-regressor go together (the SPIN / HMR 2.0 3DPW protocol "
-                         "needs both)")
+        raise ValueError("--smpl-model and --h36m-regressor go together (the SPIN / HMR 2.0 3DPW protocol needs both)")
     if config.smpl_model and not Path(config.smpl_model).is_dir():
         raise ValueError(f"--smpl-model {config.smpl_model}: no such folder (your SMPL model files)")
     if config.h36m_regressor:

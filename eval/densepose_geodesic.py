@@ -11,6 +11,7 @@ Both give ``inf`` where the prediction has no part (I = 0), which RCP counts as 
 from __future__ import annotations
 
 import io
+import math
 import pickletools
 import struct
 from collections import OrderedDict
@@ -92,7 +93,7 @@ class _ArrayStub:
 
 _PDIST_PURPOSE = f"{PDIST_FILE} may only hold numpy arrays"
 _STUBS = {  # with these, the arrays of a pickle become _ArrayStubs (dtype, shape, order; no data)
-    RECONSTRUCT: lambda cls, shape, code: _ArrayStub(),
+    RECONSTRUCT: lambda _cls, _shape, _code: _ArrayStub(),
     FROMBUFFER: lambda buf, dtype, shape, order: _ArrayStub(buf, dtype, shape, order == "F"),
 }
 
@@ -194,7 +195,7 @@ class SmplDensePoseSurface:
         if not pdist_path.is_file():
             raise FileNotFoundError(f"DensePose evaluation asset not found: {pdist_path}")
         self.pdist = load_condensed_pdist(pdist_path)
-        n = int(round((1 + np.sqrt(1 + 8 * len(self.pdist))) / 2))
+        n = round((1 + math.sqrt(1 + 8 * len(self.pdist))) / 2)  # a Python int whatever the numpy version
         if n * (n - 1) // 2 != len(self.pdist):
             raise ValueError(f"{pdist_path}: {len(self.pdist)} entries is not n(n-1)/2 for any n")
         if not (len(u) == len(v) == len(self.part_of_vertex) == len(self.transform)):
@@ -246,7 +247,11 @@ class MeshChartSurface:
     """
 
     def __init__(
-        self, vertices: np.ndarray, faces: np.ndarray, face_parts: np.ndarray, face_iuv: np.ndarray,
+        self,
+        vertices: np.ndarray,
+        faces: np.ndarray,
+        face_parts: np.ndarray,
+        face_iuv: np.ndarray,
         cache_size: int = 1024,
     ):
         import potpourri3d
@@ -255,7 +260,9 @@ class MeshChartSurface:
         faces = np.asarray(faces, np.int64)
         face_parts, face_iuv = np.asarray(face_parts), np.asarray(face_iuv, np.float64)
         if face_parts.shape != (len(faces),) or face_iuv.shape != (len(faces), 3, 2):
-            raise ValueError(f"face_parts {face_parts.shape} / face_iuv {face_iuv.shape} do not match {len(faces)} faces")
+            raise ValueError(
+                f"face_parts {face_parts.shape} / face_iuv {face_iuv.shape} do not match {len(faces)} faces"
+            )
         self.solver = potpourri3d.MeshHeatMethodDistanceSolver(self.vertices, faces)
         self.charts: dict[int, tuple[cKDTree, np.ndarray]] = {}
         for part in np.unique(face_parts[face_parts > 0]).tolist():

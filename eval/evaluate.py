@@ -23,6 +23,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from crocohuman.core.typed_config import from_mapping
 from crocohuman.datasets import open_benchmark
 from crocohuman.eval.config import EvalConfig, check_config, resolve_device
 from crocohuman.eval.predictions import (
@@ -37,7 +38,6 @@ from crocohuman.eval.predictions import (
 from crocohuman.eval.report import finished_report, markdown_table, scored_fingerprint, write_json, write_text
 from crocohuman.eval.scoring import JOINT_UNITS, score_task
 from crocohuman.model.croco import CroCoConfig
-from crocohuman.core.typed_config import from_mapping
 from crocohuman.model.finetune import FinetuneTask, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.run_checkpoint import load_training_checkpoint
@@ -48,7 +48,7 @@ log = logging.getLogger("crocohuman.eval")
 PREDICTIONS_FILE = "predictions.npz"
 NOT_TARGETS = ("img", "img_top", "index", "crop", "key")  # batch entries that are inputs or bookkeeping
 
-__all__ = ["EvalConfig", "JOINT_UNITS", "evaluate", "load_finetuned"]
+__all__ = ["JOINT_UNITS", "EvalConfig", "evaluate", "load_finetuned"]
 
 
 def load_finetuned(path: Path, model_path: str | None = None) -> tuple[torch.nn.Module, TrainConfig, dict]:
@@ -132,8 +132,12 @@ def collect(dataset: EvalCrops, eval_config: EvalConfig, count: int, runner: Mod
     """Targets (and, with ``runner``, predictions) of the first ``count`` samples, by batches
     from ``num_workers`` loader processes (pinned memory when the model runs on CUDA)."""
     pin = runner is not None and runner.device.type == "cuda"
-    loader = DataLoader(torch.utils.data.Subset(dataset, range(count)), batch_size=eval_config.batch_size,
-                        num_workers=eval_config.num_workers, pin_memory=pin)
+    loader = DataLoader(
+        torch.utils.data.Subset(dataset, range(count)),
+        batch_size=eval_config.batch_size,
+        num_workers=eval_config.num_workers,
+        pin_memory=pin,
+    )
     keys, crops, targets, predictions = [], [], {}, {}
     start = time.perf_counter()
     for batch in tqdm(loader, desc=f"eval {eval_config.benchmark}", unit="batch"):
@@ -156,10 +160,15 @@ def check_task_fits(benchmark: str, task: str, source: Path) -> None:
     if benchmark in scored_on:
         return
     fitting = " or ".join(f"--task {name}" for name in tasks_on(benchmark))
-    advice = (f"for {benchmark}, fine-tune with croco-train finetune {fitting}" if fitting
-              else f"no task is scored on {benchmark}")
-    raise ValueError(f"{source} was made for task {task!r}: score it with croco-eval "
-                     f"{' or croco-eval '.join(scored_on)}, not {benchmark}; {advice}")
+    advice = (
+        f"for {benchmark}, fine-tune with croco-train finetune {fitting}"
+        if fitting
+        else f"no task is scored on {benchmark}"
+    )
+    raise ValueError(
+        f"{source} was made for task {task!r}: score it with croco-eval "
+        f"{' or croco-eval '.join(scored_on)}, not {benchmark}; {advice}"
+    )
 
 
 def _count(eval_config: EvalConfig, benchmark) -> int:
@@ -176,9 +185,15 @@ def predict_split(eval_config: EvalConfig) -> tuple[Predictions, dict[str, np.nd
     dataset = EvalCrops(benchmark, config.image_size, config.finetune.top_crop)
     runner = ModelRunner(model.to(device), config.finetune, device, eval_config.precision == "bf16")
     collected = collect(dataset, eval_config, _count(eval_config, benchmark), runner)
-    predictions = Predictions(task, collected.keys, stored_predictions(collected.predictions),
-                              normalised_baseline(baseline), eval_config.benchmark, collected.crops,
-                              config.image_size)
+    predictions = Predictions(
+        task,
+        collected.keys,
+        stored_predictions(collected.predictions),
+        normalised_baseline(baseline),
+        eval_config.benchmark,
+        collected.crops,
+        config.image_size,
+    )
     return predictions, collected.targets
 
 
@@ -222,11 +237,16 @@ def evaluate(eval_config: EvalConfig) -> dict:
         files.append(PREDICTIONS_FILE)
     results = {**targets, **{f"pred_{key}": value for key, value in predictions.arrays.items()}}
     scores = score_task(predictions.task, results, predictions.baseline, eval_config, out_dir)
-    summary = {"benchmark": eval_config.benchmark, "task": predictions.task,
-               "checkpoint": str(eval_config.checkpoint) if from_checkpoint else None,
-               "predictions": None if from_checkpoint else str(eval_config.predictions),
-               "samples": len(predictions), "results": scores.rows, "scored": fingerprint,
-               "files": sorted([*files, *scores.plots, "results.md"])}
+    summary = {
+        "benchmark": eval_config.benchmark,
+        "task": predictions.task,
+        "checkpoint": str(eval_config.checkpoint) if from_checkpoint else None,
+        "predictions": None if from_checkpoint else str(eval_config.predictions),
+        "samples": len(predictions),
+        "results": scores.rows,
+        "scored": fingerprint,
+        "files": sorted([*files, *scores.plots, "results.md"]),
+    }
     title = f"{eval_config.benchmark} / {predictions.task} ({summary['samples']} samples)"
     write_text(out_dir / "results.md", markdown_table(title, list(scores.rows.items()), scores.units))
     write_json(out_dir / "results.json", summary)

@@ -25,7 +25,11 @@ import numpy as np
 from crocohuman.core.atomic_files import write_atomic_with
 from crocohuman.model.task_catalog import TASK_INFO, TASK_NAMES
 
-SMPL_ARRAYS = {"global_orient": (3, 3), "body_pose": (21, 3, 3), "betas": (10,)}  # tasks with smpl_params, for --smpl-model
+SMPL_ARRAYS = {
+    "global_orient": (3, 3),
+    "body_pose": (21, 3, 3),
+    "betas": (10,),
+}  # tasks with smpl_params, for --smpl-model
 BASELINE_PREFIX = "baseline_"
 _META = ("task", "keys", "benchmark", "crop", "image_size")
 
@@ -50,8 +54,10 @@ def _stored_parts(parts) -> np.ndarray:
     """DensePose parts as uint8 (0..24, 0 background)."""
     parts = np.asarray(parts)
     if parts.dtype.kind not in "iu" or parts.min(initial=0) < 0 or parts.max(initial=0) > 24:
-        raise ValueError(f"DensePose 'parts' must be integers 0..24 (0 background), got {parts.dtype} "
-                         f"{parts.min(initial=0)}..{parts.max(initial=0)}")
+        raise ValueError(
+            f"DensePose 'parts' must be integers 0..24 (0 background), got {parts.dtype} "
+            f"{parts.min(initial=0)}..{parts.max(initial=0)}"
+        )
     return parts.astype(np.uint8)
 
 
@@ -72,16 +78,19 @@ def stored_predictions(predictions: dict[str, np.ndarray]) -> dict[str, np.ndarr
 
 def normalised_baseline(baseline: dict) -> dict:
     """The checkpoint's baseline (lists, an int) as the file stores it: float64 arrays, an int."""
-    return {key: int(value) if key == "majority_class" else np.asarray(value, np.float64)
-            for key, value in baseline.items()}
+    return {
+        key: int(value) if key == "majority_class" else np.asarray(value, np.float64) for key, value in baseline.items()
+    }
 
 
 def write_predictions(path: Path, predictions: Predictions) -> None:
     """Write ``predictions`` (already in the stored form) to ``path``, atomically."""
-    arrays = {"task": np.array(predictions.task), "keys": np.array(predictions.keys, dtype=str),
-              **predictions.arrays}
-    for name, value in (("benchmark", predictions.benchmark), ("crop", predictions.crop),
-                        ("image_size", predictions.image_size)):
+    arrays = {"task": np.array(predictions.task), "keys": np.array(predictions.keys, dtype=str), **predictions.arrays}
+    for name, value in (
+        ("benchmark", predictions.benchmark),
+        ("crop", predictions.crop),
+        ("image_size", predictions.image_size),
+    ):
         if value is not None:
             arrays[name] = np.asarray(value)
     arrays.update({BASELINE_PREFIX + key: np.asarray(value) for key, value in predictions.baseline.items()})
@@ -91,8 +100,9 @@ def write_predictions(path: Path, predictions: Predictions) -> None:
 def _scalar_string(data, name: str, path: Path) -> str:
     value = data[name]
     if value.ndim != 0 or value.dtype.kind != "U":
-        raise ValueError(f"{path}: '{name}' must be a 0-d string array (np.array('...')), got {value.dtype} "
-                         f"of shape {value.shape}")
+        raise ValueError(
+            f"{path}: '{name}' must be a 0-d string array (np.array('...')), got {value.dtype} of shape {value.shape}"
+        )
     return str(value)
 
 
@@ -137,25 +147,35 @@ def load_predictions(path: Path) -> Predictions:
     missing = [name for name in required if name not in arrays]
     if missing:
         raise ValueError(f"{path}: task {task} needs {', '.join(required)}; missing {', '.join(missing)}")
-    if "parts" in required and not (arrays["parts"].shape[1] == arrays["parts"].shape[2]
-                                    and arrays["uv"].shape[2:] == arrays["parts"].shape[1:]):
-        raise ValueError(f"{path}: 'parts' (N, S, S) and 'uv' (N, 2, S, S) must share one square crop grid, "
-                         f"got {arrays['parts'].shape} and {arrays['uv'].shape}")
-    baseline = {name[len(BASELINE_PREFIX):]: value for name, value in data.items() if name.startswith(BASELINE_PREFIX)}
+    if "parts" in required and not (
+        arrays["parts"].shape[1] == arrays["parts"].shape[2] and arrays["uv"].shape[2:] == arrays["parts"].shape[1:]
+    ):
+        raise ValueError(
+            f"{path}: 'parts' (N, S, S) and 'uv' (N, 2, S, S) must share one square crop grid, "
+            f"got {arrays['parts'].shape} and {arrays['uv'].shape}"
+        )
+    baseline = {name[len(BASELINE_PREFIX) :]: value for name, value in data.items() if name.startswith(BASELINE_PREFIX)}
     try:
         arrays = stored_predictions(arrays)
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error
-    return Predictions(task, keys.tolist(), arrays, normalised_baseline(baseline),
-                       _scalar_string(data, "benchmark", path) if "benchmark" in data else None,
-                       data.get("crop"), int(data["image_size"]) if "image_size" in data else None)
+    return Predictions(
+        task,
+        keys.tolist(),
+        arrays,
+        normalised_baseline(baseline),
+        _scalar_string(data, "benchmark", path) if "benchmark" in data else None,
+        data.get("crop"),
+        int(data["image_size"]) if "image_size" in data else None,
+    )
 
 
 def check_sample_count(path: Path, predicted: int, truth: int, what: str) -> None:
     """As many predictions as samples to score (checked before the targets are read)."""
     if predicted != truth:
-        raise ValueError(f"{path}: holds {predicted} samples, {what} has {truth} to score "
-                         f"(--limit N scores the first N)")
+        raise ValueError(
+            f"{path}: holds {predicted} samples, {what} has {truth} to score (--limit N scores the first N)"
+        )
 
 
 def check_sample_keys(path: Path, predicted: list[str], truth: list[str], what: str) -> None:
@@ -164,9 +184,19 @@ def check_sample_keys(path: Path, predicted: list[str], truth: list[str], what: 
     for index, (mine, theirs) in enumerate(zip(predicted, truth)):
         if mine != theirs:
             order = " (the same samples in another order)" if sorted(predicted) == sorted(truth) else ""
-            raise ValueError(f"{path}: sample {index} is {mine!r}, but {what}'s sample {index} is {theirs!r}"
-                             f"{order}; predictions must follow the benchmark's order")
+            raise ValueError(
+                f"{path}: sample {index} is {mine!r}, but {what}'s sample {index} is {theirs!r}"
+                f"{order}; predictions must follow the benchmark's order"
+            )
 
 
-__all__ = ["Predictions", "SMPL_ARRAYS", "check_sample_count", "check_sample_keys", "load_predictions",
-           "normalised_baseline", "stored_predictions", "write_predictions"]
+__all__ = [
+    "SMPL_ARRAYS",
+    "Predictions",
+    "check_sample_count",
+    "check_sample_keys",
+    "load_predictions",
+    "normalised_baseline",
+    "stored_predictions",
+    "write_predictions",
+]

@@ -37,12 +37,20 @@ def scored_fingerprint(eval_config: EvalConfig) -> dict:
     stat = source.stat()
     resolved = lambda path: str(Path(path).resolve()) if path else None  # noqa: E731
     fingerprint = {
-        "source": str(source), "kind": "checkpoint" if eval_config.checkpoint is not None else "predictions",
-        "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "benchmark": eval_config.benchmark,
-        "data_root": resolved(eval_config.root), "options": eval_config.options, "limit": eval_config.limit,
+        "source": str(source),
+        "kind": "checkpoint" if eval_config.checkpoint is not None else "predictions",
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "benchmark": eval_config.benchmark,
+        "data_root": resolved(eval_config.root),
+        "options": eval_config.options,
+        "limit": eval_config.limit,
         "precision": eval_config.precision if eval_config.checkpoint is not None else None,
-        "densepose_points": eval_config.densepose_points, "smpl_model": resolved(eval_config.smpl_model),
-        "h36m_regressor": resolved(eval_config.h36m_regressor), "model_path": resolved(eval_config.model_path)}
+        "densepose_points": eval_config.densepose_points,
+        "smpl_model": resolved(eval_config.smpl_model),
+        "h36m_regressor": resolved(eval_config.h36m_regressor),
+        "model_path": resolved(eval_config.model_path),
+    }
     return json.loads(json.dumps(fingerprint, sort_keys=True, default=str))  # as results.json reads back
 
 
@@ -65,8 +73,10 @@ def markdown_table(title: str, rows: list[tuple[str, dict[str, float]]], units: 
     header = "| | " + " | ".join(f"{m} {units.get(m, '')}".strip() for m in metrics) + " |"
     lines = [f"### {title}", "", header, "|---|" + "---|" * len(metrics)]
     for name, values in rows:
-        cells = [f"{values[m]:.3f}" if m in values and abs(values[m]) < 10 else
-                 f"{values[m]:.1f}" if m in values else "-" for m in metrics]
+        cells = [
+            f"{values[m]:.3f}" if m in values and abs(values[m]) < 10 else f"{values[m]:.1f}" if m in values else "-"
+            for m in metrics
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

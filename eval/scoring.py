@@ -72,21 +72,32 @@ def smpl_vertices(body, gender: str, orient: np.ndarray, body_pose: np.ndarray, 
         out = body.model(gender)(
             global_orient=torch.as_tensor(orient, dtype=torch.float32).reshape(shape),
             body_pose=torch.as_tensor(pose, dtype=torch.float32).reshape(shape),
-            betas=torch.as_tensor(betas, dtype=torch.float32), pose2rot=not as_matrix)
+            betas=torch.as_tensor(betas, dtype=torch.float32),
+            pose2rot=not as_matrix,
+        )
     return out.vertices.numpy()
 
 
 def _smpl_meshes(body, results: dict, rows: slice) -> tuple[np.ndarray, np.ndarray]:
     """Predicted (neutral model) and true (each actor's gender) meshes of the samples ``rows``."""
-    pred = smpl_vertices(body, "neutral" if "neutral" in body.genders else body.genders[0],
-                         results["pred_global_orient"][rows], results["pred_body_pose"][rows],
-                         results["pred_betas"][rows])
+    pred = smpl_vertices(
+        body,
+        "neutral" if "neutral" in body.genders else body.genders[0],
+        results["pred_global_orient"][rows],
+        results["pred_body_pose"][rows],
+        results["pred_betas"][rows],
+    )
     gt, genders = np.zeros_like(pred), results["gender"][rows]
     for code, gender in GENDER_OF_CODE.items():
         mine = genders == code
         if mine.any():
-            gt[mine] = smpl_vertices(body, gender, results["global_orient"][rows][mine],
-                                     results["body_pose"][rows][mine], results["betas"][rows][mine])
+            gt[mine] = smpl_vertices(
+                body,
+                gender,
+                results["global_orient"][rows][mine],
+                results["body_pose"][rows][mine],
+                results["betas"][rows][mine],
+            )
     return pred, gt
 
 
@@ -99,25 +110,31 @@ def score_smpl_protocol(results: dict, eval_config: EvalConfig) -> dict:
 
     body = BodyModelLayers("smpl", eval_config.smpl_model)
     regressor = load_h36m_regressor(eval_config.h36m_regressor)
-    errors = [evaluate_smpl_meshes(*_smpl_meshes(body, results, slice(start, start + SMPL_CHUNK)), regressor)
-              for start in range(0, len(results["pred_betas"]), SMPL_CHUNK)]
-    return {name: float(np.concatenate([getattr(e, field) for e in errors]).mean())
-            for name, field in (("MPJPE (H36M-14)", "mpjpe"), ("PA-MPJPE (H36M-14)", "pa_mpjpe"), ("MPVPE", "mpvpe"))}
+    errors = [
+        evaluate_smpl_meshes(*_smpl_meshes(body, results, slice(start, start + SMPL_CHUNK)), regressor)
+        for start in range(0, len(results["pred_betas"]), SMPL_CHUNK)
+    ]
+    return {
+        name: float(np.concatenate([getattr(e, field) for e in errors]).mean())
+        for name, field in (("MPJPE (H36M-14)", "mpjpe"), ("PA-MPJPE (H36M-14)", "pa_mpjpe"), ("MPVPE", "mpvpe"))
+    }
 
 
 def class_scores(pred: np.ndarray, gt: np.ndarray, num_classes: int) -> dict[str, float]:
-    return {"accuracy %": 100 * metrics.accuracy(pred, gt),
-            "mean per-class %": 100 * metrics.per_class_accuracy(pred, gt, num_classes)[0]}
+    return {
+        "accuracy %": 100 * metrics.accuracy(pred, gt),
+        "mean per-class %": 100 * metrics.per_class_accuracy(pred, gt, num_classes)[0],
+    }
 
 
-def score_classes(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
-                  out_dir: Path) -> TaskScores:
+def score_classes(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig, out_dir: Path) -> TaskScores:
     """Top-1 and mean per-class accuracy of the arg-max of the logits, and of the majority class."""
     logits, gt = results["pred_logits"], results["label"]
     rows = {"model": class_scores(logits.argmax(-1), gt, logits.shape[-1])}
     if "majority_class" in baseline:
-        rows["majority-class baseline"] = class_scores(np.full_like(gt, baseline["majority_class"]), gt,
-                                                       logits.shape[-1])
+        rows["majority-class baseline"] = class_scores(
+            np.full_like(gt, baseline["majority_class"]), gt, logits.shape[-1]
+        )
     return TaskScores(rows)
 
 
@@ -150,26 +167,38 @@ def _anny_surface(eval_config: EvalConfig):
 
 # benchmark -> the body surface whose charts its (U, V) are: geodesic distances are measured on it
 DENSE_SURFACES: dict[str, Callable[[EvalConfig], object]] = {
-    "densepose": _smpl_densepose_surface, "synthetic": _anny_surface}
+    "densepose": _smpl_densepose_surface,
+    "synthetic": _anny_surface,
+}
 
 
-def score_densepose(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
-                    out_dir: Path) -> TaskScores:
+def score_densepose(
+    results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig, out_dir: Path
+) -> TaskScores:
     """Part accuracy on labelled pixels, and geodesic AUC10/AUC30 on sampled ground-truth points
     (our anny surface for synthetic data; the SMPL DensePose assets for DensePose-COCO)."""
     gt_parts, pred_parts = results["parts"], results["pred_parts"]
     surface = DENSE_SURFACES[eval_config.benchmark](eval_config)
     distances = surface.distances(*_sampled_points(results, eval_config.densepose_points))
-    plot = plot_curves(out_dir / "rcp.png", RCP_THRESHOLDS_CM,
-                       {"model": metrics.rcp_curve(distances, RCP_THRESHOLDS_CM)}, "geodesic threshold [cm]", "RCP")
+    plot = plot_curves(
+        out_dir / "rcp.png",
+        RCP_THRESHOLDS_CM,
+        {"model": metrics.rcp_curve(distances, RCP_THRESHOLDS_CM)},
+        "geodesic threshold [cm]",
+        "RCP",
+    )
     labelled = gt_parts >= 0
-    row = {"part accuracy %": 100 * float((pred_parts == gt_parts)[labelled].mean()),
-           "AUC10": metrics.densepose_auc(distances, 10), "AUC30": metrics.densepose_auc(distances, 30)}
+    row = {
+        "part accuracy %": 100 * float((pred_parts == gt_parts)[labelled].mean()),
+        "AUC10": metrics.densepose_auc(distances, 10),
+        "AUC30": metrics.densepose_auc(distances, 30),
+    }
     return TaskScores({"model": row}, plots=[plot])
 
 
-def freihand_scores(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndarray,
-                    gt_vertices: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+def freihand_scores(
+    joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndarray, gt_vertices: np.ndarray
+) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
     """FreiHAND's official scores (its ``eval.py``) of predictions in metres: joints and vertices
     each aligned to the ground truth by their own similarity transform (``metrics.freihand_align``,
     reflections allowed as ``orthogonal_procrustes``); PA-MPJPE and PA-MPVPE in mm, F@5mm / F@15mm
@@ -178,8 +207,10 @@ def freihand_scores(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndar
     joint_errors = np.linalg.norm(metrics.freihand_align(joints, gt_joints) - gt_joints, axis=-1)  # (N, 21)
     aligned = metrics.freihand_align(vertices, gt_vertices)
     pck = metrics.pck_curve(joint_errors, metrics.FREIHAND_THRESHOLDS)
-    scores = {"PA-MPJPE": 1000 * float(joint_errors.mean()),
-              "PA-MPVPE": 1000 * float(np.linalg.norm(aligned - gt_vertices, axis=-1).mean())}
+    scores = {
+        "PA-MPJPE": 1000 * float(joint_errors.mean()),
+        "PA-MPVPE": 1000 * float(np.linalg.norm(aligned - gt_vertices, axis=-1).mean()),
+    }
     for t in metrics.FREIHAND_FSCORE_THRESHOLDS:
         fscores = [metrics.f_score(p, g, t) for p, g in zip(aligned, gt_vertices)]
         scores[f"F@{round(1000 * t)}mm"] = float(np.mean(fscores))
@@ -187,36 +218,46 @@ def freihand_scores(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndar
     return scores, pck, 1000 * joint_errors.mean(0)
 
 
-def score_hand_mesh(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
-                    out_dir: Path) -> TaskScores:
+def score_hand_mesh(
+    results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig, out_dir: Path
+) -> TaskScores:
     """FreiHAND's scores of the model and of the mean-hand baseline; PCK and per-joint error plots."""
     if "vertices" not in results:
         raise ValueError("scoring hand meshes needs the ground-truth meshes: <root>/evaluation_verts.json")
     gt_joints, gt_vertices = results["joints"], results["vertices"]
     predictions = {"model": (results["pred_joints"], results["pred_vertices"])}
     if "mean_joints" in baseline and "mean_vertices" in baseline:
-        predictions["mean-hand baseline"] = (np.broadcast_to(np.asarray(baseline["mean_joints"]), gt_joints.shape),
-                                             np.broadcast_to(np.asarray(baseline["mean_vertices"]), gt_vertices.shape))
+        predictions["mean-hand baseline"] = (
+            np.broadcast_to(np.asarray(baseline["mean_joints"]), gt_joints.shape),
+            np.broadcast_to(np.asarray(baseline["mean_vertices"]), gt_vertices.shape),
+        )
     rows, curves, per_joint = {}, {}, {}
     for name, (joints, vertices) in predictions.items():
         rows[name], curves[name], per_joint[name] = freihand_scores(joints, vertices, gt_joints, gt_vertices)
-    plots = [plot_curves(out_dir / "pck.png", 1000 * metrics.FREIHAND_THRESHOLDS, curves, "threshold [mm]",
-                         "3D PCK (aligned)"),
-             plot_per_joint_errors(out_dir / "per_joint_error.png", list(FREIHAND_JOINT_NAMES), per_joint)]
+    plots = [
+        plot_curves(
+            out_dir / "pck.png", 1000 * metrics.FREIHAND_THRESHOLDS, curves, "threshold [mm]", "3D PCK (aligned)"
+        ),
+        plot_per_joint_errors(out_dir / "per_joint_error.png", list(FREIHAND_JOINT_NAMES), per_joint),
+    ]
     return TaskScores(rows, dict(HAND_UNITS), plots)
 
 
-def score_body_joints(results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig,
-                      out_dir: Path) -> TaskScores:
+def score_body_joints(
+    results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig, out_dir: Path
+) -> TaskScores:
     """Joint scores; with ``--smpl-model``, also the SPIN 3DPW protocol on the predicted SMPL parameters."""
     scores = score_joints(results, baseline, out_dir)
     if eval_config.smpl_model and eval_config.h36m_regressor:
-        missing = [name for name in ("pred_global_orient", "pred_body_pose", "pred_betas", "betas")
-                   if name not in results]
+        missing = [
+            name for name in ("pred_global_orient", "pred_body_pose", "pred_betas", "betas") if name not in results
+        ]
         if not info.smpl_params or missing:
             smpl_tasks = ", ".join(name for name, other in TASK_INFO.items() if other.smpl_params)
-            raise ValueError(f"the SMPL protocol (--smpl-model) needs the SMPL parameters of task {smpl_tasks} and "
-                             f"SMPL ground truth (betas, e.g. 3DPW); task {info.name}, missing: {', '.join(missing) or '-'}")
+            raise ValueError(
+                f"the SMPL protocol (--smpl-model) needs the SMPL parameters of task {smpl_tasks} and "
+                f"SMPL ground truth (betas, e.g. 3DPW); task {info.name}, missing: {', '.join(missing) or '-'}"
+            )
         scores.rows["model"].update(score_smpl_protocol(results, eval_config))
         scores.units.update(SMPL_PROTOCOL_UNITS)
     return scores
@@ -224,8 +265,12 @@ def score_body_joints(results: dict, baseline: dict, info: TaskInfo, eval_config
 
 # (results, baseline, task, eval config, report folder) -> the report's rows, units and plots
 Scorer = Callable[[dict, dict, TaskInfo, EvalConfig, Path], TaskScores]
-SCORERS: dict[str, Scorer] = {"body_joints": score_body_joints, "hand_mesh": score_hand_mesh,
-                              "densepose": score_densepose, "classes": score_classes}
+SCORERS: dict[str, Scorer] = {
+    "body_joints": score_body_joints,
+    "hand_mesh": score_hand_mesh,
+    "densepose": score_densepose,
+    "classes": score_classes,
+}
 
 
 def score_task(task: str, results: dict, baseline: dict, eval_config: EvalConfig, out_dir: Path) -> TaskScores:

@@ -33,7 +33,8 @@ def load_h36m_regressor(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(
             f"H36M joint regressor not found: {path} (J_regressor_h36m.npy, 17 x 6890, as distributed "
-            "with SPIN's data; it falls under the SMPL licence, so download it yourself)")
+            "with SPIN's data; it falls under the SMPL licence, so download it yourself)"
+        )
     regressor = np.load(path, allow_pickle=False)
     if regressor.shape != (17, NUM_SMPL_VERTICES):
         raise ValueError(f"{path}: expected a (17, {NUM_SMPL_VERTICES}) joint regressor, got {regressor.shape}")
@@ -60,8 +61,11 @@ class SmplProtocolErrors:
     mpvpe: np.ndarray  # both meshes translated by their own pelvis, as SPIN-derived evaluators do
 
     def mean(self) -> dict[str, float]:
-        return {"mpjpe": float(self.mpjpe.mean()), "pa_mpjpe": float(self.pa_mpjpe.mean()),
-                "mpvpe": float(self.mpvpe.mean())}
+        return {
+            "mpjpe": float(self.mpjpe.mean()),
+            "pa_mpjpe": float(self.pa_mpjpe.mean()),
+            "mpvpe": float(self.mpvpe.mean()),
+        }
 
 
 def evaluate_smpl_meshes(

@@ -54,7 +54,9 @@ def main() -> None:
 
 @main.command(context_settings={"show_default": True})
 @click.option("--config", "preset", default="tiny-cpu", help="Preset in assets/configs/ or a YAML file.")
-@click.option("--data", "sources", multiple=True, help="KIND:ROOT[:WEIGHT], replaces the preset's sources; repeat to mix.")
+@click.option(
+    "--data", "sources", multiple=True, help="KIND:ROOT[:WEIGHT], replaces the preset's sources; repeat to mix."
+)
 @click.option("--init", help="random | croco:PATH (official CroCo or our checkpoint) | weights:PATH.safetensors")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run folder (checkpoints, logs, grids).")
 @click.argument("overrides", nargs=-1)
@@ -63,6 +65,7 @@ def pretrain(preset, sources, init, out_dir, overrides) -> None:
 
     OVERRIDES are key=value pairs on the config, e.g. batch_size=32 optim.max_steps=2000.
     """
+
     def job() -> dict:
         from crocohuman.model.pretrain import pretrain
         from crocohuman.model.train_config import load_config
@@ -105,13 +108,18 @@ def _run(job) -> None:
 @click.argument("overrides", nargs=-1)
 def finetune(task, preset, data, init, binocular, out_dir, model_path, overrides) -> None:
     """Fine-tune a task head (and the backbone) on a benchmark's training split; resumes like pretrain."""
+
     def job() -> dict:
         from crocohuman.model.finetune import finetune as run_finetune
         from crocohuman.model.train_config import load_config
 
         benchmark, root = _parse_benchmark(data)
-        values = {"finetune.task": task, "finetune.benchmark": benchmark, "finetune.root": root,
-                  **_common_values(init, out_dir)}
+        values = {
+            "finetune.task": task,
+            "finetune.benchmark": benchmark,
+            "finetune.root": root,
+            **_common_values(init, out_dir),
+        }
         if binocular:
             values["finetune.mode"] = "binocular"
         if model_path is not None:

@@ -58,8 +58,10 @@ class CroCoConfig:
                 raise ValueError(f"embed dim {dim} is not divisible by {heads} heads")
             # the cosine table has four sin/cos blocks; RoPE rotates pairs inside each half of a head
             if (dim if self.pos_embed == "cosine" else dim // heads) % 4:
-                raise ValueError(f"pos_embed={self.pos_embed!r} with dim {dim} and {heads} heads: "
-                                 "needs embed dims (cosine) or head dims (RoPE) that are multiples of 4")
+                raise ValueError(
+                    f"pos_embed={self.pos_embed!r} with dim {dim} and {heads} heads: "
+                    "needs embed dims (cosine) or head dims (RoPE) that are multiples of 4"
+                )
         if self.attn_impl not in ("sdpa", "math"):
             raise ValueError(f"attn_impl must be 'sdpa' or 'math', got {self.attn_impl!r}")
         if not 0.0 <= self.mask_ratio < 1.0:
@@ -71,7 +73,7 @@ class CroCoConfig:
         if not self.pos_embed.startswith("RoPE"):
             return None
         try:
-            return float(self.pos_embed[len("RoPE"):])
+            return float(self.pos_embed[len("RoPE") :])
         except ValueError:
             return None
 
@@ -94,10 +96,18 @@ PRESETS: dict[str, dict] = {
     "croco-v1": {},  # CroCo.pth: ViT-B/16 encoder, small decoder, cosine
     "croco-v2-base-small": dict(pos_embed="RoPE100"),
     "croco-v2-base-base": dict(dec_embed_dim=768, dec_depth=12, dec_num_heads=12, pos_embed="RoPE100"),
-    "croco-v2-large-base": dict(enc_embed_dim=1024, enc_depth=24, enc_num_heads=16,
-                                dec_embed_dim=768, dec_depth=12, dec_num_heads=12, pos_embed="RoPE100"),
-    "tiny": dict(img_size=64, enc_embed_dim=64, enc_depth=2, enc_num_heads=4,
-                 dec_embed_dim=32, dec_depth=2, dec_num_heads=2),  # CPU tests
+    "croco-v2-large-base": dict(
+        enc_embed_dim=1024,
+        enc_depth=24,
+        enc_num_heads=16,
+        dec_embed_dim=768,
+        dec_depth=12,
+        dec_num_heads=12,
+        pos_embed="RoPE100",
+    ),
+    "tiny": dict(
+        img_size=64, enc_embed_dim=64, enc_depth=2, enc_num_heads=4, dec_embed_dim=32, dec_depth=2, dec_num_heads=2
+    ),  # CPU tests
 }
 
 
@@ -129,7 +139,8 @@ class CroCoNet(nn.Module):
         self.register_buffer("enc_pos_embed", sincos_pos_embed_2d(cfg.enc_embed_dim, cfg.grid_size) if cosine else None)
         self.register_buffer("dec_pos_embed", sincos_pos_embed_2d(cfg.dec_embed_dim, cfg.grid_size) if cosine else None)
         self.enc_blocks = nn.ModuleList(
-            Block(cfg.enc_embed_dim, cfg.enc_num_heads, cfg.mlp_ratio, self.rope, cfg.attn_impl) for _ in range(cfg.enc_depth)
+            Block(cfg.enc_embed_dim, cfg.enc_num_heads, cfg.mlp_ratio, self.rope, cfg.attn_impl)
+            for _ in range(cfg.enc_depth)
         )
         self.enc_norm = layer_norm(cfg.enc_embed_dim)
         self._set_mask_token(cfg)
@@ -148,7 +159,9 @@ class CroCoNet(nn.Module):
     def _set_decoder(self, cfg: CroCoConfig) -> None:
         self.decoder_embed = nn.Linear(cfg.enc_embed_dim, cfg.dec_embed_dim)
         self.dec_blocks = nn.ModuleList(
-            DecoderBlock(cfg.dec_embed_dim, cfg.dec_num_heads, cfg.mlp_ratio, cfg.norm_im2_in_dec, self.rope, cfg.attn_impl)
+            DecoderBlock(
+                cfg.dec_embed_dim, cfg.dec_num_heads, cfg.mlp_ratio, cfg.norm_im2_in_dec, self.rope, cfg.attn_impl
+            )
             for _ in range(cfg.dec_depth)
         )
         self.dec_norm = layer_norm(cfg.dec_embed_dim)
@@ -190,8 +203,9 @@ class CroCoNet(nn.Module):
 
     # --- encoder and decoder ------------------------------------------------
 
-    def encode(self, img: Tensor, mask: Tensor | None = None,
-               return_all_blocks: bool = False) -> tuple[Tensor | list[Tensor], Tensor]:
+    def encode(
+        self, img: Tensor, mask: Tensor | None = None, return_all_blocks: bool = False
+    ) -> tuple[Tensor | list[Tensor], Tensor]:
         """Encode the visible patches of img: (feat [B, Nvis, Ce] (or one per block), pos [B, N, 2]).
 
         pos keeps the positions of all N patches (the decoder puts the hidden ones back); the
@@ -207,7 +221,9 @@ class CroCoNet(nn.Module):
             visible = ~mask
             counts = visible.sum(dim=1)
             # Checked on the device, without a host sync or a graph break under torch.compile.
-            torch._assert_async((counts == counts[0]).all(), "every row of the mask must hide the same number of patches")
+            torch._assert_async(
+                (counts == counts[0]).all(), "every row of the mask must hide the same number of patches"
+            )
             x = x[visible].view(B, -1, C)  # (B, Nvis, Ce)
             xpos = pos[visible].view(B, -1, 2)  # (B, Nvis, 2)
         feats = []
@@ -217,8 +233,15 @@ class CroCoNet(nn.Module):
         feats[-1] = self.enc_norm(feats[-1])
         return (feats if return_all_blocks else feats[-1]), pos
 
-    def decode(self, feat1: Tensor, pos1: Tensor, mask1: Tensor | None, feat2: Tensor | None, pos2: Tensor | None,
-               return_all_blocks: bool = False) -> Tensor | list[Tensor]:
+    def decode(
+        self,
+        feat1: Tensor,
+        pos1: Tensor,
+        mask1: Tensor | None,
+        feat2: Tensor | None,
+        pos2: Tensor | None,
+        return_all_blocks: bool = False,
+    ) -> Tensor | list[Tensor]:
         """Decode image 1 (visible tokens feat1, all positions pos1) against the memory feat2.
 
         mask1=None: image 1 was encoded whole (downstream). feat2=None: no memory (MAE).
@@ -288,7 +311,9 @@ class CroCoNet(nn.Module):
         def block(t: int, d: int) -> float:  # qkv, proj and MLP matmuls, then scores and weighted sum
             return 2 * t * (4 * d * d + 2 * d * int(d * c.mlp_ratio)) + 4 * t * t * d
 
-        cross = 2 * N * cd * cd * 2 + 2 * N * cd * cd * 2 + 4 * N * N * cd  # q and out on N; k and v on the N memory tokens
+        cross = (
+            2 * N * cd * cd * 2 + 2 * N * cd * cd * 2 + 4 * N * N * cd
+        )  # q and out on N; k and v on the N memory tokens
         fwd = 2 * 2 * N * pix * ce  # patch embedding, both images
         fwd += c.enc_depth * (block(n_vis, ce) + block(N, ce))
         fwd += 2 * (n_vis + N) * ce * cd  # decoder_embed, both streams
@@ -297,5 +322,6 @@ class CroCoNet(nn.Module):
         return 3.0 * fwd
 
     def estimate_mfu(self, pairs_per_second: float, peak_flops: float) -> float:
-        """Model FLOPs utilisation: achieved training FLOP/s over the accelerator's peak (e.g. 989e12, H100/H200 bf16 dense)."""
+        """Model FLOPs utilisation: achieved training FLOP/s over the accelerator's peak
+        (e.g. 989e12, H100/H200 bf16 dense)."""
         return self.estimate_flops_per_pair() * pairs_per_second / peak_flops

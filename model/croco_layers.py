@@ -18,7 +18,9 @@ from torch import Tensor
 
 def patch_positions(grid_size: int, device: torch.device | None = None) -> Tensor:
     """(y, x) of every patch in raster order, [N, 2] int64."""
-    ys, xs = torch.meshgrid(torch.arange(grid_size, device=device), torch.arange(grid_size, device=device), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(grid_size, device=device), torch.arange(grid_size, device=device), indexing="ij"
+    )
     return torch.stack([ys.flatten(), xs.flatten()], dim=-1)
 
 
@@ -98,7 +100,9 @@ class Attention(nn.Module):
 
     def forward(self, x: Tensor, pos: Tensor) -> Tensor:
         B, T, C = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)  # (B, nh, T, hs) each
+        q, k, v = (
+            self.qkv(x).view(B, T, 3, self.num_heads, C // self.num_heads).permute(2, 0, 3, 1, 4)
+        )  # (B, nh, T, hs) each
         if self.rope is not None:
             q, k = self.rope(q, pos), self.rope(k, pos)
         y = attend(q, k, v, self.attn_impl).transpose(1, 2).reshape(B, T, C)  # (B, T, C)
@@ -165,8 +169,9 @@ class DecoderBlock(nn.Module):
     With mem=None (the MAE objective) the cross-attention step is skipped.
     """
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, norm_mem: bool,
-                 rope: RoPE2D | None, attn_impl: str) -> None:
+    def __init__(
+        self, dim: int, num_heads: int, mlp_ratio: float, norm_mem: bool, rope: RoPE2D | None, attn_impl: str
+    ) -> None:
         super().__init__()
         self.norm1 = layer_norm(dim)
         self.attn = Attention(dim, num_heads, rope, attn_impl)

@@ -102,10 +102,12 @@ def _refusal(path: Path, error: Exception) -> str:
     unsafe = [name for name in names if name != "argparse.Namespace"]
     resave = "torch.save({'model': model.state_dict(), 'croco_kwargs': {...}}, PATH)"
     if unsafe:
-        return (f"{path}: a pickled checkpoint that needs code execution to load; refusing to unpickle "
-                f"{', '.join(unsafe[:8])}{' ...' if len(unsafe) > 8 else ''} (torch.load weights_only refused: "
-                f"{_torch_reason(error)}). Only tensors, plain containers and argparse.Namespace are allowed; if you "
-                f"trust the file, load it with torch.load(weights_only=False) and re-save its weights with {resave}")
+        return (
+            f"{path}: a pickled checkpoint that needs code execution to load; refusing to unpickle "
+            f"{', '.join(unsafe[:8])}{' ...' if len(unsafe) > 8 else ''} (torch.load weights_only refused: "
+            f"{_torch_reason(error)}). Only tensors, plain containers and argparse.Namespace are allowed; if you "
+            f"trust the file, load it with torch.load(weights_only=False) and re-save its weights with {resave}"
+        )
     what = "a plain Python pickle, not a torch.save file" if kind == "pickle" else f"not a PyTorch checkpoint ({kind})"
     return f"{path}: {what} (torch.load: {_torch_reason(error)}); re-save its weights with {resave}"
 
@@ -117,8 +119,9 @@ def _read(path: Path, map_location, mmap: bool = False) -> object:
         raise FileNotFoundError(f"no CroCo checkpoint at {path}")
     try:
         with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location=map_location, weights_only=True,
-                              mmap=mmap and zipfile.is_zipfile(path))
+            return torch.load(
+                path, map_location=map_location, weights_only=True, mmap=mmap and zipfile.is_zipfile(path)
+            )
     except Exception as err:  # torch raises several types for a file that is not a checkpoint
         raise ValueError(_refusal(path, err)) from err
 
@@ -140,7 +143,9 @@ def _constructor_kwargs(src: str, path: Path) -> dict:
         try:
             kwargs[kw.arg] = ast.literal_eval(kw.value)
         except ValueError as err:
-            raise ValueError(f"{path}: args.model {src!r}: {kw.arg} is not a literal value; refusing to evaluate it") from err
+            raise ValueError(
+                f"{path}: args.model {src!r}: {kw.arg} is not a literal value; refusing to evaluate it"
+            ) from err
     return kwargs
 
 
@@ -183,6 +188,7 @@ def _check_keys(model: CroCoNet, sd: dict[str, Tensor], path: Path, keys: set[st
     missing = sorted(set(expected) - set(sd))
     unexpected = sorted(set(sd) - set(expected))
     wrong = [f"{k} {tuple(sd[k].shape)} != {tuple(s)}" for k, s in expected.items() if k in sd and sd[k].shape != s]
+
     def few(xs: list[str]) -> str:
         return f"{len(xs)} {xs[:5]}{' ...' if len(xs) > 5 else ''}"
 
@@ -210,7 +216,10 @@ def _checkpoint_dict(path: Path, map_location, mmap: bool = False) -> dict:
     ckpt = _read(path, map_location, mmap)
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
         if isinstance(ckpt, dict) and ckpt and all(isinstance(v, Tensor) for v in ckpt.values()):
-            raise ValueError(f"{path} is a bare state dict (first keys {sorted(ckpt)[:5]}); a CroCo checkpoint is a dict with 'model'")
+            raise ValueError(
+                f"{path} is a bare state dict (first keys {sorted(ckpt)[:5]}); "
+                "a CroCo checkpoint is a dict with 'model'"
+            )
         raise ValueError(f"{path} is not a CroCo checkpoint: expected a dict with a 'model' state dict")
     return ckpt
 
@@ -269,12 +278,14 @@ def load_croco_weights(path: str | os.PathLike, map_location: str | torch.device
     config, metadata = weights_config(path)
     try:
         with safe_open(str(path), framework="pt", device=str(map_location)) as f:
-            sd = {k: f.get_tensor(k) for k in f.keys()}
+            sd = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has keys() but is not iterable
     except Exception as err:
         raise ValueError(f"{path} is not a safetensors file ({err})") from err
     if metadata.get("contents") != "encoder":
         return _build(config, sd, path)
-    warnings.warn(f"{path} holds the encoder only: the decoder and prediction head are freshly initialised", stacklevel=2)
+    warnings.warn(
+        f"{path} holds the encoder only: the decoder and prediction head are freshly initialised", stacklevel=2
+    )
     with torch.device("meta"):
         keys = set(encoder_state_dict(CroCoNet(config)))
     return _build(config, sd, path, keys)

@@ -62,7 +62,7 @@ def _export_contents(path: Path) -> str | None:
     try:
         with safe_open(str(path), framework="pt") as f:
             return (f.metadata() or {}).get("contents")
-    except Exception:  # not a safetensors file, or no file: load_croco_weights raises the clear error
+    except Exception:  # noqa: BLE001 - not a safetensors file, or no file: load_croco_weights raises the clear error
         return None
 
 
@@ -83,8 +83,13 @@ class CroCoDownstream(nn.Module):
         self.backbone, self.head, self.mode = backbone, head, mode
 
     @classmethod
-    def from_init(cls, init: str, head: nn.Module | Callable[[CroCoConfig], nn.Module], mode: str = "monocular",
-                  config: CroCoConfig | str | None = None) -> CroCoDownstream:
+    def from_init(
+        cls,
+        init: str,
+        head: nn.Module | Callable[[CroCoConfig], nn.Module],
+        mode: str = "monocular",
+        config: CroCoConfig | str | None = None,
+    ) -> CroCoDownstream:
         """Build from an initialisation, the paper's rows (Fig. 3a):
 
         - "random": fresh weights; `config` a CroCoConfig or a preset name (default: croco-v1, ViT-B/16);
@@ -107,8 +112,10 @@ class CroCoDownstream(nn.Module):
         elif kind == "weights" and path:
             encoder_only = _export_contents(Path(path)) == "encoder"
             if encoder_only and mode == "binocular":
-                raise ValueError(f"{path} holds the encoder only; binocular fine-tuning needs the pretrained "
-                                 "decoder too (export with encoder_only=False, or use a 'croco:' checkpoint)")
+                raise ValueError(
+                    f"{path} holds the encoder only; binocular fine-tuning needs the pretrained "
+                    "decoder too (export with encoder_only=False, or use a 'croco:' checkpoint)"
+                )
             with warnings.catch_warnings():  # monocular never uses the decoder the loader initialises
                 warnings.filterwarnings("ignore", message=".*holds the encoder only.*")
                 backbone = _backbone_from(load_croco_weights(path), mode)
@@ -161,15 +168,26 @@ class CroCoDownstream(nn.Module):
         cfg = self.backbone.config
         part, _, rest = name.partition(".")
         block = int(rest.split(".")[0]) if part in ("enc_blocks", "dec_blocks") else 0
-        ids = {"patch_embed": 0, "enc_blocks": block + 1, "enc_norm": cfg.enc_depth,
-               "decoder_embed": cfg.enc_depth + 1, "dec_blocks": cfg.enc_depth + 1 + block,
-               "dec_norm": cfg.enc_depth + cfg.dec_depth}
+        ids = {
+            "patch_embed": 0,
+            "enc_blocks": block + 1,
+            "enc_norm": cfg.enc_depth,
+            "decoder_embed": cfg.enc_depth + 1,
+            "dec_blocks": cfg.enc_depth + 1 + block,
+            "dec_norm": cfg.enc_depth + cfg.dec_depth,
+        }
         if part not in ids:
             raise ValueError(f"no layer for backbone parameter {name!r}")
         return ids[part]
 
-    def configure_optimizers(self, lr: float, weight_decay: float, backbone_lr_scale: float = 1.0,
-                             layer_decay: float = 1.0, betas: tuple[float, float] = (0.9, 0.95)) -> torch.optim.AdamW:
+    def configure_optimizers(
+        self,
+        lr: float,
+        weight_decay: float,
+        backbone_lr_scale: float = 1.0,
+        layer_decay: float = 1.0,
+        betas: tuple[float, float] = (0.9, 0.95),
+    ) -> torch.optim.AdamW:
         """AdamW with one group per layer and decay kind: matrices decayed, 1-D parameters (biases,
         norms) not. The head trains at lr; backbone layer l at lr * backbone_lr_scale *
         layer_decay ** (top - l), top being the head's depth (MAE's layer-wise decay; 1.0 = off).
@@ -186,8 +204,12 @@ class CroCoDownstream(nn.Module):
             decay = p.ndim >= 2
             if (layer, decay) not in groups:
                 scale = 1.0 if name.startswith("head.") else backbone_lr_scale * layer_decay ** (top - layer)
-                groups[layer, decay] = {"params": [], "weight_decay": weight_decay if decay else 0.0,
-                                        "lr": lr * scale, "lr_scale": scale}
+                groups[layer, decay] = {
+                    "params": [],
+                    "weight_decay": weight_decay if decay else 0.0,
+                    "lr": lr * scale,
+                    "lr_scale": scale,
+                }
             groups[layer, decay]["params"].append(p)
         params = [p for g in groups.values() for p in g["params"]]
         fused = bool(params) and all(p.is_cuda for p in params)

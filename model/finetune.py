@@ -53,8 +53,9 @@ class FinetuneTask:
 
             benchmark = open_benchmark(self.spec.benchmark, self.spec.root, **self.spec.options)
             if self.spec.shots:
-                benchmark = torch.utils.data.Subset(benchmark, few_shot_indices(benchmark, self.spec.shots,
-                                                                                 self.spec.shot_seed))
+                benchmark = torch.utils.data.Subset(
+                    benchmark, few_shot_indices(benchmark, self.spec.shots, self.spec.shot_seed)
+                )
             self._benchmark = benchmark
         return self._benchmark
 
@@ -64,21 +65,31 @@ class FinetuneTask:
         head = functools.partial(self.task.make_head, spec)
         if backbone_config is not None:
             return CroCoDownstream.from_init("random", head, spec.mode, backbone_config)
-        config = preset_config(self.config.model, **self.config.model_overrides) if self.config.init == "random" else None
+        config = (
+            preset_config(self.config.model, **self.config.model_overrides) if self.config.init == "random" else None
+        )
         model = CroCoDownstream.from_init(self.config.init, head, spec.mode, config)
         if model.backbone.config.img_size != self.config.image_size:
-            raise ValueError(f"the backbone takes {model.backbone.config.img_size}px images, "
-                             f"image_size is {self.config.image_size}")
+            raise ValueError(
+                f"the backbone takes {model.backbone.config.img_size}px images, image_size is {self.config.image_size}"
+            )
         return model
 
     def configure_optimizer(self, model: CroCoDownstream) -> torch.optim.Optimizer:
         optim = self.config.optim
-        return model.configure_optimizers(optim.base_lr, optim.weight_decay, self.spec.backbone_lr_scale,
-                                          betas=optim.betas)
+        return model.configure_optimizers(
+            optim.base_lr, optim.weight_decay, self.spec.backbone_lr_scale, betas=optim.betas
+        )
 
     def dataset(self) -> FinetuneDataset:
-        return FinetuneDataset(self.benchmark, self.config.image_size, self.config.seed, train=True,
-                               mirror=self.spec.mirror, top_crop=self.spec.top_crop)
+        return FinetuneDataset(
+            self.benchmark,
+            self.config.image_size,
+            self.config.seed,
+            train=True,
+            mirror=self.spec.mirror,
+            top_crop=self.spec.top_crop,
+        )
 
     def loss(self, model, core, batch: dict, generator: torch.Generator, device: torch.device):
         output = run_model(model, self.spec, batch, device)

@@ -72,8 +72,11 @@ def mirrorable(sample: dict) -> bool:
     """Whether a mirror image has known targets: SMPL-order bodies only (a mirrored right hand is a
     left hand; dense charts and class labels need their own symmetry tables)."""
     joints = sample.get("joints")
-    return (joints is not None and len(joints) == len(SMPL_MIRROR)
-            and not {"parts", "uv", "label", "vertices"} & sample.keys())
+    return (
+        joints is not None
+        and len(joints) == len(SMPL_MIRROR)
+        and not {"parts", "uv", "label", "vertices"} & sample.keys()
+    )
 
 
 def mirrored(sample: dict) -> dict:
@@ -94,8 +97,9 @@ def mirrored(sample: dict) -> dict:
 class FinetuneDataset(Dataset):
     """``train=True``: an endless seeded stream for the training loop; else the benchmark in order."""
 
-    def __init__(self, benchmark, size: int, seed: int = 0, train: bool = True, mirror: bool = False,
-                 top_crop: float = 0.0):
+    def __init__(
+        self, benchmark, size: int, seed: int = 0, train: bool = True, mirror: bool = False, top_crop: float = 0.0
+    ):
         self.benchmark, self.size, self.seed, self.train = benchmark, size, seed, train
         self.mirror, self.top_crop = mirror and train, top_crop
 
@@ -173,7 +177,7 @@ class FinetuneDataset(Dataset):
     def _point_labels(self, sample, crop) -> dict:
         """DensePose-COCO: only the annotated points carry a part (others -1, ignored)."""
         points = sample.densepose
-        x0, y0, x1, y1 = crop
+        x0, y0, x1, _y1 = crop
         scale = self.size / (x1 - x0)
         cols = np.floor((np.asarray(points["x"]) - x0) * scale).astype(int)
         rows = np.floor((np.asarray(points["y"]) - y0) * scale).astype(int)

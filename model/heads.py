@@ -11,6 +11,7 @@ Tokens are in raster order on the G x G patch grid (croco.py). Rotations are reg
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -32,7 +33,7 @@ MODES = ("monocular", "binocular")
 def mlp(dims: list[int]) -> nn.Sequential:
     """Linear layers through `dims`, GELU between them, none after the last."""
     layers: list[nn.Module] = []
-    for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+    for i, (d_in, d_out) in enumerate(itertools.pairwise(dims)):
         if i:
             layers.append(nn.GELU())
         layers.append(nn.Linear(d_in, d_out))
@@ -110,8 +111,14 @@ class IterativeRegressor(nn.Module):
 
     all_blocks = False
 
-    def __init__(self, in_dim: int, param_spec: dict[str, int], mean_params: dict[str, Tensor] | None = None,
-                 iterations: int = 3, hidden: int = 1024) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        param_spec: dict[str, int],
+        mean_params: dict[str, Tensor] | None = None,
+        iterations: int = 3,
+        hidden: int = 1024,
+    ) -> None:
         super().__init__()
         self.param_spec, self.iterations = dict(param_spec), iterations
         means = default_mean_params(self.param_spec)
@@ -143,8 +150,9 @@ class IterativeRegressor(nn.Module):
 # model-free mesh: METRO-style vertex regression
 
 
-def mesh_downsample_matrix(vertices: np.ndarray | Tensor, faces: np.ndarray | Tensor, num_coarse: int,
-                           neighbours: int = 3) -> tuple[Tensor, Tensor]:
+def mesh_downsample_matrix(
+    vertices: np.ndarray | Tensor, faces: np.ndarray | Tensor, num_coarse: int, neighbours: int = 3
+) -> tuple[Tensor, Tensor]:
     """A fixed coarse subset of a mesh and the map back to it: (indices [Vc], upsample [V, Vc]).
 
     The coarse vertices are picked by farthest-point sampling in geodesic distance (shortest paths
@@ -179,7 +187,9 @@ def mesh_downsample_matrix(vertices: np.ndarray | Tensor, faces: np.ndarray | Te
     w /= w.sum(axis=0, keepdims=True)
     rows = np.broadcast_to(np.arange(V), (k, V))
     upsample = torch.sparse_coo_tensor(
-        torch.from_numpy(np.stack([rows.ravel(), near.ravel()])), torch.from_numpy(w.ravel()).float(), (V, num_coarse),
+        torch.from_numpy(np.stack([rows.ravel(), near.ravel()])),
+        torch.from_numpy(w.ravel()).float(),
+        (V, num_coarse),
         check_invariants=True,
     ).coalesce()
     return torch.from_numpy(indices), upsample
@@ -196,8 +206,15 @@ class VertexRegressor(nn.Module):
 
     all_blocks = False
 
-    def __init__(self, in_dim: int, num_coarse: int, upsample: Tensor, hidden: int = 256, num_heads: int = 4,
-                 joint_regressor: Tensor | None = None) -> None:
+    def __init__(
+        self,
+        in_dim: int,
+        num_coarse: int,
+        upsample: Tensor,
+        hidden: int = 256,
+        num_heads: int = 4,
+        joint_regressor: Tensor | None = None,
+    ) -> None:
         super().__init__()
         if upsample.shape[1] != num_coarse:
             raise ValueError(f"upsample is {tuple(upsample.shape)}, expected [V, {num_coarse}]")
@@ -206,8 +223,9 @@ class VertexRegressor(nn.Module):
         self.num_heads = num_heads
         # fixed maps, rebuilt from the mesh with the head: kept out of checkpoints
         self.register_buffer("upsample", upsample.float(), persistent=False)
-        self.register_buffer("joint_regressor", None if joint_regressor is None else joint_regressor.float(),
-                             persistent=False)
+        self.register_buffer(
+            "joint_regressor", None if joint_regressor is None else joint_regressor.float(), persistent=False
+        )
         self.queries = nn.Parameter(torch.randn(num_coarse, hidden) * 0.02)
         self.kv = nn.Linear(in_dim, 2 * hidden)
         self.proj = nn.Linear(hidden, hidden)
@@ -311,9 +329,18 @@ class DPTHead(nn.Module):
 
     all_blocks = True
 
-    def __init__(self, enc_dim: int, dec_dim: int | None, hooks: list[int], num_outputs: int, patch_size: int = 16,
-                 feature_dim: int = 256, last_dim: int = 32, layer_dims: tuple[int, ...] = (96, 192, 384, 768),
-                 enc_depth: int | None = None) -> None:
+    def __init__(
+        self,
+        enc_dim: int,
+        dec_dim: int | None,
+        hooks: list[int],
+        num_outputs: int,
+        patch_size: int = 16,
+        feature_dim: int = 256,
+        last_dim: int = 32,
+        layer_dims: tuple[int, ...] = (96, 192, 384, 768),
+        enc_depth: int | None = None,
+    ) -> None:
         super().__init__()
         if len(hooks) != 4 or len(layer_dims) != 4:
             raise ValueError(f"DPT takes 4 hooks and 4 layer_dims, got {hooks} and {layer_dims}")
@@ -332,16 +359,24 @@ class DPTHead(nn.Module):
         self.head_out = nn.Conv2d(last_dim, num_outputs, 1)
 
     @classmethod
-    def for_backbone(cls, config: CroCoConfig, mode: str, num_outputs: int, hooks: list[int] | None = None,
-                     **kwargs) -> DPTHead:
+    def for_backbone(
+        cls, config: CroCoConfig, mode: str, num_outputs: int, hooks: list[int] | None = None, **kwargs
+    ) -> DPTHead:
         """A DPT head sized for a CroCo backbone and mode, with the default hooks unless given."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         binocular = mode == "binocular"
         if hooks is None:
             hooks = dpt_hooks(config.enc_depth, config.dec_depth if binocular else None)
-        return cls(config.enc_embed_dim, config.dec_embed_dim if binocular else None, hooks, num_outputs,
-                   patch_size=config.patch_size, enc_depth=config.enc_depth, **kwargs)
+        return cls(
+            config.enc_embed_dim,
+            config.dec_embed_dim if binocular else None,
+            hooks,
+            num_outputs,
+            patch_size=config.patch_size,
+            enc_depth=config.enc_depth,
+            **kwargs,
+        )
 
     def forward(self, feats: list[Tensor]) -> Tensor:
         """Every block's tokens, each [B, N, C] -> [B, num_outputs, S, S] with S = G * patch_size."""
@@ -369,8 +404,9 @@ def densepose_outputs(x: Tensor) -> tuple[Tensor, Tensor]:
     return x[:, : NUM_PARTS + 1], x[:, NUM_PARTS + 1 :].view(B, NUM_PARTS, 2, H, W)
 
 
-def densepose_loss(part_logits: Tensor, uv: Tensor, gt_parts: Tensor, gt_uv: Tensor, valid: Tensor,
-                   uv_weight: float = 1.0) -> Tensor:
+def densepose_loss(
+    part_logits: Tensor, uv: Tensor, gt_parts: Tensor, gt_uv: Tensor, valid: Tensor, uv_weight: float = 1.0
+) -> Tensor:
     """DensePose's losses at annotated pixels: 25-way cross-entropy on the part (background
     included), plus smooth-L1 on the (U, V) predicted for the ground-truth part on foreground.
 

@@ -35,10 +35,12 @@ from .rotation6d import matrix_to_axis_angle, rot6d_to_matrix
 
 HAND_MESH_SPEC = {name: size for name, size in param_spec_for("mano").items() if name != "cam"}
 NUM_FINGER_JOINTS = 15
-MANO_HELP = ("--task hand-mesh and hand-mesh-free need the MANO hand model, which is licensed and never downloaded "
-             "by croco-human: "
-             "register at https://mano.is.tue.mpg.de, download the models and pass --model-path DIR "
-             "(or finetune.model_path=DIR), DIR holding MANO_RIGHT.pkl (or .npz), or the file itself")
+MANO_HELP = (
+    "--task hand-mesh and hand-mesh-free need the MANO hand model, which is licensed and never downloaded "
+    "by croco-human: "
+    "register at https://mano.is.tue.mpg.de, download the models and pass --model-path DIR "
+    "(or finetune.model_path=DIR), DIR holding MANO_RIGHT.pkl (or .npz), or the file itself"
+)
 NUM_COARSE_VERTICES = 195  # METRO's coarse hand mesh (778 -> 195)
 _LBS_ARRAYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "parents", "lbs_weights")
 
@@ -85,12 +87,26 @@ class HandMeshHead(nn.Module):
             offsets = rot6d_to_matrix(params["hand_pose"].view(-1, NUM_FINGER_JOINTS, 6))  # (B, 15, 3, 3)
             fingers = axis_angle_to_matrix(matrix_to_axis_angle(offsets) + self.hands_mean)  # MANO adds in axis-angle
             rotations = torch.cat([orient[:, None], fingers], 1)  # (B, 16, 3, 3)
-            vertices, joints = lbs(params["betas"], rotations, self.v_template, self.shapedirs, self.posedirs,
-                                   self.J_regressor, self.parents, self.lbs_weights, pose2rot=False)
+            vertices, joints = lbs(
+                params["betas"],
+                rotations,
+                self.v_template,
+                self.shapedirs,
+                self.posedirs,
+                self.J_regressor,
+                self.parents,
+                self.lbs_weights,
+                pose2rot=False,
+            )
         joints = torch.cat([joints, vertices[:, self.tips]], 1)[:, MANO_TO_FREIHAND]  # (B, 21, 3)
         root = joints[:, :1]
-        return {"joints": joints - root, "vertices": vertices - root, "global_orient": orient,
-                "hand_pose": offsets, "betas": params["betas"]}
+        return {
+            "joints": joints - root,
+            "vertices": vertices - root,
+            "global_orient": orient,
+            "hand_pose": offsets,
+            "betas": params["betas"],
+        }
 
     def forward(self, tokens: Tensor) -> tuple[dict[str, Tensor], list[dict[str, Tensor]]]:
         _, steps = self.regressor(tokens)

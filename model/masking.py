@@ -15,8 +15,13 @@ import torch
 PadRule = Literal["max_human", "max_visible"]
 
 
-def uniform_mask(batch: int, num_patches: int, ratio: float, generator: torch.Generator | None = None,
-                 device: torch.device | str | None = None) -> torch.Tensor:
+def uniform_mask(
+    batch: int,
+    num_patches: int,
+    ratio: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """Hide exactly ``int(ratio * num_patches)`` patches per row, chosen uniformly (official RandomMask)."""
     _check_ratio(ratio)
     noise = torch.rand(batch, num_patches, generator=generator, device=device)
@@ -41,8 +46,13 @@ def person_patches(masks: torch.Tensor, patch_size: int, min_fraction: float = 0
     return (cells.mean(dim=(2, 4)) >= min_fraction).reshape(batch, rows * cols)
 
 
-def human_centric_mask(person: torch.Tensor, ratio: float, has_mask: torch.Tensor,
-                       generator: torch.Generator | None = None, pad_to: PadRule = "max_human") -> torch.Tensor:
+def human_centric_mask(
+    person: torch.Tensor,
+    ratio: float,
+    has_mask: torch.Tensor,
+    generator: torch.Generator | None = None,
+    pad_to: PadRule = "max_human",
+) -> torch.Tensor:
     """The paper's human-centric masking (Sec. 3.1): the ratio applies to person patches only.
 
     Row b has N_H person patches; n = N_H - floor(r * N_H) of them, chosen at random, stay

@@ -27,6 +27,7 @@ RUN_PLACE_KEYS = ("out_dir", "num_workers")
 
 def check_paths(config: TrainConfig) -> None:
     """Every folder and file the run reads exists, named by its key."""
+
     def exists(value: str, key: str, what: str) -> None:
         if not Path(value).expanduser().exists():
             raise ConfigError(f"{key} must be an existing {what}, got {value!r} (no such file or folder)")
@@ -54,12 +55,17 @@ def check_init_architecture(config: TrainConfig) -> None:
 
     path = config.init.partition(":")[2]
     held, described = dataclasses.asdict(init_config(config.init)), dataclasses.asdict(config.model_config())
-    differ = [f"{key} {held[key]!r} vs {described[key]!r}" for key in held
-              if key not in NOT_ARCHITECTURE and held[key] != described[key]]
+    differ = [
+        f"{key} {held[key]!r} vs {described[key]!r}"
+        for key in held
+        if key not in NOT_ARCHITECTURE and held[key] != described[key]
+    ]
     if differ:
-        raise ConfigError(f"init {path} holds another network than the config's model {config.model!r} with "
-                          f"model_overrides {config.model_overrides}: {', '.join(differ)} (file vs config); set "
-                          "model/model_overrides to the file's network, or use a preset made for it")
+        raise ConfigError(
+            f"init {path} holds another network than the config's model {config.model!r} with "
+            f"model_overrides {config.model_overrides}: {', '.join(differ)} (file vs config); set "
+            "model/model_overrides to the file's network, or use a preset made for it"
+        )
 
 
 def check_inputs(config: TrainConfig) -> None:
@@ -100,9 +106,14 @@ def finished_run(checkpoint: Path, config: TrainConfig) -> dict | None:
     step = int(state.get("step", 0))
     if step < config.optim.max_steps:
         return None
-    changed = [key for key in changed_settings(normalised(state.get("train_config") or {}), config.to_dict())
-               if key not in RUN_PLACE_KEYS]
+    changed = [
+        key
+        for key in changed_settings(normalised(state.get("train_config") or {}), config.to_dict())
+        if key not in RUN_PLACE_KEYS
+    ]
     if changed:
-        raise ConfigError(f"{checkpoint}: cannot resume, the run is complete at step {step} with other settings "
-                          f"({', '.join(changed)} changed); re-run it with its settings, or choose another --out")
+        raise ConfigError(
+            f"{checkpoint}: cannot resume, the run is complete at step {step} with other settings "
+            f"({', '.join(changed)} changed); re-run it with its settings, or choose another --out"
+        )
     return {**last_logged(checkpoint.parent / LOG), "step": step, "complete": True}

@@ -64,8 +64,12 @@ class PretrainTask:
         from crocohuman.model.pairs.mixture import PairMixture
         from crocohuman.model.pairs.transforms import PairTransform
 
-        return PairMixture.from_configs(self.config.data, transform=PairTransform(size=self.config.image_size),
-                                        objective=self.config.objective, seed=self.config.seed)
+        return PairMixture.from_configs(
+            self.config.data,
+            transform=PairTransform(size=self.config.image_size),
+            objective=self.config.objective,
+            seed=self.config.seed,
+        )
 
     def loss(self, model, core: CroCoNet, batch: dict, generator: torch.Generator, device: torch.device):
         mask = draw_mask(self.config, core, batch, generator).to(device)
@@ -76,8 +80,9 @@ class PretrainTask:
         return loss, {"img1": img1[:4], "img2": batch["img2"][:4], "pred": pred[:4], "mask": mask[:4]}
 
     def pictures(self, core: CroCoNet, outputs: dict) -> list[np.ndarray]:
-        return reconstruction_rows(core, outputs["img1"], outputs["img2"], outputs["pred"], outputs["mask"],
-                                   self.config.norm_pix)
+        return reconstruction_rows(
+            core, outputs["img1"], outputs["img2"], outputs["pred"], outputs["mask"], self.config.norm_pix
+        )
 
     def checkpoint_meta(self, core: CroCoNet) -> dict:
         return {"croco_config": dataclasses.asdict(core.config)}

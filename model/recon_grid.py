@@ -23,8 +23,9 @@ def _patch_mask_image(mask: torch.Tensor, grid: int, patch: int) -> torch.Tensor
     return mask.float().view(grid, grid).repeat_interleave(patch, 0).repeat_interleave(patch, 1)[None]
 
 
-def reconstruction_rows(model, img1: torch.Tensor, img2: torch.Tensor, pred: torch.Tensor,
-                        mask: torch.Tensor, norm_pix: bool) -> list[np.ndarray]:
+def reconstruction_rows(
+    model, img1: torch.Tensor, img2: torch.Tensor, pred: torch.Tensor, mask: torch.Tensor, norm_pix: bool
+) -> list[np.ndarray]:
     """One (H, 4W, 3) uint8 row per pair."""
     target = model.patchify(img1)
     pred = pred.detach().float()
@@ -37,7 +38,7 @@ def reconstruction_rows(model, img1: torch.Tensor, img2: torch.Tensor, pred: tor
     rows = []
     for b in range(img1.shape[0]):
         hidden = _patch_mask_image(mask[b].cpu(), grid, patch)
-        predicted = model.unpatchify(pred[b:b + 1])[0].cpu()
+        predicted = model.unpatchify(pred[b : b + 1])[0].cpu()
         completed = predicted * hidden + img1[b].detach().float().cpu() * (1 - hidden)
         masked = img1[b].detach().float().cpu() * (1 - hidden) + HIDDEN_GREY * hidden
         rows.append(np.concatenate([denormalize(x) for x in (masked, img2[b], completed, img1[b])], 1))
@@ -48,6 +49,6 @@ def save_grid(rows: list[np.ndarray], path: Path, gap: int = 2) -> None:
     height, width = rows[0].shape[:2]
     sheet = np.full((len(rows) * (height + gap), width, 3), 255, np.uint8)
     for r, row in enumerate(rows):
-        sheet[r * (height + gap): r * (height + gap) + height] = row
+        sheet[r * (height + gap) : r * (height + gap) + height] = row
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(sheet).save(path)

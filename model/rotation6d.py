@@ -50,15 +50,19 @@ def matrix_to_quaternion(rot: Tensor) -> Tensor:
     """
     m = rot.flatten(-2)  # (..., 9), row-major
     m00, m01, m02, m10, m11, m12, m20, m21, m22 = m.unbind(-1)
-    four_sq = torch.stack([1 + m00 + m11 + m22, 1 + m00 - m11 - m22,
-                           1 - m00 + m11 - m22, 1 - m00 - m11 + m22], dim=-1)  # 4w^2, 4x^2, 4y^2, 4z^2
+    four_sq = torch.stack(
+        [1 + m00 + m11 + m22, 1 + m00 - m11 - m22, 1 - m00 + m11 - m22, 1 - m00 - m11 + m22], dim=-1
+    )  # 4w^2, 4x^2, 4y^2, 4z^2
     # row i holds 4 q_i q, so q = +-row / (2 sqrt(4 q_i^2))
-    rows = torch.stack([
-        torch.stack([four_sq[..., 0], m21 - m12, m02 - m20, m10 - m01], -1),
-        torch.stack([m21 - m12, four_sq[..., 1], m10 + m01, m02 + m20], -1),
-        torch.stack([m02 - m20, m10 + m01, four_sq[..., 2], m12 + m21], -1),
-        torch.stack([m10 - m01, m02 + m20, m12 + m21, four_sq[..., 3]], -1),
-    ], dim=-2)  # (..., 4, 4)
+    rows = torch.stack(
+        [
+            torch.stack([four_sq[..., 0], m21 - m12, m02 - m20, m10 - m01], -1),
+            torch.stack([m21 - m12, four_sq[..., 1], m10 + m01, m02 + m20], -1),
+            torch.stack([m02 - m20, m10 + m01, four_sq[..., 2], m12 + m21], -1),
+            torch.stack([m10 - m01, m02 + m20, m12 + m21, four_sq[..., 3]], -1),
+        ],
+        dim=-2,
+    )  # (..., 4, 4)
     best = four_sq.argmax(dim=-1, keepdim=True)  # (..., 1); the four sum to 4, so the largest is >= 1
     row = rows.gather(-2, best[..., None].expand(*rot.shape[:-2], 1, 4)).squeeze(-2)  # (..., 4)
     q = F.normalize(row / (2 * four_sq.gather(-1, best).clamp(min=1e-8).sqrt()), dim=-1)

@@ -16,16 +16,22 @@ from crocohuman.core.atomic_files import write_atomic_with
 LAST = "checkpoint-last.pt"
 
 
-def save_training_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                             config: dict, step: int, meta: dict) -> None:
+def save_training_checkpoint(
+    path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, config: dict, step: int, meta: dict
+) -> None:
     """``torch.save`` to a temporary file, fsync, then rename: a kill never leaves half a file.
 
     ``meta`` holds what rebuilds the model (e.g. ``croco_config``, which makes a pretraining
     checkpoint loadable by ``load_croco_checkpoint``).
     """
     path = Path(path)
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "train_config": config,
-             "step": step, **meta}
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "train_config": config,
+        "step": step,
+        **meta,
+    }
     write_atomic_with(path, lambda handle: torch.save(state, handle))
 
 

@@ -28,8 +28,10 @@ def read_log(path: Path, until_step: int) -> list[str]:
             if number == len(lines):
                 log.warning("%s: dropping its cut-off last line %d (%r)", path, number, line[:80])
                 continue
-            raise ValueError(f"{path}:{number}: not a log entry with a step ({type(error).__name__}: {error}); "
-                             "remove the line or the file to resume") from None
+            raise ValueError(
+                f"{path}:{number}: not a log entry with a step ({type(error).__name__}: {error}); "
+                "remove the line or the file to resume"
+            ) from None
         if step <= until_step:
             kept.append(line)
     return kept

@@ -45,26 +45,78 @@ class TaskInfo:
     smpl_params: bool = False  # predicts SMPL rotations and betas: the SPIN 3DPW protocol (--smpl-model) applies
 
 
-TASK_INFO: dict[str, TaskInfo] = {info.name: info for info in (
-    TaskInfo("hmr", "HMR-style iterative regressor of SMPL-tree 6D rotations, scale, camera and shape",
-             "body_joints", _BODY_BENCHMARKS,
-             ("joints", "joints2d", "global_orient", "body_pose", "betas", "phenotypes"), _JOINTS,
-             "body_joints:HMR", smpl_params=True),
-    TaskInfo("hmr-free", "model-free: a pooled MLP regresses the 24 SMPL-order joints", "body_joints",
-             _BODY_BENCHMARKS, ("joints",), _JOINTS, "body_joints:HMRFree"),
-    TaskInfo("hand-mesh", "iterative regressor of MANO parameters posed by your MANO file (21 joints, 778 vertices)",
-             "hand_mesh", ("freihand",), ("joints", "vertices", "global_orient", "hand_pose", "betas"), _HAND,
-             "hand_mesh:HandMesh"),
-    TaskInfo("hand-mesh-free", "model-free (METRO-style): 195 coarse vertices upsampled to MANO's 778",
-             "hand_mesh", ("freihand",), ("joints", "vertices"), _HAND, "hand_mesh:HandMeshFree"),
-    TaskInfo("densepose", "DPT head: 25-way part logits and 24 x (U, V)", "densepose", ("densepose", "synthetic"),
-             ("parts", "uv"), {"parts": (None, None), "uv": (2, None, None)}, "densepose:DensePose",
-             image_level=False),
-    TaskInfo("gesture", "pooled MLP classifier of hand gestures", "classes", ("hagrid",), ("label",),
-             {"logits": (None,)}, "classes:Classify", needs_classes=True),
-    TaskInfo("grasp", "pooled MLP classifier of grasp types", "classes", ("gun71",), ("label",),
-             {"logits": (None,)}, "classes:Classify", needs_classes=True),
-)}
+TASK_INFO: dict[str, TaskInfo] = {
+    info.name: info
+    for info in (
+        TaskInfo(
+            "hmr",
+            "HMR-style iterative regressor of SMPL-tree 6D rotations, scale, camera and shape",
+            "body_joints",
+            _BODY_BENCHMARKS,
+            ("joints", "joints2d", "global_orient", "body_pose", "betas", "phenotypes"),
+            _JOINTS,
+            "body_joints:HMR",
+            smpl_params=True,
+        ),
+        TaskInfo(
+            "hmr-free",
+            "model-free: a pooled MLP regresses the 24 SMPL-order joints",
+            "body_joints",
+            _BODY_BENCHMARKS,
+            ("joints",),
+            _JOINTS,
+            "body_joints:HMRFree",
+        ),
+        TaskInfo(
+            "hand-mesh",
+            "iterative regressor of MANO parameters posed by your MANO file (21 joints, 778 vertices)",
+            "hand_mesh",
+            ("freihand",),
+            ("joints", "vertices", "global_orient", "hand_pose", "betas"),
+            _HAND,
+            "hand_mesh:HandMesh",
+        ),
+        TaskInfo(
+            "hand-mesh-free",
+            "model-free (METRO-style): 195 coarse vertices upsampled to MANO's 778",
+            "hand_mesh",
+            ("freihand",),
+            ("joints", "vertices"),
+            _HAND,
+            "hand_mesh:HandMeshFree",
+        ),
+        TaskInfo(
+            "densepose",
+            "DPT head: 25-way part logits and 24 x (U, V)",
+            "densepose",
+            ("densepose", "synthetic"),
+            ("parts", "uv"),
+            {"parts": (None, None), "uv": (2, None, None)},
+            "densepose:DensePose",
+            image_level=False,
+        ),
+        TaskInfo(
+            "gesture",
+            "pooled MLP classifier of hand gestures",
+            "classes",
+            ("hagrid",),
+            ("label",),
+            {"logits": (None,)},
+            "classes:Classify",
+            needs_classes=True,
+        ),
+        TaskInfo(
+            "grasp",
+            "pooled MLP classifier of grasp types",
+            "classes",
+            ("gun71",),
+            ("label",),
+            {"logits": (None,)},
+            "classes:Classify",
+            needs_classes=True,
+        ),
+    )
+}
 assert tuple(TASK_INFO) == TASK_NAMES, "every TaskName is registered once, in the Literal's order"
 
 
@@ -83,5 +135,15 @@ def task_spec(name: str):
     return getattr(importlib.import_module(f"crocohuman.model.tasks.{module}"), cls)(info)
 
 
-__all__ = ["HEAD_MODES", "HeadMode", "SCORE_KINDS", "ScoreKind", "TASK_INFO", "TASK_NAMES", "TaskInfo", "TaskName",
-           "task_spec", "tasks_on"]
+__all__ = [
+    "HEAD_MODES",
+    "SCORE_KINDS",
+    "TASK_INFO",
+    "TASK_NAMES",
+    "HeadMode",
+    "ScoreKind",
+    "TaskInfo",
+    "TaskName",
+    "task_spec",
+    "tasks_on",
+]

@@ -58,12 +58,20 @@ class OptimConfig:
         for name in ("base_lr", "min_lr", "weight_decay"):
             value = getattr(self, name)
             require(math.isfinite(value) and value >= 0, f"optim.{name}", "a finite number >= 0", value)
-        require(len(self.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas),
-                "optim.betas", "two numbers in [0, 1)", list(self.betas))
+        require(
+            len(self.betas) == 2 and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in self.betas),
+            "optim.betas",
+            "two numbers in [0, 1)",
+            list(self.betas),
+        )
         require(self.warmup_steps >= 0, "optim.warmup_steps", ">= 0", self.warmup_steps)
         require(self.schedule_steps >= 1, "optim.schedule_steps", ">= 1", self.schedule_steps)
-        require(self.warmup_steps <= self.schedule_steps, "optim.warmup_steps",
-                f"<= optim.schedule_steps ({self.schedule_steps})", self.warmup_steps)
+        require(
+            self.warmup_steps <= self.schedule_steps,
+            "optim.warmup_steps",
+            f"<= optim.schedule_steps ({self.schedule_steps})",
+            self.warmup_steps,
+        )
         require(self.max_steps >= 1, "optim.max_steps", ">= 1", self.max_steps)
 
 
@@ -97,19 +105,33 @@ class FinetuneConfig:
         convert_fields(self, "finetune.")
         info, benchmarks = TASK_INFO[self.task], benchmark_names()
         require(self.benchmark in benchmarks, "finetune.benchmark", f"one of {', '.join(benchmarks)}", self.benchmark)
-        require(self.benchmark in info.benchmarks, "finetune.benchmark",
-                f"one of {', '.join(info.benchmarks)} for task {self.task!r}", self.benchmark)
+        require(
+            self.benchmark in info.benchmarks,
+            "finetune.benchmark",
+            f"one of {', '.join(info.benchmarks)} for task {self.task!r}",
+            self.benchmark,
+        )
         for name in ("num_classes", "shots", "shot_seed"):
             require(getattr(self, name) >= 0, f"finetune.{name}", ">= 0", getattr(self, name))
         if info.needs_classes:  # classifiers: how many classes the head outputs
-            require(self.num_classes >= 2, "finetune.num_classes", f">= 2 for task {self.task!r} (e.g. 18 HaGRID "
-                    "gestures, 33 GUN-71 grasps)", self.num_classes)
-        require(math.isfinite(self.backbone_lr_scale) and self.backbone_lr_scale >= 0, "finetune.backbone_lr_scale",
-                "a finite number >= 0", self.backbone_lr_scale)
+            require(
+                self.num_classes >= 2,
+                "finetune.num_classes",
+                f">= 2 for task {self.task!r} (e.g. 18 HaGRID gestures, 33 GUN-71 grasps)",
+                self.num_classes,
+            )
+        require(
+            math.isfinite(self.backbone_lr_scale) and self.backbone_lr_scale >= 0,
+            "finetune.backbone_lr_scale",
+            "a finite number >= 0",
+            self.backbone_lr_scale,
+        )
         require(0 <= self.top_crop <= 1, "finetune.top_crop", "a fraction of the box height in [0, 1]", self.top_crop)
         if self.top_crop and (self.mode != "monocular" or not info.image_level):
-            raise ConfigError("finetune.top_crop feeds image-level heads of monocular models; "
-                              f"task {self.task!r} in {self.mode} mode cannot use it")
+            raise ConfigError(
+                "finetune.top_crop feeds image-level heads of monocular models; "
+                f"task {self.task!r} in {self.mode} mode cannot use it"
+            )
 
 
 @dataclass
@@ -145,8 +167,10 @@ class TrainConfig:
         for i, source in enumerate(self.data):
             check_source(source, f"data[{i}].")
         if not self.data and self.finetune is None:
-            raise ConfigError("data must list at least one source for pretraining "
-                              "(--data KIND:ROOT, or data: [{kind: rendered, root: DIR}, ...]), got []")
+            raise ConfigError(
+                "data must list at least one source for pretraining "
+                "(--data KIND:ROOT, or data: [{kind: rendered, root: DIR}, ...]), got []"
+            )
         self._check_choices()
         self._check_counts()
         self._check_model()
@@ -155,23 +179,44 @@ class TrainConfig:
         require(self.out_dir.strip() != "", "out_dir", "a folder name", self.out_dir)
         require(bool(DEVICES.match(self.device)), "device", "auto, cpu, cuda or cuda:N", self.device)
         kind, colon, path = self.init.partition(":")
-        require(kind in INIT_KINDS and (kind == "random") == (not colon) and (kind == "random" or path != ""),
-                "init", "random, croco:PATH or weights:PATH", self.init)
+        require(
+            kind in INIT_KINDS and (kind == "random") == (not colon) and (kind == "random" or path != ""),
+            "init",
+            "random, croco:PATH or weights:PATH",
+            self.init,
+        )
 
     def _check_counts(self) -> None:
         require(0 <= self.mask_ratio < 1, "mask_ratio", "in [0, 1)", self.mask_ratio)
-        for name, low in (("batch_size", 1), ("accum_steps", 1), ("num_workers", 0), ("seed", 0), ("log_every", 1),
-                          ("grid_every", 0), ("ckpt_every", 1), ("keep_every", 0), ("max_bad_steps", 1)):
+        for name, low in (
+            ("batch_size", 1),
+            ("accum_steps", 1),
+            ("num_workers", 0),
+            ("seed", 0),
+            ("log_every", 1),
+            ("grid_every", 0),
+            ("ckpt_every", 1),
+            ("keep_every", 0),
+            ("max_bad_steps", 1),
+        ):
             require(getattr(self, name) >= low, name, f">= {low}", getattr(self, name))
 
     def _check_model(self) -> None:
         """The model preset and overrides make a network, whose input size is ``image_size``."""
         config = self.model_config()
-        require(self.image_size >= config.patch_size and self.image_size % config.patch_size == 0, "image_size",
-                f"a multiple of the patch size {config.patch_size}", self.image_size)
+        require(
+            self.image_size >= config.patch_size and self.image_size % config.patch_size == 0,
+            "image_size",
+            f"a multiple of the patch size {config.patch_size}",
+            self.image_size,
+        )
         if self.init == "random":
-            require(self.image_size == config.img_size, "image_size",
-                    f"the model's img_size ({config.img_size}, model_overrides.img_size)", self.image_size)
+            require(
+                self.image_size == config.img_size,
+                "image_size",
+                f"the model's img_size ({config.img_size}, model_overrides.img_size)",
+                self.image_size,
+            )
 
     def model_config(self):
         """The CroCoConfig that ``model`` and ``model_overrides`` describe (what a random init builds)."""
@@ -184,7 +229,9 @@ class TrainConfig:
         try:
             return CroCoConfig(**{**PRESETS[self.model], **self.model_overrides})
         except (TypeError, ValueError) as error:
-            raise ConfigError(f"model_overrides must make a valid network, got {self.model_overrides!r}: {error}") from None
+            raise ConfigError(
+                f"model_overrides must make a valid network, got {self.model_overrides!r}: {error}"
+            ) from None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -200,7 +247,9 @@ def check_source(source: SourceConfig, prefix: str) -> None:
 
 def preset_names() -> list[str]:
     """The shipped presets (``assets/configs/*.yaml``, the package data ``crocohuman.presets``)."""
-    return sorted(entry.name[:-5] for entry in resources.files(PRESETS_PACKAGE).iterdir() if entry.name.endswith(".yaml"))
+    return sorted(
+        entry.name[:-5] for entry in resources.files(PRESETS_PACKAGE).iterdir() if entry.name.endswith(".yaml")
+    )
 
 
 def read_preset(preset: str) -> tuple[str, str]:
@@ -208,13 +257,15 @@ def read_preset(preset: str) -> tuple[str, str]:
     if Path(preset).suffix:
         path = Path(preset)
         if not path.is_file():
-            raise FileNotFoundError(f"--config must be a preset ({', '.join(preset_names())}) or a YAML file, "
-                                    f"got {preset!r} (no such file)")
+            raise FileNotFoundError(
+                f"--config must be a preset ({', '.join(preset_names())}) or a YAML file, got {preset!r} (no such file)"
+            )
         return str(path), path.read_text()
     resource = resources.files(PRESETS_PACKAGE) / f"{preset}.yaml"
     if not resource.is_file():
-        raise FileNotFoundError(f"--config must be a preset ({', '.join(preset_names())}) or a YAML file, "
-                                f"got {preset!r}")
+        raise FileNotFoundError(
+            f"--config must be a preset ({', '.join(preset_names())}) or a YAML file, got {preset!r}"
+        )
     return f"preset {preset}", resource.read_text()
 
 

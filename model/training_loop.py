@@ -53,8 +53,9 @@ class Task(Protocol):
 
     def dataset(self) -> torch.utils.data.Dataset: ...  # map-style, sample i a function of (seed, i)
 
-    def loss(self, model, core, batch: dict, generator: torch.Generator,
-             device: torch.device) -> tuple[torch.Tensor, dict]: ...  # (loss, what `pictures` needs)
+    def loss(
+        self, model, core, batch: dict, generator: torch.Generator, device: torch.device
+    ) -> tuple[torch.Tensor, dict]: ...  # (loss, what `pictures` needs)
 
     def pictures(self, core, outputs: dict) -> list[np.ndarray]: ...  # rows of a PNG grid
 
@@ -108,9 +109,11 @@ def resume(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         model.load_state_dict(state["model"])
     except RuntimeError as error:
         changed = changed_settings(normalised(state.get("train_config") or {}), config.to_dict())
-        raise ValueError(f"{path}: cannot resume, the checkpoint's model does not fit this config "
-                         f"({', '.join(changed) or 'model shapes'} changed since it was written); "
-                         "resume with its settings or choose another --out") from error
+        raise ValueError(
+            f"{path}: cannot resume, the checkpoint's model does not fit this config "
+            f"({', '.join(changed) or 'model shapes'} changed since it was written); "
+            "resume with its settings or choose another --out"
+        ) from error
     optimizer.load_state_dict(state["optimizer"])
     return int(state["step"])
 
@@ -170,16 +173,29 @@ class TrainingRun:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             write_config(self.out_dir / "config.json", config)
         self.samples_per_step = config.batch_size * config.accum_steps
-        self.batches = iter(make_loader(task.dataset(), config.batch_size, start=self.step * self.samples_per_step,
-                                        num_workers=config.num_workers, world_size=ddp.world_size, rank=ddp.rank,
-                                        seed=config.seed))
+        self.batches = iter(
+            make_loader(
+                task.dataset(),
+                config.batch_size,
+                start=self.step * self.samples_per_step,
+                num_workers=config.num_workers,
+                world_size=ddp.world_size,
+                rank=ddp.rank,
+                seed=config.seed,
+            )
+        )
         self.model = torch.compile(self.core) if config.compile else self.core
         if ddp.world_size > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[device.index] if device.type == "cuda" else None,
-                find_unused_parameters=task.find_unused_parameters)
-        self.autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
-                         if device.type == "cuda" and config.dtype == "bf16" else nullcontext())
+                self.model,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=task.find_unused_parameters,
+            )
+        self.autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if device.type == "cuda" and config.dtype == "bf16"
+            else nullcontext()
+        )
         self.outputs: dict = {}
 
     def train_step(self, lr: float) -> StepResult:
@@ -214,8 +230,14 @@ class TrainingRun:
         return StepResult(loss_value, norm_value, bool(ok_value), data_time, compute_time, skipped)
 
     def save(self, path: Path | None = None) -> None:
-        save_training_checkpoint(path or self.out_dir / LAST, self.core, self.optimizer, self.config.to_dict(),
-                                 self.step, self.task.checkpoint_meta(self.core))
+        save_training_checkpoint(
+            path or self.out_dir / LAST,
+            self.core,
+            self.optimizer,
+            self.config.to_dict(),
+            self.step,
+            self.task.checkpoint_meta(self.core),
+        )
         if path is None:
             self.saved_step = self.step
 
@@ -228,8 +250,14 @@ def _train(run_: TrainingRun, writer: JsonLog | None, bar) -> dict:
     """The loop: schedule, step, log, grids, checkpoints; stops after ``max_bad_steps`` bad steps in a row."""
     config, ddp, out_dir = run_.config, run_.ddp, run_.out_dir
     peak_lr = config.optim.base_lr * run_.samples_per_step * ddp.world_size / 256
-    peak_flops = next((v for k, v in PEAK_BF16_FLOPS.items() if run_.device.type == "cuda"
-                       and k in torch.cuda.get_device_name(run_.device)), None)
+    peak_flops = next(
+        (
+            v
+            for k, v in PEAK_BF16_FLOPS.items()
+            if run_.device.type == "cuda" and k in torch.cuda.get_device_name(run_.device)
+        ),
+        None,
+    )
     flops = run_.task.flops_per_sample(run_.core) if peak_flops else None
     skipped_samples = skipped_steps = bad_in_a_row = 0
     values: dict = {}
@@ -242,9 +270,16 @@ def _train(run_: TrainingRun, writer: JsonLog | None, bar) -> dict:
         step = run_.step
         bar.update(1)
         rate = run_.samples_per_step * ddp.world_size / (result.data_s + result.step_s)
-        values = {"loss": _finite(result.loss), "lr": lr, "grad_norm": _finite(result.grad_norm),
-                  "samples_per_s": rate, "data_s": result.data_s, "step_s": result.step_s,
-                  "skipped_samples": skipped_samples, "skipped_steps": skipped_steps}
+        values = {
+            "loss": _finite(result.loss),
+            "lr": lr,
+            "grad_norm": _finite(result.grad_norm),
+            "samples_per_s": rate,
+            "data_s": result.data_s,
+            "step_s": result.step_s,
+            "skipped_samples": skipped_samples,
+            "skipped_steps": skipped_steps,
+        }
         if flops:
             values["mfu"] = flops * rate / ddp.world_size / peak_flops
         bar.set_postfix(loss=f"{result.loss:.4f}", lr=f"{lr:.2e}")
@@ -254,7 +289,8 @@ def _train(run_: TrainingRun, writer: JsonLog | None, bar) -> dict:
             raise NonFiniteTrainingError(
                 f"{bad_in_a_row} steps in a row (to step {step}) had a non-finite loss or gradient and were skipped; "
                 f"stopping (max_bad_steps={config.max_bad_steps}). {out_dir / LAST} keeps the last good state, "
-                f"step {run_.saved_step}: lower optim.base_lr or check the data before resuming")
+                f"step {run_.saved_step}: lower optim.base_lr or check the data before resuming"
+            )
         if ddp.is_main and config.grid_every and step % config.grid_every == 0 and result.applied:
             save_grid(run_.task.pictures(run_.core, run_.outputs), out_dir / "grids" / f"step-{step:07d}.png")
         if ddp.is_main and step % config.ckpt_every == 0:
@@ -282,8 +318,9 @@ def run(task: Task, config) -> dict:
     try:
         run_ = TrainingRun(task, config, device, ddp)
         writer = JsonLog(run_.out_dir, run_.step) if ddp.is_main else None
-        bar = tqdm(total=config.optim.max_steps, initial=run_.step, unit="step", desc=task.name,
-                   disable=not ddp.is_main)
+        bar = tqdm(
+            total=config.optim.max_steps, initial=run_.step, unit="step", desc=task.name, disable=not ddp.is_main
+        )
         return _train(run_, writer, bar)
     except NonFiniteTrainingError:
         keep_state = False  # the checkpoint on disk stays the last good one

@@ -81,8 +81,16 @@ def fit_focal(points: np.ndarray, extrinsics: np.ndarray, fill: float, width: in
     return Camera(pinhole_intrinsics(fill / extent, width, height), extrinsics)
 
 
-def frame_camera(points: np.ndarray, direction: np.ndarray, target: np.ndarray, focal: float,
-                 fill: float, width: int, height: int, roll: float = 0.0) -> Camera:
+def frame_camera(
+    points: np.ndarray,
+    direction: np.ndarray,
+    target: np.ndarray,
+    focal: float,
+    fill: float,
+    width: int,
+    height: int,
+    roll: float = 0.0,
+) -> Camera:
     """Place a camera along ``direction`` from ``target`` so ``points`` span ``fill`` of the image.
 
     The distance is refined a few times because perspective extent is not linear in distance.
@@ -102,8 +110,14 @@ def frame_camera(points: np.ndarray, direction: np.ndarray, target: np.ndarray, 
     return Camera(intrinsics, look_at(target + direction * distance, target, roll))
 
 
-def sample_rig(rng: np.random.Generator, config: RigConfig, points: np.ndarray, width: int,
-               height: int, eyes: np.ndarray | None = None) -> list[Camera]:
+def sample_rig(
+    rng: np.random.Generator,
+    config: RigConfig,
+    points: np.ndarray,
+    width: int,
+    height: int,
+    eyes: np.ndarray | None = None,
+) -> list[Camera]:
     """``config.views`` cameras around ``points`` (all vertices of all frames of a take).
 
     Without ``eyes`` (open space) the directions come from the azimuth/elevation ranges and the
@@ -120,11 +134,15 @@ def sample_rig(rng: np.random.Generator, config: RigConfig, points: np.ndarray, 
         if eyes is not None:
             cameras.append(fit_focal(points, look_at(eyes[view], target, roll), fill, width, height))
             continue
-        azimuth = np.radians(start + view * config.azimuth_range / config.views
-                             + rng.uniform(-config.azimuth_jitter, config.azimuth_jitter))
+        azimuth = np.radians(
+            start
+            + view * config.azimuth_range / config.views
+            + rng.uniform(-config.azimuth_jitter, config.azimuth_jitter)
+        )
         elevation = np.radians(rng.uniform(*config.elevation))
-        direction = np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth),
-                              np.sin(elevation)])
+        direction = np.array(
+            [np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)]
+        )
         focal = rng.uniform(*config.focal) * width
         camera = frame_camera(points, direction, target, focal, fill, width, height, roll)
         distance = np.linalg.norm(camera.position - target)

@@ -45,28 +45,62 @@ def main() -> None:
 @click.option("--size", default=256, help="Image width and height in pixels (16 to 8192).")
 @click.option("--body", type=click.Choice(BODIES), default="anny")
 @click.option("--model-path", type=click.Path(path_type=Path), help="SMPL-family model files (smplx layout).")
-@click.option("--gender", type=click.Choice(GENDERS), default="any",
-              help="SMPL family: 'any' draws among the genders whose model files exist.")
+@click.option(
+    "--gender",
+    type=click.Choice(GENDERS),
+    default="any",
+    help="SMPL family: 'any' draws among the genders whose model files exist.",
+)
 @click.option("--texture-dir", type=click.Path(path_type=Path), help="SURREAL-style textures (SMPL UV layout).")
 @click.option("--uv-obj", type=click.Path(path_type=Path), help="SMPL template .obj with UVs, for --texture-dir.")
 @click.option("--motion", default="sampler", help="'sampler', 'sampler:KIND' or 'amass:DIR'.")
 @click.option("--background", default="procedural", help="'procedural', 'images:DIR' or 'scene:FILE'.")
 @click.option("--azimuth-range", default=360.0, help="Degrees the cameras spread around the person (0 to 360).")
-@click.option("--elevation", nargs=2, type=float, default=(-10.0, 35.0),
-              help="Camera elevation range, degrees (-90 <= LO <= HI <= 90).")
-@click.option("--distance", nargs=2, type=float, default=(2.0, 8.0),
-              help="Camera distance range, metres (0 < LO <= HI).")
-@click.option("--focal", nargs=2, type=float, default=(0.9, 2.6),
-              help="Focal length range, in image widths (0 < LO <= HI).")
+@click.option(
+    "--elevation",
+    nargs=2,
+    type=float,
+    default=(-10.0, 35.0),
+    help="Camera elevation range, degrees (-90 <= LO <= HI <= 90).",
+)
+@click.option(
+    "--distance", nargs=2, type=float, default=(2.0, 8.0), help="Camera distance range, metres (0 < LO <= HI)."
+)
+@click.option(
+    "--focal", nargs=2, type=float, default=(0.9, 2.6), help="Focal length range, in image widths (0 < LO <= HI)."
+)
 @click.option("--rgb-format", type=click.Choice(RGB_FORMATS), default="jpg")
 @click.option("--seed", default=0, help="Any integer >= 0; a take's randomness is (seed, take index).")
 @click.option("--shard-index", default=0, help="This process renders shards s with s %% num-shards == index.")
 @click.option("--num-shards", default=1, help="How many processes/launcher tasks split the job.")
 @click.option("--workers", default=1, help="Worker processes on this machine.")
 @click.option("--verbose", "-v", is_flag=True)
-def render(output, takes, takes_per_shard, views, frames, fps, size, body, model_path, gender, texture_dir,
-           uv_obj, motion, background, azimuth_range, elevation, distance, focal, rgb_format, seed,
-           shard_index, num_shards, workers, verbose) -> None:
+def render(
+    output,
+    takes,
+    takes_per_shard,
+    views,
+    frames,
+    fps,
+    size,
+    body,
+    model_path,
+    gender,
+    texture_dir,
+    uv_obj,
+    motion,
+    background,
+    azimuth_range,
+    elevation,
+    distance,
+    focal,
+    rgb_format,
+    seed,
+    shard_index,
+    num_shards,
+    workers,
+    verbose,
+) -> None:
     """Render SURREAL-style takes: T time steps x N views of one body per take.
 
     Re-running the same command resumes; on a finished folder it changes nothing.
@@ -75,12 +109,28 @@ def render(output, takes, takes_per_shard, views, frames, fps, size, body, model
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         config = RenderConfig(
-            output=output, takes=takes, takes_per_shard=takes_per_shard, frames=frames, fps=fps,
-            width=size, height=size, body=body, model_path=model_path, gender=gender,
-            texture_dir=texture_dir, uv_obj=uv_obj, motion=motion, background=background,
-            rig=RigConfig(views=views, azimuth_range=azimuth_range, elevation=elevation,
-                          distance=distance, focal=focal),
-            rgb_format=rgb_format, seed=seed, shard_index=shard_index, num_shards=num_shards, workers=workers,
+            output=output,
+            takes=takes,
+            takes_per_shard=takes_per_shard,
+            frames=frames,
+            fps=fps,
+            width=size,
+            height=size,
+            body=body,
+            model_path=model_path,
+            gender=gender,
+            texture_dir=texture_dir,
+            uv_obj=uv_obj,
+            motion=motion,
+            background=background,
+            rig=RigConfig(
+                views=views, azimuth_range=azimuth_range, elevation=elevation, distance=distance, focal=focal
+            ),
+            rgb_format=rgb_format,
+            seed=seed,
+            shard_index=shard_index,
+            num_shards=num_shards,
+            workers=workers,
         )
         from crocohuman.render.pipeline import run
 
@@ -89,8 +139,10 @@ def render(output, takes, takes_per_shard, views, frames, fps, size, body, model
         _fail(error)
     counts = manifest["counts"]
     preview = f"; preview: {output / 'preview.png'}" if manifest["preview"] else ""
-    click.echo(f"{output}: {counts['shards_done']}/{counts['shards_total']} shards, {counts['takes']} takes, "
-               f"{counts['images']} images{preview}")
+    click.echo(
+        f"{output}: {counts['shards_done']}/{counts['shards_total']} shards, {counts['takes']} takes, "
+        f"{counts['images']} images{preview}"
+    )
 
 
 @main.command(context_settings=CONTEXT)

@@ -68,8 +68,9 @@ class RenderConfig:
         self.jpeg_quality = check_int("jpeg_quality", self.jpeg_quality, 1, 100)
         self.seed = check_int("--seed", self.seed, 0)
         self.num_shards = check_int("--num-shards", self.num_shards, 1)
-        self.shard_index = check_int("--shard-index", self.shard_index, 0, self.num_shards - 1,
-                                     unit=f"--num-shards is {self.num_shards}")
+        self.shard_index = check_int(
+            "--shard-index", self.shard_index, 0, self.num_shards - 1, unit=f"--num-shards is {self.num_shards}"
+        )
         self.workers = check_int("--workers", self.workers, 1)
         self.preview_takes = check_int("preview_takes", self.preview_takes, 1)
 
@@ -81,14 +82,24 @@ class RenderConfig:
         self.texture_dir = check_existing("--texture-dir", self.texture_dir, "folder")
         self.uv_obj = check_existing("--uv-obj", self.uv_obj, "file")
         if self.body == "anny":
-            given = [name for name, value in (("--model-path", self.model_path), ("--texture-dir", self.texture_dir),
-                                              ("--uv-obj", self.uv_obj)) if value is not None]
+            given = [
+                name
+                for name, value in (
+                    ("--model-path", self.model_path),
+                    ("--texture-dir", self.texture_dir),
+                    ("--uv-obj", self.uv_obj),
+                )
+                if value is not None
+            ]
             if given:
-                raise ValueError(f"{', '.join(given)}: only for SMPL-family bodies (--body "
-                                 f"{'|'.join(BODIES[1:])}); --body anny ships its own model")
+                raise ValueError(
+                    f"{', '.join(given)}: only for SMPL-family bodies (--body "
+                    f"{'|'.join(BODIES[1:])}); --body anny ships its own model"
+                )
         elif self.model_path is None:
-            raise ValueError(f"--body {self.body} needs --model-path, the folder of your "
-                             f"{self.body.upper()} model files")
+            raise ValueError(
+                f"--body {self.body} needs --model-path, the folder of your {self.body.upper()} model files"
+            )
         if self.texture_dir is not None and self.uv_obj is None:
             raise ValueError("--texture-dir needs --uv-obj, the model's UV template .obj the images are laid out for")
 

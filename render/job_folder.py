@@ -53,8 +53,11 @@ def read_job(root: Path) -> dict | None:
     if job is None:
         legacy = _read_json(root / MANIFEST)
         if legacy is not None and "config" in legacy:
-            job = {"config": legacy["config"], "code_version": legacy.get("code_version", "unknown"),
-                   "format": FORMAT_DOC}
+            job = {
+                "config": legacy["config"],
+                "code_version": legacy.get("code_version", "unknown"),
+                "format": FORMAT_DOC,
+            }
     return job
 
 
@@ -64,8 +67,10 @@ def check_settings(root: Path, job: dict, config: dict) -> None:
     changed = sorted(key for key in recorded.keys() | asked.keys() if recorded.get(key) != asked.get(key))
     if changed:
         details = "; ".join(f"{key}: {recorded.get(key)!r} recorded, {asked.get(key)!r} asked" for key in changed)
-        raise ValueError(f"{root / JOB}: this folder holds a dataset rendered with other settings "
-                         f"({', '.join(changed)} differ: {details}); choose another --output")
+        raise ValueError(
+            f"{root / JOB}: this folder holds a dataset rendered with other settings "
+            f"({', '.join(changed)} differ: {details}); choose another --output"
+        )
 
 
 def claim_job(root: Path, config: dict, code_version: str) -> dict:
@@ -119,9 +124,15 @@ def build_manifest(root: Path, job: dict) -> dict:
         skipped.update((_read_json(record_path(root, number)) or {}).get("skipped_inputs", []))
     total = shards_total(config)
     return {
-        "config": config, "code_version": job["code_version"], "format": FORMAT_DOC,
-        "counts": {"shards_done": len(shards), "shards_total": total, "takes": takes,
-                   "images": takes * config["frames"] * config["rig"]["views"]},
+        "config": config,
+        "code_version": job["code_version"],
+        "format": FORMAT_DOC,
+        "counts": {
+            "shards_done": len(shards),
+            "shards_total": total,
+            "takes": takes,
+            "images": takes * config["frames"] * config["rig"]["views"],
+        },
         "complete": len(shards) == total,
         "shards": [path.name for path in shards],
         "skipped_inputs": sorted(skipped),

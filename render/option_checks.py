@@ -14,23 +14,33 @@ from pathlib import Path
 def check_int(option: str, value, low: int, high: int | None = None, unit: str = "") -> int:
     """``value`` as an int within [low, high]."""
     accepted = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low \
-            or (high is not None and value > high):
+    if (
+        not isinstance(value, numbers.Integral)
+        or isinstance(value, bool)
+        or value < low
+        or (high is not None and value > high)
+    ):
         raise ValueError(f"{option} must be {accepted}{_unit(unit)}, got {value!r}")
     return int(value)
 
 
-def check_number(option: str, value, low: float | None = None, high: float | None = None,
-                 positive: bool = False, unit: str = "") -> float:
+def check_number(
+    option: str, value, low: float | None = None, high: float | None = None, positive: bool = False, unit: str = ""
+) -> float:
     """``value`` as a finite float within [low, high] (and > 0 when ``positive``)."""
-    if not _is_real(value) or (positive and value <= 0) or (low is not None and value < low) \
-            or (high is not None and value > high):
+    if (
+        not _is_real(value)
+        or (positive and value <= 0)
+        or (low is not None and value < low)
+        or (high is not None and value > high)
+    ):
         raise ValueError(f"{option} must be {_accepted_number(low, high, positive)}{_unit(unit)}, got {value!r}")
     return float(value)
 
 
-def check_range(option: str, pair, low: float | None = None, high: float | None = None,
-                positive: bool = False, unit: str = "") -> tuple[float, float]:
+def check_range(
+    option: str, pair, low: float | None = None, high: float | None = None, positive: bool = False, unit: str = ""
+) -> tuple[float, float]:
     """``pair`` as a (lo, hi) tuple of finite floats with lo <= hi, both within the bounds."""
     lower = "0 < " if positive else (f"{low:g} <= " if low is not None else "")
     upper = f" <= {high:g}" if high is not None else ""
@@ -40,8 +50,12 @@ def check_range(option: str, pair, low: float | None = None, high: float | None 
     except (TypeError, ValueError):
         raise ValueError(f"{option} must be {accepted}{_unit(unit)}, got {pair!r}") from None
     for value in (lo, hi):
-        if not _is_real(value) or (positive and value <= 0) or (low is not None and value < low) \
-                or (high is not None and value > high):
+        if (
+            not _is_real(value)
+            or (positive and value <= 0)
+            or (low is not None and value < low)
+            or (high is not None and value > high)
+        ):
             raise ValueError(f"{option} must be {accepted}{_unit(unit)}, got {lo!r} {hi!r}")
     if lo > hi:
         raise ValueError(f"{option} must be {accepted}{_unit(unit)}, got {lo!r} {hi!r} (LO > HI)")

@@ -51,8 +51,14 @@ def make_body(config: RenderConfig):
     from crocohuman.render.body.smpl_family import SmplFamilyBody
 
     genders = None if config.gender == "any" else [config.gender]
-    return SmplFamilyBody(model_type=config.body, model_path=config.model_path, genders=genders,
-                          texture_dir=config.texture_dir, uv_obj=config.uv_obj, texture_size=config.texture_size)
+    return SmplFamilyBody(
+        model_type=config.body,
+        model_path=config.model_path,
+        genders=genders,
+        texture_dir=config.texture_dir,
+        uv_obj=config.uv_obj,
+        texture_size=config.texture_size,
+    )
 
 
 def make_take_renderer(config: RenderConfig):
@@ -65,8 +71,17 @@ def make_take_renderer(config: RenderConfig):
     scene = None
     if isinstance(background, SceneMesh):
         background, scene = ProceduralBackgrounds(), SceneStage(background)
-    return TakeRenderer(make_body(config), motion_source(config.motion), background, config.rig,
-                        config.width, config.height, config.frames, config.fps, scene=scene)
+    return TakeRenderer(
+        make_body(config),
+        motion_source(config.motion),
+        background,
+        config.rig,
+        config.width,
+        config.height,
+        config.frames,
+        config.fps,
+        scene=scene,
+    )
 
 
 _renderers: dict[str, object] = {}  # per process, by configuration: built once, kept across shards
@@ -83,8 +98,11 @@ def renderer_for(config: RenderConfig):
 
 def _drain_skipped(renderer) -> list[str]:
     """Unreadable inputs the renderer's sources drew since the last call (background photos, AMASS files)."""
-    return sorted(str(path) for source in (renderer.background, renderer.motion)
-                  for path in getattr(source, "drain_skipped", list)())
+    return sorted(
+        str(path)
+        for source in (renderer.background, renderer.motion)
+        for path in getattr(source, "drain_skipped", list)()
+    )
 
 
 def render_shard(config: RenderConfig, shard: int) -> int:
@@ -100,8 +118,9 @@ def render_shard(config: RenderConfig, shard: int) -> int:
     members = []
     for take_index in indices:
         take = renderer.render(take_rng(config.seed, take_index))
-        members += encode_take(f"{take_index:09d}", take, [config.seed, take_index],
-                               config.rgb_format, config.jpeg_quality)
+        members += encode_take(
+            f"{take_index:09d}", take, [config.seed, take_index], config.rgb_format, config.jpeg_quality
+        )
     write_record(config.output, shard, _drain_skipped(renderer))
     write_shard(path, members)
     return len(indices)
@@ -110,8 +129,13 @@ def render_shard(config: RenderConfig, shard: int) -> int:
 def code_version() -> str:
     version = metadata.version("croco-human")
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).parent,
-                                capture_output=True, text=True, timeout=5).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except OSError:
         commit = ""
     return f"{version}+{commit}" if commit else version
@@ -136,8 +160,12 @@ def _prepare_output(config: RenderConfig) -> dict:
     current = code_version()
     job = claim_job(config.output, config.to_json(), current)
     if job["code_version"] != current:
-        log.warning("%s: the job was started by croco-human %s, this is %s; its shards may differ from "
-                    "the earlier ones", config.output, job["code_version"], current)
+        log.warning(
+            "%s: the job was started by croco-human %s, this is %s; its shards may differ from the earlier ones",
+            config.output,
+            job["code_version"],
+            current,
+        )
     for stale in remove_stale_temporaries([config.output, config.output / RECORDS]):
         log.info("removed %s, left by a writer of this host that is gone", stale.name)
     return job
@@ -158,15 +186,24 @@ def run(config: RenderConfig) -> dict:
         todo = _todo(config)
     if todo:
         total_takes = sum(shard_takes(job["config"], s) for s in todo)
-        log.info("%s: rendering %d shards of this process (%d takes x %d frames x %d views)",
-                 config.output, len(todo), total_takes, config.frames, config.rig.views)
+        log.info(
+            "%s: rendering %d shards of this process (%d takes x %d frames x %d views)",
+            config.output,
+            len(todo),
+            total_takes,
+            config.frames,
+            config.rig.views,
+        )
         _render(config, todo, total_takes)
     else:
         log.info("%s: every shard of this process is on disk, nothing to render", config.output)
     manifest = publish(config.output, job, config.preview_takes)
     if manifest["skipped_inputs"]:
-        log.warning("%d unreadable input files were skipped (listed in %s)",
-                    len(manifest["skipped_inputs"]), config.output / MANIFEST)
+        log.warning(
+            "%d unreadable input files were skipped (listed in %s)",
+            len(manifest["skipped_inputs"]),
+            config.output / MANIFEST,
+        )
     return manifest
 
 

@@ -57,7 +57,7 @@ def contact_sheet(takes: list[Take], gap: int = 4) -> bytes:
     for r, row in enumerate(rows):
         for c, image in enumerate(row):
             y, x = r * (height + gap), c * (width + gap)
-            sheet[y:y + height, x:x + width] = image
+            sheet[y : y + height, x : x + width] = image
     buffer = io.BytesIO()
     Image.fromarray(sheet).save(buffer, format="PNG")
     return buffer.getvalue()

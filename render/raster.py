@@ -127,12 +127,14 @@ def gl_projection(intrinsics: np.ndarray, width: int, height: int, near: float, 
     """OpenGL clip matrix for an OpenCV camera, pixel centres at integer coordinates, y down."""
     fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
     skew = intrinsics[0, 1]
-    return np.array([
-        [2 * fx / width, 2 * skew / width, 2 * (cx + 0.5) / width - 1, 0],
-        [0, -2 * fy / height, 1 - 2 * (cy + 0.5) / height, 0],
-        [0, 0, (far + near) / (far - near), -2 * far * near / (far - near)],
-        [0, 0, 1, 0],
-    ])
+    return np.array(
+        [
+            [2 * fx / width, 2 * skew / width, 2 * (cx + 0.5) / width - 1, 0],
+            [0, -2 * fy / height, 1 - 2 * (cy + 0.5) / height, 0],
+            [0, 0, (far + near) / (far - near), -2 * far * near / (far - near)],
+            [0, 0, 1, 0],
+        ]
+    )
 
 
 def create_context():
@@ -183,10 +185,16 @@ class Rasterizer:
         label = self.ctx.buffer(np.ascontiguousarray(buffers.labels, np.float32).tobytes())
         colors = np.ones((corners, 3), np.float32) if buffers.colors is None else buffers.colors
         color = self.ctx.buffer(np.ascontiguousarray(colors, np.float32).tobytes())
-        vao = self.ctx.vertex_array(self.program, [
-            (position, "3f", "in_position"), (normal, "3f", "in_normal"),
-            (texcoord, "2f", "in_texcoord"), (label, "3f", "in_label"), (color, "3f", "in_color"),
-        ])
+        vao = self.ctx.vertex_array(
+            self.program,
+            [
+                (position, "3f", "in_position"),
+                (normal, "3f", "in_normal"),
+                (texcoord, "2f", "in_texcoord"),
+                (label, "3f", "in_label"),
+                (color, "3f", "in_color"),
+            ],
+        )
         texture_image = np.ascontiguousarray(buffers.texture[::-1])  # row 0 at V = 0 (bottom)
         texture = self.ctx.texture(texture_image.shape[1::-1], 3, texture_image.tobytes())
         texture.build_mipmaps()
@@ -205,8 +213,14 @@ class Rasterizer:
         normal.write(np.ascontiguousarray(normals, np.float32).tobytes())
 
     def render(
-        self, intrinsics: np.ndarray, extrinsics: np.ndarray, lighting: Lighting,
-        person: str = "person", others: tuple[str, ...] = (), near: float = 0.05, far: float = 100.0,
+        self,
+        intrinsics: np.ndarray,
+        extrinsics: np.ndarray,
+        lighting: Lighting,
+        person: str = "person",
+        others: tuple[str, ...] = (),
+        near: float = 0.05,
+        far: float = 100.0,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Colour (H, W, 3) uint8 and labels (H, W, 4) uint16 (part, U·255, V·255, depth mm), rows top-down.
 

@@ -49,20 +49,33 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def encode_take(key: str, take: Take, seed: list[int], rgb_format: str = "jpg", jpeg_quality: int = 95) -> list[tuple[str, bytes]]:
+def encode_take(
+    key: str, take: Take, seed: list[int], rgb_format: str = "jpg", jpeg_quality: int = 95
+) -> list[tuple[str, bytes]]:
     """The (file name, bytes) members of one take."""
     meta = {**take.meta, "key": key, "seed": seed}
-    arrays = {"joints3d": take.joints3d, "joints2d": take.joints2d, "intrinsics": take.intrinsics,
-              "extrinsics": take.extrinsics, **{f"body.{k}": v for k, v in take.body_params.items()}}
-    members = [(f"{key}.meta.json", json.dumps(meta, sort_keys=True).encode()),
-               (f"{key}.arrays.npz", npz_bytes(arrays))]
+    arrays = {
+        "joints3d": take.joints3d,
+        "joints2d": take.joints2d,
+        "intrinsics": take.intrinsics,
+        "extrinsics": take.extrinsics,
+        **{f"body.{k}": v for k, v in take.body_params.items()},
+    }
+    members = [
+        (f"{key}.meta.json", json.dumps(meta, sort_keys=True).encode()),
+        (f"{key}.arrays.npz", npz_bytes(arrays)),
+    ]
     depth_mm = np.clip(np.rint(take.depth * 1000.0), 0, 65535).astype(np.uint16)
     frames, views = take.parts.shape[:2]
     for t in range(frames):
         for v in range(views):
             rgb = _jpg(take.rgb[t, v], jpeg_quality) if rgb_format == "jpg" else _png(take.rgb[t, v])
-            images = {"rgb": rgb, "parts": _png(take.parts[t, v]), "iuv": _png(take.iuv[t, v]),
-                      "depth": _png(depth_mm[t, v])}
+            images = {
+                "rgb": rgb,
+                "parts": _png(take.parts[t, v]),
+                "iuv": _png(take.iuv[t, v]),
+                "depth": _png(depth_mm[t, v]),
+            }
             members += [(f"{key}.{image_field(t, v, kind, rgb_format)}", images[kind]) for kind in IMAGE_KINDS]
     return members
 

@@ -48,7 +48,7 @@ def parse_background_spec(spec: str) -> BackgroundSpec:
 
 def parse_motion_spec(spec: str) -> MotionSpec:
     """Parse "sampler", "sampler:KIND" or "amass:DIR" (syntax only; KIND is checked by the sampler)."""
-    kind, sep, arg = spec.strip().partition(":")
+    kind, _sep, arg = spec.strip().partition(":")
     if kind == "sampler":
         return MotionSpec("sampler", sampler_kind=arg.strip() or None)
     if kind == "amass" and arg.strip():
@@ -68,8 +68,10 @@ def check_background_spec(spec: str) -> BackgroundSpec:
         if not parsed.path.is_file():
             raise ValueError(f"--background {spec}: no such file {parsed.path}")
         if parsed.path.suffix.lower() not in SCENE_UP_AXIS:
-            raise ValueError(f"--background {spec}: unsupported scene format {parsed.path.suffix!r}; "
-                             f"expected one of {', '.join(SCENE_UP_AXIS)}")
+            raise ValueError(
+                f"--background {spec}: unsupported scene format {parsed.path.suffix!r}; "
+                f"expected one of {', '.join(SCENE_UP_AXIS)}"
+            )
     return parsed
 
 
@@ -85,6 +87,8 @@ def check_motion_spec(spec: str) -> MotionSpec:
         from crocohuman.render.motion.primitives import MOTION_KINDS  # only for this rare form
 
         if parsed.sampler_kind not in MOTION_KINDS:
-            raise ValueError(f"--motion {spec}: unknown sampler motion kind {parsed.sampler_kind!r}; "
-                             f"expected one of {', '.join(MOTION_KINDS)}")
+            raise ValueError(
+                f"--motion {spec}: unknown sampler motion kind {parsed.sampler_kind!r}; "
+                f"expected one of {', '.join(MOTION_KINDS)}"
+            )
     return parsed

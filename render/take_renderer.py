@@ -42,6 +42,7 @@ def soften_edges(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def sample_lighting(rng: np.random.Generator) -> Lighting:
     """Random key and fill lights and a tinted sky/ground ambient, varied per take."""
+
     def direction(elevation_range):
         azimuth, elevation = rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(*elevation_range))
         return np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
@@ -61,16 +62,27 @@ def sample_lighting(rng: np.random.Generator) -> Lighting:
 class TakeRenderer:
     """Holds what is expensive to build (body model, GL context) across the takes of a worker."""
 
-    def __init__(self, body: Body, motion, background, rig: RigConfig, width: int, height: int,
-                 frames: int, fps: float, scene=None):
+    def __init__(
+        self,
+        body: Body,
+        motion,
+        background,
+        rig: RigConfig,
+        width: int,
+        height: int,
+        frames: int,
+        fps: float,
+        scene=None,
+    ):
         self.body, self.motion, self.background = body, motion, background
         self.rig, self.width, self.height, self.frames, self.fps = rig, width, height, frames, fps
         self.scene = scene
         self.raster = Rasterizer(width, height)
         topology = body.topology
         self.faces = topology.faces
-        labels = np.concatenate([
-            np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, axis=1), topology.face_iuv], -1)
+        labels = np.concatenate(
+            [np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, axis=1), topology.face_iuv], -1
+        )
         self._person_static = (topology.face_uvs.reshape(-1, 2), labels.reshape(-1, 3))
         if scene is not None:
             self.raster.set_mesh("scene", scene.mesh_buffers())
@@ -101,33 +113,49 @@ class TakeRenderer:
         lighting = sample_lighting(light_rng)
         texcoords, corner_labels = self._person_static
         self.raster.set_mesh("person", MeshBuffers(texcoords, corner_labels, identity.texture))
-        backgrounds = None if self.scene is not None else [
-            self.background.sample(background_rng, self.height, self.width) for _ in cameras]
+        backgrounds = (
+            None
+            if self.scene is not None
+            else [self.background.sample(background_rng, self.height, self.width) for _ in cameras]
+        )
         shape = (self.frames, len(cameras), self.height, self.width)
         rgb = np.zeros((*shape, 3), np.uint8)
         labels = np.zeros((*shape, 4), np.uint16)
         others = ("scene",) if self.scene is not None else ()
         for t in range(self.frames):
             normals = vertex_normals(vertices[t], self.faces)
-            self.raster.update_mesh("person", vertices[t][self.faces].reshape(-1, 3),
-                                    normals[self.faces].reshape(-1, 3))
+            self.raster.update_mesh(
+                "person", vertices[t][self.faces].reshape(-1, 3), normals[self.faces].reshape(-1, 3)
+            )
             for v, camera in enumerate(cameras):
-                color, labels[t, v] = self.raster.render(camera.intrinsics, camera.extrinsics, lighting,
-                                                         others=others)
+                color, labels[t, v] = self.raster.render(camera.intrinsics, camera.extrinsics, lighting, others=others)
                 mask = labels[t, v, ..., 0] > 0
                 composite = color if backgrounds is None else np.where(mask[..., None], color, backgrounds[v])
                 rgb[t, v] = soften_edges(composite, mask)
         joints2d = np.stack([camera.project(joints)[0] for camera in cameras], 1)
         return Take(
-            rgb=rgb, parts=labels[..., 0].astype(np.uint8), iuv=labels[..., :3].astype(np.uint8),
+            rgb=rgb,
+            parts=labels[..., 0].astype(np.uint8),
+            iuv=labels[..., :3].astype(np.uint8),
             depth=labels[..., 3].astype(np.float32) / 1000.0,
-            joints3d=joints.astype(np.float32), joints2d=joints2d.astype(np.float32),
+            joints3d=joints.astype(np.float32),
+            joints2d=joints2d.astype(np.float32),
             intrinsics=np.stack([c.intrinsics for c in cameras]).astype(np.float32),
             extrinsics=np.stack([c.extrinsics for c in cameras]).astype(np.float32),
-            body_params={**identity.params, **posed.params, "transl": clip.transl.astype(np.float32),
-                         "ground_offset": offset.astype(np.float32)},
-            meta={"body": self.body.name, "identity": identity.description, "motion": clip.source,
-                  "fps": self.fps, "frames": self.frames, "views": len(cameras),
-                  "width": self.width, "height": self.height},
+            body_params={
+                **identity.params,
+                **posed.params,
+                "transl": clip.transl.astype(np.float32),
+                "ground_offset": offset.astype(np.float32),
+            },
+            meta={
+                "body": self.body.name,
+                "identity": identity.description,
+                "motion": clip.source,
+                "fps": self.fps,
+                "frames": self.frames,
+                "views": len(cameras),
+                "width": self.width,
+                "height": self.height,
+            },
         )
-

@@ -39,16 +39,18 @@ class DatasetCheck:
 
     def report(self) -> str:
         """A summary line, then one line per missing or corrupt shard."""
-        state = "complete" if self.ok else (f"INCOMPLETE ({len(self.missing)} missing, "
-                                            f"{len(self.corrupt)} corrupt)")
-        lines = [f"{self.root}: {state}: {len(self.complete)}/{self.shards_total} shards, "
-                 f"{self.takes}/{self.takes_expected} takes, "
-                 f"{self.images}/{self.takes_expected * self.images_per_take} images"]
+        state = "complete" if self.ok else (f"INCOMPLETE ({len(self.missing)} missing, {len(self.corrupt)} corrupt)")
+        lines = [
+            f"{self.root}: {state}: {len(self.complete)}/{self.shards_total} shards, "
+            f"{self.takes}/{self.takes_expected} takes, "
+            f"{self.images}/{self.takes_expected * self.images_per_take} images"
+        ]
         lines += [f"missing: {name}" for name in self.missing]
         lines += [f"corrupt: {name}: {reason}" for name, reason in self.corrupt.items()]
         if self.temporaries:
-            lines.append(f"{len(self.temporaries)} temporary files (writers at work, or gone): "
-                         f"{', '.join(self.temporaries)}")
+            lines.append(
+                f"{len(self.temporaries)} temporary files (writers at work, or gone): {', '.join(self.temporaries)}"
+            )
         return "\n".join(lines)
 
 
@@ -59,8 +61,12 @@ def verify_dataset(root: str | Path) -> DatasetCheck:
     if job is None:
         raise ValueError(f"{root}: no {JOB}: not a croco-render dataset folder")
     config = job["config"]
-    check = DatasetCheck(root=root, shards_total=shards_total(config), takes_expected=config["takes"],
-                         images_per_take=config["frames"] * config["rig"]["views"])
+    check = DatasetCheck(
+        root=root,
+        shards_total=shards_total(config),
+        takes_expected=config["takes"],
+        images_per_take=config["frames"] * config["rig"]["views"],
+    )
     for shard in range(check.shards_total):
         name = shard_name(shard)
         if not (root / name).exists():
@@ -90,6 +96,8 @@ def shard_problem(path: Path, config: dict, shard: int) -> str | None:
         if set(index[key]) != fields:
             lacking = sorted(fields - set(index[key]))
             return f"take {key} has {len(set(index[key]) & fields)} of its {len(fields)} files" + (
-                f" (lacks {', '.join(lacking[:3])}{', ...' if len(lacking) > 3 else ''})" if lacking else
-                f" and {len(set(index[key]) - fields)} unexpected ones")
+                f" (lacks {', '.join(lacking[:3])}{', ...' if len(lacking) > 3 else ''})"
+                if lacking
+                else f" and {len(set(index[key]) - fields)} unexpected ones"
+            )
     return None

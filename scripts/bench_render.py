@@ -41,8 +41,9 @@ def bench_default(config: RenderConfig, images: int) -> tuple[float, str]:
 def bench_naive(config: RenderConfig, images: int) -> float:
     renderer = make_take_renderer(config)  # body model and sources only: loading them is not timed
     body, topology = renderer.body, renderer.body.topology
-    labels = np.concatenate([np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, 1),
-                             topology.face_iuv], -1).reshape(-1, 3)
+    labels = np.concatenate(
+        [np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, 1), topology.face_iuv], -1
+    ).reshape(-1, 3)
     start = time.perf_counter()
     for index in range(images):
         rng = take_rng(1, index)
@@ -53,7 +54,9 @@ def bench_naive(config: RenderConfig, images: int) -> float:
         raster = Rasterizer(config.width, config.height, context)
         raster.set_mesh("person", MeshBuffers(topology.face_uvs.reshape(-1, 2), labels, identity.texture))
         faces = topology.faces
-        raster.update_mesh("person", vertices[faces].reshape(-1, 3), vertex_normals(vertices, faces)[faces].reshape(-1, 3))
+        raster.update_mesh(
+            "person", vertices[faces].reshape(-1, 3), vertex_normals(vertices, faces)[faces].reshape(-1, 3)
+        )
         camera = sample_rig(rng, RigConfig(views=1), vertices, config.width, config.height)[0]
         color, label = raster.render(camera.intrinsics, camera.extrinsics, sample_lighting(rng))
         background = renderer.background.sample(rng, config.height, config.width)

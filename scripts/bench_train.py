@@ -22,8 +22,15 @@ from crocohuman.model.croco import CroCoNet, preset_config
 from crocohuman.model.masking import uniform_mask
 from crocohuman.model.training_loop import PEAK_BF16_FLOPS
 
-TINY = {"img_size": 112, "enc_embed_dim": 192, "enc_depth": 4, "enc_num_heads": 3,
-        "dec_embed_dim": 128, "dec_depth": 2, "dec_num_heads": 4}
+TINY = {
+    "img_size": 112,
+    "enc_embed_dim": 192,
+    "enc_depth": 4,
+    "enc_num_heads": 3,
+    "dec_embed_dim": 128,
+    "dec_depth": 2,
+    "dec_num_heads": 4,
+}
 
 
 def time_steps(model: CroCoNet, batch: int, dtype: str, device: torch.device, steps: int, warmup: int) -> float:
@@ -79,16 +86,20 @@ def main() -> None:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     overrides = TINY if args.tiny else {}
-    peak = next((v for k, v in PEAK_BF16_FLOPS.items() if device.type == "cuda"
-                 and k in torch.cuda.get_device_name(device)), None)
+    peak = next(
+        (v for k, v in PEAK_BF16_FLOPS.items() if device.type == "cuda" and k in torch.cuda.get_device_name(device)),
+        None,
+    )
     variants = [("fp32", "math", False), ("fp32", "sdpa", False)]
     if device.type == "cuda":
         variants += [("bf16", "math", False), ("bf16", "sdpa", False), ("bf16", "sdpa", True)]
     else:
         variants += [("fp32", "sdpa", True)]
     name = "tiny" if args.tiny else args.model
-    print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}; model {name}; "
-          f"batch {args.batch}; 75% masking")
+    print(
+        f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}; model {name}; "
+        f"batch {args.batch}; 75% masking"
+    )
     print("| dtype | attention | compile | pairs/s | MFU | ratio |")
     print("|---|---|---|---|---|---|")
     baseline = None
@@ -99,7 +110,9 @@ def main() -> None:
         rate = time_steps(runnable, args.batch, dtype, device, args.steps, args.warmup)
         baseline = baseline or rate
         mfu = f"{100 * model.estimate_mfu(rate, peak):.1f} %" if peak else "-"
-        print(f"| {dtype} | {attention} | {'on' if compiled else 'off'} | {rate:.1f} | {mfu} | {rate / baseline:.2f}x |")
+        print(
+            f"| {dtype} | {attention} | {'on' if compiled else 'off'} | {rate:.1f} | {mfu} | {rate / baseline:.2f}x |"
+        )
         del model, runnable
     if args.data:
         size = TINY["img_size"] if args.tiny else preset_config(args.model).img_size

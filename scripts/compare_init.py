@@ -28,33 +28,62 @@ def main() -> None:
     parser.add_argument("--data", default="out/quick", help="folder with pretrain/, train/ and test/ takes")
     parser.add_argument("--runs", default="runs/compare")
     parser.add_argument("--pretrain-steps", type=int, default=600)
-    parser.add_argument("--finetune-steps", type=int, help="default: the finetune-joints-cpu preset's, as the quickstart")
-    parser.add_argument("--task", default="hmr-free", choices=[name for name, info in TASK_INFO.items()
-                                                               if info.score_kind == "body_joints"])
+    parser.add_argument(
+        "--finetune-steps", type=int, help="default: the finetune-joints-cpu preset's, as the quickstart"
+    )
+    parser.add_argument(
+        "--task",
+        default="hmr-free",
+        choices=[name for name, info in TASK_INFO.items() if info.score_kind == "body_joints"],
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     data, runs = Path(args.data), Path(args.runs)
 
     steps = {"optim.max_steps": args.pretrain_steps, "optim.schedule_steps": args.pretrain_steps}
     for objective in ("croco", "mae"):
-        pretrain(load_config("tiny-cpu", values={"objective": objective, "out_dir": str(runs / objective), **steps,
-                                                 "data": [{"kind": "rendered", "root": str(data / "pretrain")}]}))
+        pretrain(
+            load_config(
+                "tiny-cpu",
+                values={
+                    "objective": objective,
+                    "out_dir": str(runs / objective),
+                    **steps,
+                    "data": [{"kind": "rendered", "root": str(data / "pretrain")}],
+                },
+            )
+        )
 
-    finetune_steps = ({"optim.max_steps": args.finetune_steps, "optim.schedule_steps": args.finetune_steps}
-                      if args.finetune_steps else {})
+    finetune_steps = (
+        {"optim.max_steps": args.finetune_steps, "optim.schedule_steps": args.finetune_steps}
+        if args.finetune_steps
+        else {}
+    )
     rows = []
-    for name, init in (("Random", "random"), ("MAE", f"croco:{runs / 'mae' / 'checkpoint-last.pt'}"),
-                       ("CroCo", f"croco:{runs / 'croco' / 'checkpoint-last.pt'}")):
+    for name, init in (
+        ("Random", "random"),
+        ("MAE", f"croco:{runs / 'mae' / 'checkpoint-last.pt'}"),
+        ("CroCo", f"croco:{runs / 'croco' / 'checkpoint-last.pt'}"),
+    ):
         out = runs / f"finetune-{name.lower()}"
-        finetune(load_config("finetune-joints-cpu", values={
-            "init": init, "out_dir": str(out), "finetune.task": args.task, "finetune.benchmark": "synthetic",
-            "finetune.root": str(data / "train"), **finetune_steps}))
+        finetune(
+            load_config(
+                "finetune-joints-cpu",
+                values={
+                    "init": init,
+                    "out_dir": str(out),
+                    "finetune.task": args.task,
+                    "finetune.benchmark": "synthetic",
+                    "finetune.root": str(data / "train"),
+                    **finetune_steps,
+                },
+            )
+        )
         report = evaluate(EvalConfig(out / "checkpoint-last.pt", "synthetic", str(data / "test"), out / "eval"))
         rows.append((f"{name} init", report["results"]["model"]))
         baseline = report["results"].get("mean-pose baseline")
     rows.append(("mean-pose baseline", baseline))
-    table = markdown_table(f"Initialisation, {args.task} on held-out rendered takes (same budget)", rows,
-                           JOINT_UNITS)
+    table = markdown_table(f"Initialisation, {args.task} on held-out rendered takes (same budget)", rows, JOINT_UNITS)
     (runs / "comparison.md").write_text(table)
     print(table)
 

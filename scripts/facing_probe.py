@@ -31,7 +31,9 @@ from crocohuman.datasets import open_benchmark
 from crocohuman.model.finetune_data import EVAL_SCALE, square_crop
 from crocohuman.model.pairs.transforms import MEAN_FILL, crop_resize
 
-HEAD, PELVIS, LEFT_HIP, RIGHT_HIP = (SMPL_JOINT_NAMES.index(name) for name in ("head", "pelvis", "left_hip", "right_hip"))
+HEAD, PELVIS, LEFT_HIP, RIGHT_HIP = (
+    SMPL_JOINT_NAMES.index(name) for name in ("head", "pelvis", "left_hip", "right_hip")
+)
 UP = np.array([0.0, -1.0, 0.0])  # OpenCV camera: y down
 CROPS = {"head": 24, "person": 112}
 
@@ -66,8 +68,16 @@ def load(root: str, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
 def small_cnn() -> nn.Sequential:
     def block(c_in: int, c_out: int) -> nn.Sequential:
         return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2))
-    return nn.Sequential(block(3, 32), block(32, 64), block(64, 96), block(96, 128),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, 1))
+
+    return nn.Sequential(
+        block(3, 32),
+        block(32, 64),
+        block(64, 96),
+        block(96, 128),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(128, 1),
+    )
 
 
 def probe(train: tuple, test: tuple, epochs: int, batch: int, seed: int) -> float:
@@ -107,8 +117,10 @@ def main() -> None:
         start = time.perf_counter()
         accuracy = probe(train, test, args.epochs, args.batch, args.seed)
         majority = float(max(test[1].mean(), 1 - test[1].mean()))
-        rows.append(f"| {kind} | {CROPS[kind]} px | {len(train[1])} | {len(test[1])} | {accuracy:.1%} "
-                    f"| {majority:.1%} | {accuracy / majority:.2f} | {time.perf_counter() - start:.0f} s |")
+        rows.append(
+            f"| {kind} | {CROPS[kind]} px | {len(train[1])} | {len(test[1])} | {accuracy:.1%} "
+            f"| {majority:.1%} | {accuracy / majority:.2f} | {time.perf_counter() - start:.0f} s |"
+        )
     print("| crop | input | train images | test images | test accuracy | majority class | ratio | time |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))

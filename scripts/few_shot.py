@@ -24,7 +24,9 @@ def main() -> None:
     parser.add_argument("--data", required=True, help="BENCHMARK:ROOT (hagrid or gun71)")
     parser.add_argument("--init", default="random")
     parser.add_argument("--config", default="finetune-hand")
-    parser.add_argument("--task", default="gesture", choices=[name for name, info in TASK_INFO.items() if info.needs_classes])
+    parser.add_argument(
+        "--task", default="gesture", choices=[name for name, info in TASK_INFO.items() if info.needs_classes]
+    )
     parser.add_argument("--num-classes", type=int, default=18)
     parser.add_argument("--shots", type=int, nargs="+", default=[16, 32, 64])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -40,12 +42,26 @@ def main() -> None:
         accuracies, per_class = [], []
         for seed in args.seeds:
             out = Path(args.runs) / f"{shots}-shot-seed{seed}"
-            finetune(load_config(args.config, args.overrides, {
-                "init": args.init, "out_dir": str(out), "finetune.task": args.task, "finetune.benchmark": benchmark,
-                "finetune.root": root, "finetune.num_classes": args.num_classes, "finetune.shots": shots,
-                "finetune.shot_seed": seed, "finetune.options": {"split": args.train_split}}))
-            report = evaluate(EvalConfig(out / "checkpoint-last.pt", benchmark, root, out / "eval",
-                                         {"split": args.test_split}))
+            finetune(
+                load_config(
+                    args.config,
+                    args.overrides,
+                    {
+                        "init": args.init,
+                        "out_dir": str(out),
+                        "finetune.task": args.task,
+                        "finetune.benchmark": benchmark,
+                        "finetune.root": root,
+                        "finetune.num_classes": args.num_classes,
+                        "finetune.shots": shots,
+                        "finetune.shot_seed": seed,
+                        "finetune.options": {"split": args.train_split},
+                    },
+                )
+            )
+            report = evaluate(
+                EvalConfig(out / "checkpoint-last.pt", benchmark, root, out / "eval", {"split": args.test_split})
+            )
             accuracies.append(report["results"]["model"]["accuracy %"])
             per_class.append(report["results"]["model"]["mean per-class %"])
         (mean, std), (class_mean, _) = mean_std(accuracies), mean_std(per_class)

@@ -27,11 +27,26 @@ def run_protocol(args: argparse.Namespace, protocol: str) -> dict:
     out = Path(args.runs) / protocol
     options = {"protocol": protocol, **({"annotations": args.annotations} if args.annotations else {})}
     train_options = {**options, "split": args.train_split}
-    finetune(load_config(args.config, args.overrides, {
-        "init": args.init, "out_dir": str(out), "finetune.task": "grasp", "finetune.benchmark": "gun71",
-        "finetune.root": args.data_root, "finetune.num_classes": NUM_CLASSES, "finetune.options": train_options}))
-    return evaluate(EvalConfig(out / "checkpoint-last.pt", "gun71", args.data_root, out / "eval",
-                               {**options, "split": args.test_split}))
+    finetune(
+        load_config(
+            args.config,
+            args.overrides,
+            {
+                "init": args.init,
+                "out_dir": str(out),
+                "finetune.task": "grasp",
+                "finetune.benchmark": "gun71",
+                "finetune.root": args.data_root,
+                "finetune.num_classes": NUM_CLASSES,
+                "finetune.options": train_options,
+            },
+        )
+    )
+    return evaluate(
+        EvalConfig(
+            out / "checkpoint-last.pt", "gun71", args.data_root, out / "eval", {**options, "split": args.test_split}
+        )
+    )
 
 
 def main() -> None:
@@ -51,8 +66,10 @@ def main() -> None:
     for protocol in args.protocols:
         report = run_protocol(args, protocol)
         model, majority = report["results"]["model"], report["results"].get("majority-class baseline", {})
-        lines.append(f"| {TITLES[protocol]} | {model['accuracy %']:.1f} | {model['mean per-class %']:.1f} "
-                     f"| {majority.get('accuracy %', float('nan')):.1f} | {report['samples']} |")
+        lines.append(
+            f"| {TITLES[protocol]} | {model['accuracy %']:.1f} | {model['mean per-class %']:.1f} "
+            f"| {majority.get('accuracy %', float('nan')):.1f} | {report['samples']} |"
+        )
     table = "\n".join(lines) + "\n"
     Path(args.runs).mkdir(parents=True, exist_ok=True)
     (Path(args.runs) / "gun71.md").write_text(table)

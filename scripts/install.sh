@@ -18,8 +18,9 @@ fi
 
 # The Python side is redone only when what it installs from changes (a re-run takes a second).
 torch_spec=${TORCH_SPEC:-torch==2.13.0}
+install_args=(-e ".[test,lint]")  # the package with the test runner and the linters (ruff, import-linter)
 stamp=.venv/.install-stamp
-wanted="$(cat pyproject.toml; echo "$torch_spec")"
+wanted="$(cat pyproject.toml; echo "$torch_spec"; echo "${install_args[*]}")"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" == "$wanted" ] && .venv/bin/python -c "import crocohuman.render" 2>/dev/null; then
     echo "install.sh: .venv is up to date"
     exit 0
@@ -28,6 +29,6 @@ python3.11 -m venv .venv 2>/dev/null || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 # shellcheck disable=SC2086
 .venv/bin/python -m pip install -q $torch_spec
-.venv/bin/python -m pip install -q -e ".[test]"
+.venv/bin/python -m pip install -q "${install_args[@]}"
 printf '%s' "$wanted" > "$stamp"
 echo "install.sh: ready (.venv/bin/croco-render)"

@@ -39,12 +39,15 @@ def main() -> None:
     body = AnnyBody(texture_size=256)
     raster = Rasterizer(SIZE, SIZE)
     topology = body.topology
-    labels = np.concatenate([np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, 1),
-                             topology.face_iuv], -1).reshape(-1, 3)
+    labels = np.concatenate(
+        [np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, 1), topology.face_iuv], -1
+    ).reshape(-1, 3)
     rows = []
     for index in range(args.clips):
         rng = np.random.default_rng(index)
-        source = motion_source(f"amass:{args.amass}" if args.amass else f"sampler:{MOTION_KINDS[index % len(MOTION_KINDS)]}")
+        source = motion_source(
+            f"amass:{args.amass}" if args.amass else f"sampler:{MOTION_KINDS[index % len(MOTION_KINDS)]}"
+        )
         clip = source.sample_clip(rng, args.frames, args.fps)
         identity = body.sample_identity(rng)
         posed = body.pose(identity, clip)
@@ -56,15 +59,17 @@ def main() -> None:
         centre = vertices.reshape(-1, 3).mean(0)
         heading = np.arctan2(*(joints[0, 1, :2] - joints[0, 2, :2])[::-1]) - np.pi / 2  # face the person
         eye = centre + 4 * np.array([np.cos(heading + 0.5), np.sin(heading + 0.5), 0.15])
-        camera = fit_focal(np.concatenate([vertices.reshape(-1, 3), smpl.reshape(-1, 3)]),
-                           look_at(eye, centre), 0.9, SIZE, SIZE)
+        camera = fit_focal(
+            np.concatenate([vertices.reshape(-1, 3), smpl.reshape(-1, 3)]), look_at(eye, centre), 0.9, SIZE, SIZE
+        )
         raster.set_mesh("person", MeshBuffers(topology.face_uvs.reshape(-1, 2), labels, identity.texture))
         lighting = sample_lighting(rng)
         panels = []
         for t in range(args.frames):
             faces = topology.faces
-            raster.update_mesh("person", vertices[t][faces].reshape(-1, 3),
-                               vertex_normals(vertices[t], faces)[faces].reshape(-1, 3))
+            raster.update_mesh(
+                "person", vertices[t][faces].reshape(-1, 3), vertex_normals(vertices[t], faces)[faces].reshape(-1, 3)
+            )
             color, label = raster.render(camera.intrinsics, camera.extrinsics, lighting)
             color = np.where(label[..., :1] > 0, color, 235).astype(np.uint8)
             panels.append(draw_skeleton(color, camera.project(joints[t])[0]))

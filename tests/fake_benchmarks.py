@@ -7,13 +7,14 @@ import struct
 from pathlib import Path
 
 import numpy as np
-from fake_smpl import fake_model_arrays
 from PIL import Image
 from pycocotools import mask as mask_utils
 from scipy.io import savemat
 
 from crocohuman.datasets.hagrid import GESTURES
 from crocohuman.model.train_config import TrainConfig
+
+from fake_smpl import fake_model_arrays
 
 W, H = 64, 48
 ROT_Z90 = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])  # 90 degrees about z
@@ -33,22 +34,50 @@ def put_json(path: Path, data) -> None:
 def make_hagrid_v1(root: Path) -> None:
     for gesture in GESTURES:
         put_json(root / "ann_test" / f"{gesture}.json", {})
-    put_json(root / "ann_test" / "like.json", {
-        "img_b": {"bboxes": [[0.25, 0.5, 0.5, 0.25]], "labels": ["like"], "leading_hand": "right",
-                  "leading_conf": 1.0, "user_id": "u2", "landmarks": [[]]},
-        "img_a": {"bboxes": [[0.0, 0.0, 0.1, 0.1], [0.5, 0.5, 0.25, 0.25]], "labels": ["no_gesture", "like"],
-                  "leading_hand": "left", "leading_conf": 1.0, "user_id": "u1",
-                  "landmarks": [[], [[0.5, 0.5]] * 21]}})
-    put_json(root / "ann_test" / "one.json", {
-        "img_c": {"bboxes": [[0.1, 0.1, 0.2, 0.2]], "labels": ["one"], "leading_hand": "right",
-                  "leading_conf": 1.0, "user_id": "u3"}})
+    put_json(
+        root / "ann_test" / "like.json",
+        {
+            "img_b": {
+                "bboxes": [[0.25, 0.5, 0.5, 0.25]],
+                "labels": ["like"],
+                "leading_hand": "right",
+                "leading_conf": 1.0,
+                "user_id": "u2",
+                "landmarks": [[]],
+            },
+            "img_a": {
+                "bboxes": [[0.0, 0.0, 0.1, 0.1], [0.5, 0.5, 0.25, 0.25]],
+                "labels": ["no_gesture", "like"],
+                "leading_hand": "left",
+                "leading_conf": 1.0,
+                "user_id": "u1",
+                "landmarks": [[], [[0.5, 0.5]] * 21],
+            },
+        },
+    )
+    put_json(
+        root / "ann_test" / "one.json",
+        {
+            "img_c": {
+                "bboxes": [[0.1, 0.1, 0.2, 0.2]],
+                "labels": ["one"],
+                "leading_hand": "right",
+                "leading_conf": 1.0,
+                "user_id": "u3",
+            }
+        },
+    )
     for folder, key in (("like", "img_a"), ("like", "img_b"), ("one", "img_c")):
         put_jpeg(root / "test" / folder / f"{key}.jpg", size=(64, 32), colour=GESTURE_COLOURS[folder])
 
 
 def make_gun71(root: Path) -> Path:
-    images = {"Subject1/kitchen/g04_0001.jpg": ("test", True), "Subject1/kitchen/g04_0002.jpg": ("test", False),
-              "Subject2/office/g40_0001.jpg": ("test", True), "Subject3/home/g05_0001.jpg": ("train", True)}
+    images = {
+        "Subject1/kitchen/g04_0001.jpg": ("test", True),
+        "Subject1/kitchen/g04_0002.jpg": ("test", False),
+        "Subject2/office/g40_0001.jpg": ("test", True),
+        "Subject3/home/g05_0001.jpg": ("train", True),
+    }
     for image in images:
         put_jpeg(root / image)
     samples = [{"image": image, "split": split, "best_view": best} for image, (split, best) in images.items()]
@@ -64,8 +93,13 @@ def make_hagrid_balanced(root: Path, per_class: int, split_folder: str = "test")
         records = {}
         for k in range(per_class):
             key = f"{gesture}_{k}"
-            records[key] = {"bboxes": [[0.25, 0.25, 0.5, 0.5]], "labels": [gesture], "leading_hand": "right",
-                            "leading_conf": 1.0, "user_id": f"u{k}"}
+            records[key] = {
+                "bboxes": [[0.25, 0.25, 0.5, 0.5]],
+                "labels": [gesture],
+                "leading_hand": "right",
+                "leading_conf": 1.0,
+                "user_id": f"u{k}",
+            }
             colour = ((37 * label) % 256, (91 * label) % 256, (53 * label + 40) % 256)
             put_jpeg(root / split_folder / gesture / f"{key}.jpg", size=(64, 64), colour=colour)
         put_json(root / f"ann_{split_folder}" / f"{gesture}.json", records)
@@ -74,13 +108,20 @@ def make_hagrid_balanced(root: Path, per_class: int, split_folder: str = "test")
 FREI_K = [[100.0, 0.0, 32.0], [0.0, 100.0, 24.0], [0.0, 0.0, 1.0]]
 
 
-def make_freihand(root: Path, split: str, count: int, images: int, xyz: np.ndarray | None = None,
-                  verts: np.ndarray | None = None, mano: np.ndarray | None = None) -> None:
+def make_freihand(
+    root: Path,
+    split: str,
+    count: int,
+    images: int,
+    xyz: np.ndarray | None = None,
+    verts: np.ndarray | None = None,
+    mano: np.ndarray | None = None,
+) -> None:
     """A FreiHAND v2 split of ``count`` annotations (K, xyz, verts, mano [1 x 61], scale) and
     ``images`` images (training: 4 versions x count); annotations not given are made up."""
     rng = np.random.default_rng(1)
     if xyz is None:
-        xyz = rng.uniform(-0.05, 0.05, (count, 21, 3)) + [0, 0, 0.5]
+        xyz = rng.uniform(-0.05, 0.05, (count, 21, 3)) + np.array([0, 0, 0.5])
         xyz[0, 0] = [0.1, -0.05, 0.5]
     if verts is None:
         verts = rng.normal(size=(count, 778, 3))
@@ -213,6 +254,7 @@ def make_3dpw(root: Path, record: dict | None = None) -> Path:
 
 # ------------------------------------------------------------------------ DensePose-COCO
 
+
 def dp_masks() -> list:
     """14 part RLEs on the 256 grid: torso = the left half, the rest empty."""
     torso = np.zeros((256, 256), np.uint8, order="F")
@@ -223,18 +265,33 @@ def dp_masks() -> list:
 
 
 def make_densepose(root: Path, drop: str | None = None) -> None:
-    with_points = {"id": 11, "image_id": 1, "category_id": 1, "iscrowd": 0, "area": 1200.0, "bbox": [10, 5, 30, 40],
-                   "dp_x": [0.0, 255.0, 127.5], "dp_y": [0.0, 255.0, 51.0], "dp_I": [1.0, 2.0, 24.0],
-                   "dp_U": [0.1, 0.5, 0.9], "dp_V": [0.2, 0.4, 0.6], "dp_masks": dp_masks(),
-                   "segmentation": [[10, 5, 40, 5, 40, 45, 10, 45]]}
+    with_points = {
+        "id": 11,
+        "image_id": 1,
+        "category_id": 1,
+        "iscrowd": 0,
+        "area": 1200.0,
+        "bbox": [10, 5, 30, 40],
+        "dp_x": [0.0, 255.0, 127.5],
+        "dp_y": [0.0, 255.0, 51.0],
+        "dp_I": [1.0, 2.0, 24.0],
+        "dp_U": [0.1, 0.5, 0.9],
+        "dp_V": [0.2, 0.4, 0.6],
+        "dp_masks": dp_masks(),
+        "segmentation": [[10, 5, 40, 5, 40, 45, 10, 45]],
+    }
     no_points = {"id": 12, "image_id": 1, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 5, 5], "segmentation": []}
     polygon_only = {**with_points, "id": 13, "dp_masks": [], "segmentation": [[2, 2, 12, 2, 12, 12, 2, 12]]}
     if drop:
         del with_points[drop]
-    put_json(root / "annotations" / "densepose_coco_2014_minival.json", {
-        "images": [{"id": 1, "file_name": "COCO_val2014_000000000001.jpg", "width": W, "height": H}],
-        "annotations": [with_points, no_points, polygon_only],
-        "categories": [{"id": 1, "name": "person"}]})
+    put_json(
+        root / "annotations" / "densepose_coco_2014_minival.json",
+        {
+            "images": [{"id": 1, "file_name": "COCO_val2014_000000000001.jpg", "width": W, "height": H}],
+            "annotations": [with_points, no_points, polygon_only],
+            "categories": [{"id": 1, "name": "person"}],
+        },
+    )
     put_jpeg(root / "val2014" / "COCO_val2014_000000000001.jpg")
 
 
@@ -252,8 +309,10 @@ def make_densepose_assets(folder: Path, vertices: int = 12, per_part: int = 3) -
     condensed = np.array([square[b, a] for b in range(vertices) for a in range(b)], np.float32)[:, None]
     parts = np.repeat(np.arange(1, 25), per_part)
     uv = rng.uniform(size=(len(parts), 2))
-    savemat(folder / "SMPL_subdiv.mat", {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:],
-                                         "Part_ID_subdiv": parts[:, None].astype(np.float64)})
+    savemat(
+        folder / "SMPL_subdiv.mat",
+        {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:], "Part_ID_subdiv": parts[:, None].astype(np.float64)},
+    )
     transform = rng.integers(1, vertices + 1, size=len(parts))
     savemat(folder / "SMPL_SUBDIV_TRANSFORM.mat", {"index": transform[:, None].astype(np.float64)})
     (folder / "Pdist_matrix.pkl").write_bytes(pickle.dumps({"Pdist_matrix": condensed}, protocol=4))
@@ -262,8 +321,16 @@ def make_densepose_assets(folder: Path, vertices: int = 12, per_part: int = 3) -
 
 # ------------------------------------------------------------------ rendered takes, checkpoints
 
-TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 4, "enc_num_heads": 2,
-        "dec_embed_dim": 32, "dec_depth": 2, "dec_num_heads": 2}
+TINY = {
+    "img_size": 64,
+    "patch_size": 8,
+    "enc_embed_dim": 64,
+    "enc_depth": 4,
+    "enc_num_heads": 2,
+    "dec_embed_dim": 32,
+    "dec_depth": 2,
+    "dec_num_heads": 2,
+}
 
 
 def render_takes(root: Path) -> Path:
@@ -273,17 +340,39 @@ def render_takes(root: Path) -> Path:
     from crocohuman.render.pipeline import run as render
 
     for name, seed in (("train", 5), ("test", 6)):
-        render(RenderConfig(output=root / name, takes=2, takes_per_shard=2, frames=2, width=64, height=64,
-                            rig=RigConfig(views=2), texture_size=128, seed=seed, preview_takes=1))
+        render(
+            RenderConfig(
+                output=root / name,
+                takes=2,
+                takes_per_shard=2,
+                frames=2,
+                width=64,
+                height=64,
+                rig=RigConfig(views=2),
+                texture_size=128,
+                seed=seed,
+                preview_takes=1,
+            )
+        )
     return root
 
 
 def config_for(out_dir, task, benchmark, root, **finetune) -> TrainConfig:
     """A 6-step fine-tuning run of a tiny backbone on the CPU."""
-    return TrainConfig(out_dir=str(out_dir), model="croco-v2-base-small", model_overrides=TINY, image_size=64,
-                       batch_size=4, num_workers=0, device="cpu", grid_every=0, ckpt_every=5, log_every=1,
-                       optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
-                       finetune={"task": task, "benchmark": benchmark, "root": str(root), **finetune})
+    return TrainConfig(
+        out_dir=str(out_dir),
+        model="croco-v2-base-small",
+        model_overrides=TINY,
+        image_size=64,
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        grid_every=0,
+        ckpt_every=5,
+        log_every=1,
+        optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
+        finetune={"task": task, "benchmark": benchmark, "root": str(root), **finetune},
+    )
 
 
 def write_full_size_fake_smpl(folder, vertices: int = 6890) -> None:
@@ -291,12 +380,14 @@ def write_full_size_fake_smpl(folder, vertices: int = 6890) -> None:
     the small fake humanoid, padded with unused vertices."""
     arrays = fake_model_arrays("smpl")
     pad = vertices - len(arrays["v_template"])
-    padded = {**arrays,
-              "v_template": np.concatenate([arrays["v_template"], np.repeat(arrays["v_template"][:1], pad, 0)]),
-              "shapedirs": np.concatenate([arrays["shapedirs"], np.zeros((pad, *arrays["shapedirs"].shape[1:]))]),
-              "posedirs": np.concatenate([arrays["posedirs"], np.zeros((pad, *arrays["posedirs"].shape[1:]))]),
-              "J_regressor": np.concatenate([arrays["J_regressor"], np.zeros((24, pad))], 1),
-              "weights": np.concatenate([arrays["weights"], np.repeat(arrays["weights"][:1], pad, 0)])}
+    padded = {
+        **arrays,
+        "v_template": np.concatenate([arrays["v_template"], np.repeat(arrays["v_template"][:1], pad, 0)]),
+        "shapedirs": np.concatenate([arrays["shapedirs"], np.zeros((pad, *arrays["shapedirs"].shape[1:]))]),
+        "posedirs": np.concatenate([arrays["posedirs"], np.zeros((pad, *arrays["posedirs"].shape[1:]))]),
+        "J_regressor": np.concatenate([arrays["J_regressor"], np.zeros((24, pad))], 1),
+        "weights": np.concatenate([arrays["weights"], np.repeat(arrays["weights"][:1], pad, 0)]),
+    }
     folder.mkdir(parents=True)
     for gender in ("NEUTRAL", "MALE", "FEMALE"):
         np.savez(folder / f"SMPL_{gender}.npz", **padded)

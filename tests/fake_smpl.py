@@ -33,7 +33,7 @@ def hand_skeleton(wrist: np.ndarray, side: float, wrist_index: int, first_index:
     for f, finger in enumerate(FINGERS):
         spread = -0.03 if finger == "thumb" else 0.02 * (f - 1.5)
         for k in range(3):
-            joints.append(wrist + [side * (0.06 + 0.03 * k), -0.01, spread])
+            joints.append(wrist + np.array([side * (0.06 + 0.03 * k), -0.01, spread]))
             parents.append(wrist_index if k == 0 else first_index + 3 * f + k - 1)
     return np.array(joints), parents
 
@@ -193,8 +193,9 @@ def write_fake_smpl_pkl(path: str | Path, seed: int = 0) -> Path:
     with _importable_fake_chumpy() as ch_class:
         for key in ("v_template", "shapedirs"):
             wrapped = ch_class()
-            wrapped.__dict__.update(x=arrays[key], _dirty_vars=set(), _itr=None, _depends_on_deps={},
-                                    _make_dense=False, _make_sparse=False)
+            wrapped.__dict__.update(
+                x=arrays[key], _dirty_vars=set(), _itr=None, _depends_on_deps={}, _make_dense=False, _make_sparse=False
+            )
             arrays[key] = wrapped
         payload = pickle.dumps({**arrays, "bs_style": "lbs", "bs_type": "lrotmin"}, protocol=2)
     path.write_bytes(payload)

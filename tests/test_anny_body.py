@@ -11,11 +11,19 @@ from crocohuman.render.body.anny_body import AnnyBody
 from crocohuman.render.motion import MOTION_KINDS, sample_clip
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
-LIMBS = [(a, b) for side in ("left", "right") for a, b in (
-    (f"{side}_hip", f"{side}_knee"), (f"{side}_knee", f"{side}_ankle"), (f"{side}_ankle", f"{side}_foot"),
-    (f"{side}_collar", f"{side}_shoulder"), (f"{side}_shoulder", f"{side}_elbow"),
-    (f"{side}_elbow", f"{side}_wrist"), (f"{side}_wrist", f"{side}_hand"),
-)] + [("spine1", "spine2"), ("spine2", "spine3"), ("spine3", "neck"), ("neck", "head")]
+LIMBS = [
+    (a, b)
+    for side in ("left", "right")
+    for a, b in (
+        (f"{side}_hip", f"{side}_knee"),
+        (f"{side}_knee", f"{side}_ankle"),
+        (f"{side}_ankle", f"{side}_foot"),
+        (f"{side}_collar", f"{side}_shoulder"),
+        (f"{side}_shoulder", f"{side}_elbow"),
+        (f"{side}_elbow", f"{side}_wrist"),
+        (f"{side}_wrist", f"{side}_hand"),
+    )
+] + [("spine1", "spine2"), ("spine2", "spine3"), ("spine3", "neck"), ("neck", "head")]
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +63,9 @@ def test_parts_cover_densepose_24_with_left_on_plus_x(anny):
     assert (counts[1:] > 50).all() and counts[0] == 0
     centroid_x = anny.rest_vertices[topology.faces].mean(1)[:, 0]
     for left, right in ((4, 3), (5, 6), (8, 7), (10, 9), (12, 11), (15, 16), (19, 20), (24, 23)):
-        assert np.median(centroid_x[topology.face_parts == left]) > 0 > np.median(centroid_x[topology.face_parts == right])
+        assert (
+            np.median(centroid_x[topology.face_parts == left]) > 0 > np.median(centroid_x[topology.face_parts == right])
+        )
     # Front parts are in front (-Y) of back parts: torso 2 vs 1.
     centroid_y = anny.rest_vertices[topology.faces].mean(1)[:, 1]
     assert np.median(centroid_y[topology.face_parts == 2]) < np.median(centroid_y[topology.face_parts == 1])

@@ -10,15 +10,16 @@ import time
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from fake_amass import write_amass_classic
-from fake_scene import room_mesh
-from fake_smpl import write_fake_smpl_npz
 from PIL import Image
 
 from crocohuman.core.shards import list_shards, read_shard
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.cli import main
 from crocohuman.render.config import RenderConfig
+
+from fake_amass import write_amass_classic
+from fake_scene import room_mesh
+from fake_smpl import write_fake_smpl_npz
 
 SMALL = ["--takes", "2", "--takes-per-shard", "2", "--views", "2", "--frames", "2", "--size", "64"]
 
@@ -46,8 +47,21 @@ def test_paper_setup_smpl_amass_photos(inputs, tmp_path):
     models, amass, photos = inputs
     out = tmp_path / "surreal"
     with pytest.warns(UserWarning, match="broken.jpg"):
-        result = invoke("--output", out, "--body", "smpl", "--model-path", models, "--motion", f"amass:{amass}",
-                        "--background", f"images:{photos}", "--seed", 1, *SMALL)
+        result = invoke(
+            "--output",
+            out,
+            "--body",
+            "smpl",
+            "--model-path",
+            models,
+            "--motion",
+            f"amass:{amass}",
+            "--background",
+            f"images:{photos}",
+            "--seed",
+            1,
+            *SMALL,
+        )
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"]["takes"] == 2
@@ -84,10 +98,11 @@ def test_person_inside_a_3d_scene(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore:skipping AMASS file")
-@pytest.mark.parametrize("case", ["no_model_path", "missing_model", "wrong_model", "corrupt_amass", "missing_images",
-                                  "unwritable"])
+@pytest.mark.parametrize(
+    "case", ["no_model_path", "missing_model", "wrong_model", "corrupt_amass", "missing_images", "unwritable"]
+)
 def test_bad_inputs_name_the_culprit(inputs, tmp_path, case):
-    models, amass, photos = inputs
+    models, amass, _photos = inputs
     out = tmp_path / "out"
     args = ["--output", out, *SMALL]
     if case == "no_model_path":
@@ -121,7 +136,6 @@ def test_bad_inputs_name_the_culprit(inputs, tmp_path, case):
     assert "error" in result.output and expected in result.output
 
 
-
 BAD_OPTIONS = [
     (["--size", "0"], "--size must be an integer from 16 to 8192"),
     (["--size", "-5"], "--size must be an integer from 16 to 8192"),
@@ -146,8 +160,10 @@ BAD_OPTIONS = [
     (["--workers", "0"], "--workers must be an integer >= 1"),
     (["--body", "smpl"], "--body smpl needs --model-path"),
     (["--body", "smpl", "--model-path", "{tmp}/nowhere"], "--model-path {tmp}/nowhere: no such folder"),
-    (["--body", "smpl", "--model-path", "{tmp}", "--texture-dir", "{tmp}/nowhere", "--uv-obj", "{tmp}/a.obj"],
-     "--texture-dir {tmp}/nowhere: no such folder"),
+    (
+        ["--body", "smpl", "--model-path", "{tmp}", "--texture-dir", "{tmp}/nowhere", "--uv-obj", "{tmp}/a.obj"],
+        "--texture-dir {tmp}/nowhere: no such folder",
+    ),
     (["--body", "smpl", "--model-path", "{tmp}", "--uv-obj", "{tmp}/a.obj"], "--uv-obj {tmp}/a.obj: no such file"),
     (["--body", "smpl", "--model-path", "{tmp}", "--texture-dir", "{tmp}"], "--texture-dir needs --uv-obj"),
     (["--model-path", "{tmp}"], "--model-path: only for SMPL-family bodies"),
@@ -157,8 +173,7 @@ BAD_OPTIONS = [
     (["--background", "photos:x"], "--background: invalid background spec 'photos:x'"),
     (["--background", "images:{tmp}/nowhere"], "--background images:{tmp}/nowhere: no such folder"),
     (["--background", "scene:{tmp}/room.glb"], "--background scene:{tmp}/room.glb: no such file"),
-    (["--background", "scene:{tmp}/notes.txt"],
-     "--background scene:{tmp}/notes.txt: unsupported scene format '.txt'"),
+    (["--background", "scene:{tmp}/notes.txt"], "--background scene:{tmp}/notes.txt: unsupported scene format '.txt'"),
 ]
 
 
@@ -179,12 +194,18 @@ def test_bad_options_stop_before_any_work(tmp_path, args, message):
 
 def test_bad_options_are_refused_before_loading_the_renderer(tmp_path):
     """A fresh process refuses --size 0 without importing the body model or OpenGL."""
-    probe = ("import sys; from crocohuman.render.cli import main\n"
-             "try: main(sys.argv[1:])\n"
-             "except SystemExit as end: print('exit', end.code, sorted(m for m in ('anny', 'moderngl', 'torch') "
-             "if m in sys.modules))")
-    result = subprocess.run([sys.executable, "-c", probe, "--output", str(tmp_path / "out"), "--size", "0"],
-                            capture_output=True, text=True, timeout=60)
+    probe = (
+        "import sys; from crocohuman.render.cli import main\n"
+        "try: main(sys.argv[1:])\n"
+        "except SystemExit as end: print('exit', end.code, sorted(m for m in ('anny', 'moderngl', 'torch') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "--output", str(tmp_path / "out"), "--size", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.stdout == "exit 2 []\n", result.stdout + result.stderr
     assert result.stderr == "croco-render: error: --size must be an integer from 16 to 8192 (pixels), got 0\n"
 
@@ -197,6 +218,6 @@ def test_library_configs_check_their_options(tmp_path):
         RigConfig(elevation=(10.0,))
     with pytest.raises(ValueError, match="--size must be an integer from 16 to 8192"):
         RenderConfig(output=tmp_path, width=0)
-    with pytest.raises(ValueError, match="--takes must be an integer >= 1, got 2.5"):
+    with pytest.raises(ValueError, match=r"--takes must be an integer >= 1, got 2\.5"):
         RenderConfig(output=tmp_path, takes=2.5)
     assert RigConfig(elevation=[-5, 5]).elevation == (-5.0, 5.0)  # JSON lists come back as the same range

@@ -46,17 +46,27 @@ def test_one_tree_walk_for_the_renderer_and_the_heads():
     rng = np.random.default_rng(2)
     orient, body = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(3, 21, 3)) * 0.3
     joints, world = smpl_forward_kinematics(orient, body, SMPL_TPOSE_JOINTS)
-    torch_joints = smpl_kinematics(axis_angle_to_matrix(torch.from_numpy(orient)),
-                                   axis_angle_to_matrix(torch.from_numpy(body)), torch.from_numpy(SMPL_TPOSE_JOINTS))
+    torch_joints = smpl_kinematics(
+        axis_angle_to_matrix(torch.from_numpy(orient)),
+        axis_angle_to_matrix(torch.from_numpy(body)),
+        torch.from_numpy(SMPL_TPOSE_JOINTS),
+    )
     np.testing.assert_allclose(torch_joints.numpy(), joints, atol=1e-12)
-    local = np.concatenate([axis_angle_to_matrix(orient)[:, None], axis_angle_to_matrix(body), np.tile(np.eye(3), (3, 2, 1, 1))], 1)
+    local = np.concatenate(
+        [axis_angle_to_matrix(orient)[:, None], axis_angle_to_matrix(body), np.tile(np.eye(3), (3, 2, 1, 1))], 1
+    )
     walked, walked_world = forward_kinematics(local, SMPL_TPOSE_JOINTS)
     np.testing.assert_array_equal(walked, joints)
     np.testing.assert_array_equal(walked_world, world)
 
 
 def test_rotation_between_turns_one_direction_onto_another():
-    for a, b in [([1.0, 0, 0], [0, 1.0, 0]), ([0, 0, 2.0], [0, 0, 1.0]), ([1.0, 0, 0], [-1.0, 0, 0]), ([1.0, 2, 3], [-3.0, 1, 0.5])]:
+    for a, b in [
+        ([1.0, 0, 0], [0, 1.0, 0]),
+        ([0, 0, 2.0], [0, 0, 1.0]),
+        ([1.0, 0, 0], [-1.0, 0, 0]),
+        ([1.0, 2, 3], [-3.0, 1, 0.5]),
+    ]:
         a, b = np.array(a), np.array(b)
         rotation = rotation_between(a, b)
         np.testing.assert_allclose(rotation @ (a / np.linalg.norm(a)), b / np.linalg.norm(b), atol=1e-12)

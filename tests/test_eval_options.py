@@ -30,7 +30,7 @@ def one_line_error(result) -> str:
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("croco-eval: error: "), result.output
-    return lines[0][len("croco-eval: error: "):]
+    return lines[0][len("croco-eval: error: ") :]
 
 
 OPTION_ERRORS = [
@@ -46,8 +46,10 @@ OPTION_ERRORS = [
     (["--option", "views"], "--option 'views': expected KEY=VALUE"),
     (["--option", "=3"], "--option '=3': expected KEY=VALUE"),
     (["--smpl-model", "{data}"], "--smpl-model and --h36m-regressor go together"),
-    (["--smpl-model", "{root}/none", "--h36m-regressor", "{root}/model.pt"],
-     "--smpl-model {root}/none: no such folder"),
+    (
+        ["--smpl-model", "{root}/none", "--h36m-regressor", "{root}/model.pt"],
+        "--smpl-model {root}/none: no such folder",
+    ),
     (["--smpl-model", "{data}", "--h36m-regressor", "{root}/J.npy"], "--h36m-regressor {root}/J.npy: no such file"),
     (["--model-path", "{root}/mano"], "--model-path {root}/mano: no such file or folder (your MANO model files)"),
     (["--predictions", "{root}/model.pt"], "give exactly one of --checkpoint"),
@@ -58,8 +60,17 @@ OPTION_ERRORS = [
 @pytest.mark.parametrize("args,message", OPTION_ERRORS, ids=[" ".join(a) for a, _ in OPTION_ERRORS])
 def test_bad_options_fail_in_one_line_before_loading_the_model(bogus, args, message):
     values = {"root": bogus, "data": bogus / "data"}
-    result = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(bogus / "model.pt"), "--data-root",
-                                           str(bogus / "data"), *[a.format(**values) for a in args]])
+    result = CliRunner().invoke(
+        eval_cli,
+        [
+            "synthetic",
+            "--checkpoint",
+            str(bogus / "model.pt"),
+            "--data-root",
+            str(bogus / "data"),
+            *[a.format(**values) for a in args],
+        ],
+    )
     assert one_line_error(result).startswith(message.format(**values))
 
 
@@ -67,22 +78,28 @@ def test_bad_options_fail_in_one_line_before_loading_the_model(bogus, args, mess
 def test_a_cuda_device_that_is_not_here_is_refused(bogus, device):
     if int(device.partition(":")[2] or 0) < CUDA_DEVICES:
         pytest.skip("that CUDA device exists here")
-    result = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(bogus / "model.pt"), "--data-root",
-                                           str(bogus / "data"), "--device", device])
+    result = CliRunner().invoke(
+        eval_cli,
+        ["synthetic", "--checkpoint", str(bogus / "model.pt"), "--data-root", str(bogus / "data"), "--device", device],
+    )
     expected = "CUDA is not available here" if CUDA_DEVICES == 0 else f"only {CUDA_DEVICES} CUDA device(s) visible"
     assert one_line_error(result).startswith(f"--device {device}: {expected}")
 
 
-@pytest.mark.parametrize("source,message", [
-    ([], "give exactly one of --checkpoint (a fine-tuned model to run) or --predictions"),
-    (["--checkpoint", "{root}/missing.pt"], "--checkpoint {root}/missing.pt: no such file"),
-    (["--checkpoint", "{data}"], "--checkpoint {data}: a folder, not a file"),
-    (["--predictions", "{root}/missing.npz"], "--predictions {root}/missing.npz: no such file"),
-])
+@pytest.mark.parametrize(
+    "source,message",
+    [
+        ([], "give exactly one of --checkpoint (a fine-tuned model to run) or --predictions"),
+        (["--checkpoint", "{root}/missing.pt"], "--checkpoint {root}/missing.pt: no such file"),
+        (["--checkpoint", "{data}"], "--checkpoint {data}: a folder, not a file"),
+        (["--predictions", "{root}/missing.npz"], "--predictions {root}/missing.npz: no such file"),
+    ],
+)
 def test_the_scored_file_must_be_one_existing_file(bogus, source, message):
     values = {"root": bogus, "data": bogus / "data"}
-    result = CliRunner().invoke(eval_cli, ["synthetic", "--data-root", str(bogus / "data"),
-                                           *[a.format(**values) for a in source]])
+    result = CliRunner().invoke(
+        eval_cli, ["synthetic", "--data-root", str(bogus / "data"), *[a.format(**values) for a in source]]
+    )
     assert one_line_error(result).startswith(message.format(**values))
 
 
@@ -95,8 +112,9 @@ def test_densepose_needs_its_evaluation_assets_up_front(bogus):
 
 
 def test_a_missing_data_root_gets_the_readers_layout(bogus):
-    result = CliRunner().invoke(eval_cli, ["3dpw", "--checkpoint", str(bogus / "model.pt"), "--data-root",
-                                           str(bogus / "none")])
+    result = CliRunner().invoke(
+        eval_cli, ["3dpw", "--checkpoint", str(bogus / "model.pt"), "--data-root", str(bogus / "none")]
+    )
     assert result.exit_code == 2 and f"3DPW: no folder {bogus / 'none'}" in result.output
     assert "sequenceFiles/<split>/<seq>.pkl" in result.output
 

@@ -9,6 +9,13 @@ import os
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from scipy.linalg import orthogonal_procrustes
+from test_hand_mesh import freihand_fits, hand_config
+
+from crocohuman.datasets import open_benchmark
+from crocohuman.eval.cli import main as eval_cli
+from crocohuman.model.finetune import finetune
+
 from fake_benchmarks import (
     config_for,
     make_3dpw,
@@ -19,12 +26,6 @@ from fake_benchmarks import (
     write_full_size_fake_smpl,
 )
 from fake_smpl import write_fake_mano_npz
-from scipy.linalg import orthogonal_procrustes
-from test_hand_mesh import freihand_fits, hand_config
-
-from crocohuman.datasets import open_benchmark
-from crocohuman.eval.cli import main as eval_cli
-from crocohuman.model.finetune import finetune
 
 
 def croco_eval(*args):
@@ -56,8 +57,9 @@ def hmr_checkpoint(takes, tmp_path_factory):
 def synthetic_eval(hmr_checkpoint, takes, tmp_path_factory):
     """The hmr checkpoint scored on the held-out takes (8 images): its report folder."""
     out = tmp_path_factory.mktemp("synthetic-eval")
-    result = croco_eval("synthetic", "--checkpoint", hmr_checkpoint, "--data-root", takes / "test", "--workers", 0,
-                        "--out", out)
+    result = croco_eval(
+        "synthetic", "--checkpoint", hmr_checkpoint, "--data-root", takes / "test", "--workers", 0, "--out", out
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -70,8 +72,16 @@ def test_body_joint_predictions_reproduce_the_report(hmr_checkpoint, tmp_path):
     regressor = np.random.default_rng(0).random((17, 6890))
     regressor[:, 1024:] = 0.0
     np.save(tmp_path / "J.npy", regressor / regressor.sum(1, keepdims=True))
-    common = ["--data-root", tmp_path / "3dpw", "--workers", 0, "--smpl-model", tmp_path / "models",
-              "--h36m-regressor", tmp_path / "J.npy"]
+    common = [
+        "--data-root",
+        tmp_path / "3dpw",
+        "--workers",
+        0,
+        "--smpl-model",
+        tmp_path / "models",
+        "--h36m-regressor",
+        tmp_path / "J.npy",
+    ]
     result = croco_eval("3dpw", "--checkpoint", hmr_checkpoint, "--out", tmp_path / "ran", *common)
     assert result.exit_code == 0, result.output
     report, data = report_of(tmp_path / "ran"), npz(tmp_path / "ran" / "predictions.npz")
@@ -88,10 +98,14 @@ def test_body_joint_predictions_reproduce_the_report(hmr_checkpoint, tmp_path):
     expected = 1000 * np.linalg.norm(data["joints"].astype(np.float64) - truth, axis=-1).mean()
     assert report["results"]["model"]["MPJPE"] == pytest.approx(expected, rel=1e-6)
     assert "MPVPE" in report["results"]["model"] and report["files"] == [
-        "per_joint_error.png", "predictions.npz", "results.md"]
+        "per_joint_error.png",
+        "predictions.npz",
+        "results.md",
+    ]
 
-    scored = croco_eval("3dpw", "--predictions", tmp_path / "ran" / "predictions.npz", "--out", tmp_path / "scored",
-                        *common)
+    scored = croco_eval(
+        "3dpw", "--predictions", tmp_path / "ran" / "predictions.npz", "--out", tmp_path / "scored", *common
+    )
     assert scored.exit_code == 0, scored.output
     again = report_of(tmp_path / "scored")
     assert again["results"] == report["results"] and again["samples"] == 4 and again["task"] == "hmr"
@@ -157,8 +171,17 @@ def files_state(folder) -> dict[str, tuple[bytes, int]]:
 
 
 def test_rerunning_a_finished_eval_changes_no_byte(hmr_checkpoint, takes, tmp_path):
-    command = ["synthetic", "--checkpoint", hmr_checkpoint, "--data-root", takes / "test", "--workers", 0,
-               "--out", tmp_path / "eval"]
+    command = [
+        "synthetic",
+        "--checkpoint",
+        hmr_checkpoint,
+        "--data-root",
+        takes / "test",
+        "--workers",
+        0,
+        "--out",
+        tmp_path / "eval",
+    ]
     assert croco_eval(*command).exit_code == 0
     before = files_state(tmp_path / "eval")
     assert set(before) == {"per_joint_error.png", "predictions.npz", "results.json", "results.md"}
@@ -185,12 +208,18 @@ def drop_last(data):
 
 MISMATCHES = {
     "a subset": (drop_last, "holds 7 samples, the synthetic split at"),
-    "another order": (lambda d: {k: (v[::-1] if v.ndim and len(v) == 8 else v) for k, v in d.items()},
-                      "(the same samples in another order)"),
-    "another sample": (lambda d: {**d, "keys": np.array(["synthetic:other"] + d["keys"][1:].tolist())},
-                       "sample 0 is 'synthetic:other'"),
-    "a hand task": (lambda d: {**d, "task": np.array("hand-mesh"), "vertices": np.zeros((8, 778, 3), np.float32)},
-                    "score it with croco-eval freihand"),
+    "another order": (
+        lambda d: {k: (v[::-1] if v.ndim and len(v) == 8 else v) for k, v in d.items()},
+        "(the same samples in another order)",
+    ),
+    "another sample": (
+        lambda d: {**d, "keys": np.array(["synthetic:other", *d["keys"][1:].tolist()])},
+        "sample 0 is 'synthetic:other'",
+    ),
+    "a hand task": (
+        lambda d: {**d, "task": np.array("hand-mesh"), "vertices": np.zeros((8, 778, 3), np.float32)},
+        "score it with croco-eval freihand",
+    ),
     "no joints": (lambda d: {k: v for k, v in d.items() if k != "joints"}, "task hmr needs joints; missing joints"),
     "short joints": (lambda d: {**d, "joints": d["joints"][:5]}, "'joints' has shape (5, 24, 3), expected (8, *, 3)"),
     "unknown task": (lambda d: {**d, "task": np.array("pose")}, "unknown task 'pose'"),
@@ -209,11 +238,21 @@ def test_predictions_that_do_not_match_the_split_are_refused(synthetic_eval, tak
 
 def test_a_subset_scores_with_the_matching_limit_and_no_baseline_row(synthetic_eval, takes, tmp_path):
     """A file without baseline entries reports the model row only; --limit 7 scores 7 of 8."""
-    data = {k: v for k, v in drop_last(npz(synthetic_eval / "predictions.npz")).items()
-            if not k.startswith("baseline_")}
+    data = {
+        k: v for k, v in drop_last(npz(synthetic_eval / "predictions.npz")).items() if not k.startswith("baseline_")
+    }
     write_npz(tmp_path / "theirs.npz", data)
-    result = croco_eval("synthetic", "--predictions", tmp_path / "theirs.npz", "--data-root", takes / "test",
-                        "--workers", 0, "--limit", 7)
+    result = croco_eval(
+        "synthetic",
+        "--predictions",
+        tmp_path / "theirs.npz",
+        "--data-root",
+        takes / "test",
+        "--workers",
+        0,
+        "--limit",
+        7,
+    )
     assert result.exit_code == 0, result.output
     report = report_of(tmp_path / "theirs-synthetic")
     assert report["samples"] == 7 and list(report["results"]) == ["model"]

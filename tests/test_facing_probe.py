@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
+from crocohuman.datasets import open_benchmark
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
-from crocohuman.datasets import open_benchmark
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "facing_probe.py"
 ROW = re.compile(r"^\| (head|person) \| \d+ px \| (\d+) \| (\d+) \| ([\d.]+)% \| ([\d.]+)%", re.M)
@@ -31,8 +31,20 @@ def takes(tmp_path_factory):
     """Training takes (2 x 2 views) and test takes (2 x 3 views: 4 of the 6 face the camera)."""
     root = tmp_path_factory.mktemp("probe")
     for name, seed, views in (("train", 1, 2), ("test", 2, 3)):
-        render(RenderConfig(output=root / name, takes=2, takes_per_shard=2, frames=1, width=64, height=64,
-                            rig=RigConfig(views=views), texture_size=128, seed=seed, preview_takes=1))
+        render(
+            RenderConfig(
+                output=root / name,
+                takes=2,
+                takes_per_shard=2,
+                frames=1,
+                width=64,
+                height=64,
+                rig=RigConfig(views=views),
+                texture_size=128,
+                seed=seed,
+                preview_takes=1,
+            )
+        )
     return root
 
 
@@ -45,8 +57,11 @@ def facing_share(root) -> float:
 
 
 def run_probe(probe, takes, monkeypatch, capsys) -> dict[str, tuple[str, ...]]:
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), "--train", str(takes / "train"), "--test", str(takes / "test"),
-                                      "--epochs", "1", "--batch", "2"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [str(SCRIPT), "--train", str(takes / "train"), "--test", str(takes / "test"), "--epochs", "1", "--batch", "2"],
+    )
     probe["main"]()
     return {m.group(1): m.groups()[1:] for m in ROW.finditer(capsys.readouterr().out)}
 

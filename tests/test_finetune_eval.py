@@ -8,14 +8,6 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from fake_benchmarks import (
-    config_for,
-    make_3dpw,
-    make_hagrid_balanced,
-    make_hagrid_v1,
-    render_takes,
-    write_full_size_fake_smpl,
-)
 from scipy.spatial.transform import Rotation
 
 from crocohuman.datasets import open_benchmark
@@ -26,6 +18,15 @@ from crocohuman.model.finetune_data import FinetuneDataset, top_box
 from crocohuman.model.rotation6d import matrix_to_rot6d
 from crocohuman.model.task_catalog import task_spec
 from crocohuman.model.tasks.body_joints import HMR_SPEC, hmr_outputs
+
+from fake_benchmarks import (
+    config_for,
+    make_3dpw,
+    make_hagrid_balanced,
+    make_hagrid_v1,
+    render_takes,
+    write_full_size_fake_smpl,
+)
 
 CPU = torch.device("cpu")
 
@@ -63,9 +64,16 @@ def pa_error_mm(pred: np.ndarray, gt: np.ndarray) -> float:
     return 1000 * float(np.mean(errors))
 
 
-@pytest.mark.parametrize("task,mode,top_crop", [("hmr", "monocular", 0), ("hmr-free", "monocular", 0),
-                                                ("densepose", "monocular", 0), ("hmr-free", "binocular", 0),
-                                                ("hmr-free", "monocular", 0.35)])
+@pytest.mark.parametrize(
+    "task,mode,top_crop",
+    [
+        ("hmr", "monocular", 0),
+        ("hmr-free", "monocular", 0),
+        ("densepose", "monocular", 0),
+        ("hmr-free", "binocular", 0),
+        ("hmr-free", "monocular", 0.35),
+    ],
+)
 def test_loss_decreases_on_rendered_data(takes, tmp_path, task, mode, top_crop):
     torch.manual_seed(0)
     fine = FinetuneTask(config_for(tmp_path, task, "synthetic", takes / "train", mode=mode, top_crop=top_crop))
@@ -112,8 +120,11 @@ def test_hmr_regresses_anny_phenotypes_and_a_weak_perspective_camera(takes, tmp_
             shifted = dict(batch, **{name: batch[name] + change})
             assert task_spec("hmr").loss(output, shifted, CPU) > task_spec("hmr").loss(output, batch, CPU), name
     params = {name: torch.zeros(1, size) for name, size in HMR_SPEC.items()}
-    params.update(global_orient=matrix_to_rot6d(torch.eye(3))[None], body_pose=matrix_to_rot6d(torch.eye(3)).repeat(1, 21),
-                  cam=torch.tensor([[2.0, 0.1, -0.2]]))
+    params.update(
+        global_orient=matrix_to_rot6d(torch.eye(3))[None],
+        body_pose=matrix_to_rot6d(torch.eye(3)).repeat(1, 21),
+        cam=torch.tensor([[2.0, 0.1, -0.2]]),
+    )
     posed = hmr_outputs(params)
     torch.testing.assert_close(posed["joints2d"], 2 * posed["joints"][..., :2] + torch.tensor([0.1, -0.2]))
 
@@ -123,7 +134,7 @@ def test_joints2d_are_crop_coordinates(takes):
 
     benchmark = open_benchmark("synthetic", takes / "test")
     sample, item = benchmark[0], FinetuneDataset(benchmark, 64, train=False)[0]
-    x0, y0, x1, y1 = item["crop"].tolist()
+    x0, y0, x1, _y1 = item["crop"].tolist()
     pixels = (item["joints2d"][:, :2] + 1) / 2 * (x1 - x0) + torch.tensor([x0, y0])
     torch.testing.assert_close(pixels, torch.from_numpy(sample.joints2d[:, :2]), atol=1e-3, rtol=0)
 
@@ -155,8 +166,18 @@ def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, monkeypatch
         return plot(*args)
 
     monkeypatch.setattr(scoring, "plot_per_joint_errors", spy)
-    result = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                           "--data-root", str(takes / "test"), "--workers", "0"])
+    result = CliRunner().invoke(
+        eval_cli,
+        [
+            "synthetic",
+            "--checkpoint",
+            str(run / "checkpoint-last.pt"),
+            "--data-root",
+            str(takes / "test"),
+            "--workers",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((out / "results.json").read_text())
     assert report["samples"] == 2 * 2 * 2
@@ -172,10 +193,10 @@ def test_finetune_then_croco_eval_writes_the_report(takes, tmp_path, monkeypatch
     assert rows["mean-pose baseline"]["MPJPE"] == pytest.approx(mean_error_mm(mean, gt), rel=1e-5)
     path, names, bars = plotted["bars"]
     assert path == out / "per_joint_error.png" and len(names) == 24
-    np.testing.assert_allclose(bars["model"], 1000 * np.linalg.norm(predictions["joints"] - gt, axis=-1).mean(0),
-                               rtol=1e-5)
-    np.testing.assert_allclose(bars["mean-pose baseline"], 1000 * np.linalg.norm(mean - gt, axis=-1).mean(0),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        bars["model"], 1000 * np.linalg.norm(predictions["joints"] - gt, axis=-1).mean(0), rtol=1e-5
+    )
+    np.testing.assert_allclose(bars["mean-pose baseline"], 1000 * np.linalg.norm(mean - gt, axis=-1).mean(0), rtol=1e-5)
     assert report["files"] == ["per_joint_error.png", "predictions.npz", "results.md"]
 
 
@@ -197,8 +218,9 @@ def test_densepose_report_of_a_perfect_and_of_the_model_prediction(takes, tmp_pa
     model = report["results"]["model"]
     assert model["part accuracy %"] == pytest.approx(100 * (predictions["parts"] == parts)[labelled].mean())
 
-    perfect = dict(predictions, parts=np.where(labelled, parts, 0).astype(np.uint8),
-                   uv=np.round(255 * uv).astype(np.uint8))
+    perfect = dict(
+        predictions, parts=np.where(labelled, parts, 0).astype(np.uint8), uv=np.round(255 * uv).astype(np.uint8)
+    )
     np.savez(tmp_path / "perfect.npz", **perfect)
     result = CliRunner().invoke(eval_cli, ["synthetic", "--predictions", str(tmp_path / "perfect.npz"), *common])
     assert result.exit_code == 0, result.output
@@ -219,13 +241,15 @@ def test_eval_dataset_order_is_the_benchmark_order(takes):
 def test_croco_eval_errors_name_the_culprit(takes, tmp_path):
     run = tmp_path / "run"
     finetune(config_for(run, "hmr-free", "synthetic", takes / "train"))
-    missing = CliRunner().invoke(eval_cli, ["3dpw", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                            "--data-root", str(tmp_path / "no3dpw")])
+    missing = CliRunner().invoke(
+        eval_cli, ["3dpw", "--checkpoint", str(run / "checkpoint-last.pt"), "--data-root", str(tmp_path / "no3dpw")]
+    )
     assert missing.exit_code == 2 and str(tmp_path / "no3dpw") in missing.output and "sequenceFiles" in missing.output
     pretrain_like = tmp_path / "pretrain.pt"
     torch.save({"model": {}, "train_config": {"finetune": None}, "step": 1}, pretrain_like)
-    wrong = CliRunner().invoke(eval_cli, ["synthetic", "--checkpoint", str(pretrain_like),
-                                          "--data-root", str(takes / "test")])
+    wrong = CliRunner().invoke(
+        eval_cli, ["synthetic", "--checkpoint", str(pretrain_like), "--data-root", str(takes / "test")]
+    )
     assert wrong.exit_code == 2 and "not a fine-tuning checkpoint" in wrong.output
 
 
@@ -238,8 +262,18 @@ def test_few_shot_fine_tuning_takes_k_per_class_and_scores(tmp_path):
     labels = [task.benchmark[i].label for i in range(len(task.benchmark))]
     assert sorted(labels) == sorted(list(range(18)) * 2)
     finetune(config)
-    result = CliRunner().invoke(eval_cli, ["hagrid", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                           "--data-root", str(tmp_path / "hagrid"), "--workers", "0"])
+    result = CliRunner().invoke(
+        eval_cli,
+        [
+            "hagrid",
+            "--checkpoint",
+            str(run / "checkpoint-last.pt"),
+            "--data-root",
+            str(tmp_path / "hagrid"),
+            "--workers",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((run / "eval-hagrid" / "results.json").read_text())
     assert report["samples"] == 18 * 3
@@ -257,8 +291,18 @@ def test_croco_eval_3dpw_on_the_native_layout(takes, tmp_path):
     run = tmp_path / "run"
     finetune(config_for(run, "hmr", "synthetic", takes / "train"))
     make_3dpw(tmp_path / "3dpw")
-    result = CliRunner().invoke(eval_cli, ["3dpw", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                           "--data-root", str(tmp_path / "3dpw"), "--workers", "0"])
+    result = CliRunner().invoke(
+        eval_cli,
+        [
+            "3dpw",
+            "--checkpoint",
+            str(run / "checkpoint-last.pt"),
+            "--data-root",
+            str(tmp_path / "3dpw"),
+            "--workers",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((run / "eval-3dpw" / "results.json").read_text())
     assert report["samples"] == 4  # 2 + 2 frames with campose_valid
@@ -278,10 +322,22 @@ def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):
     regressor = np.random.default_rng(0).random((17, 6890))
     regressor[:, 1024:] = 0.0  # only the fake humanoid's own vertices
     np.save(tmp_path / "J_regressor_h36m.npy", regressor / regressor.sum(1, keepdims=True))
-    result = CliRunner().invoke(eval_cli, ["3dpw", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                           "--data-root", str(tmp_path / "3dpw"), "--workers", "0",
-                                           "--smpl-model", str(tmp_path / "models"),
-                                           "--h36m-regressor", str(tmp_path / "J_regressor_h36m.npy")])
+    result = CliRunner().invoke(
+        eval_cli,
+        [
+            "3dpw",
+            "--checkpoint",
+            str(run / "checkpoint-last.pt"),
+            "--data-root",
+            str(tmp_path / "3dpw"),
+            "--workers",
+            "0",
+            "--smpl-model",
+            str(tmp_path / "models"),
+            "--h36m-regressor",
+            str(tmp_path / "J_regressor_h36m.npy"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     model = json.loads((run / "eval-3dpw" / "results.json").read_text())["results"]["model"]
     assert {"MPJPE (H36M-14)", "PA-MPJPE (H36M-14)", "MPVPE"} <= set(model)
@@ -291,16 +347,35 @@ def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):
     split = FinetuneDataset(open_benchmark("3dpw", tmp_path / "3dpw"), 64, train=False)
     truth = [split[i] for i in range(len(split))]
     as_matrix = lambda rotvecs: Rotation.from_rotvec(rotvecs.reshape(-1, 3)).as_matrix()  # noqa: E731
-    perfect = dict(stored(run / "eval-3dpw" / "predictions.npz"),
-                   global_orient=np.stack([as_matrix(s["global_orient"].numpy()) for s in truth])[:, 0],
-                   body_pose=np.stack([as_matrix(s["body_pose"].numpy()) for s in truth]),
-                   betas=np.stack([s["betas"].numpy() for s in truth]))
-    np.savez(tmp_path / "perfect.npz", **{key: value.astype(np.float32) if key in ("global_orient", "body_pose") else value
-                                          for key, value in perfect.items()})
-    result = CliRunner().invoke(eval_cli, ["3dpw", "--predictions", str(tmp_path / "perfect.npz"),
-                                           "--data-root", str(tmp_path / "3dpw"), "--workers", "0",
-                                           "--smpl-model", str(tmp_path / "models"),
-                                           "--h36m-regressor", str(tmp_path / "J_regressor_h36m.npy")])
+    perfect = dict(
+        stored(run / "eval-3dpw" / "predictions.npz"),
+        global_orient=np.stack([as_matrix(s["global_orient"].numpy()) for s in truth])[:, 0],
+        body_pose=np.stack([as_matrix(s["body_pose"].numpy()) for s in truth]),
+        betas=np.stack([s["betas"].numpy() for s in truth]),
+    )
+    np.savez(
+        tmp_path / "perfect.npz",
+        **{
+            key: value.astype(np.float32) if key in ("global_orient", "body_pose") else value
+            for key, value in perfect.items()
+        },
+    )
+    result = CliRunner().invoke(
+        eval_cli,
+        [
+            "3dpw",
+            "--predictions",
+            str(tmp_path / "perfect.npz"),
+            "--data-root",
+            str(tmp_path / "3dpw"),
+            "--workers",
+            "0",
+            "--smpl-model",
+            str(tmp_path / "models"),
+            "--h36m-regressor",
+            str(tmp_path / "J_regressor_h36m.npy"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     row = json.loads((tmp_path / "perfect-3dpw" / "results.json").read_text())["results"]["model"]
     for name in ("MPJPE (H36M-14)", "PA-MPJPE (H36M-14)", "MPVPE"):

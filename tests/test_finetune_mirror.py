@@ -20,9 +20,11 @@ SYMMETRIC = (SMPL_TPOSE_JOINTS + SMPL_TPOSE_JOINTS[list(SMPL_MIRROR)] * REFLECT)
 
 def posed(orient: np.ndarray, body_pose: np.ndarray) -> np.ndarray:
     """Root-relative joints (24, 3) of the symmetric template posed by axis-angles."""
-    joints = smpl_kinematics(axis_angle_to_matrix(torch.tensor(orient[None], dtype=torch.float32)),
-                             axis_angle_to_matrix(torch.tensor(body_pose[None], dtype=torch.float32)),
-                             torch.tensor(SYMMETRIC, dtype=torch.float32))[0].numpy()
+    joints = smpl_kinematics(
+        axis_angle_to_matrix(torch.tensor(orient[None], dtype=torch.float32)),
+        axis_angle_to_matrix(torch.tensor(body_pose[None], dtype=torch.float32)),
+        torch.tensor(SYMMETRIC, dtype=torch.float32),
+    )[0].numpy()
     return joints - joints[:1]
 
 
@@ -35,8 +37,13 @@ class OneBody:
         self.orient, self.pose = rng.normal(0, 0.6, 3), rng.normal(0, 0.4, (21, 3))
         image = np.zeros((64, 64, 3), np.uint8)
         image[20:40, 4:20] = 255
-        self.sample = BenchmarkSample(image=image, box=(0, 0, 64, 64), key="one", joints3d=posed(self.orient, self.pose),
-                                 body_params={"global_orient": self.orient, "body_pose": self.pose})
+        self.sample = BenchmarkSample(
+            image=image,
+            box=(0, 0, 64, 64),
+            key="one",
+            joints3d=posed(self.orient, self.pose),
+            body_params={"global_orient": self.orient, "body_pose": self.pose},
+        )
 
     def __len__(self) -> int:
         return 1
@@ -65,8 +72,9 @@ def test_mirrored_targets_are_the_mirrored_body():
         assert torch.equal(sample["img"], reference["img"].flip(-1))
         expected = posed(sample["global_orient"].numpy().astype(float), sample["body_pose"].numpy().astype(float))
         np.testing.assert_allclose(sample["joints"].numpy(), expected, atol=1e-5)
-        np.testing.assert_allclose(sample["joints"].numpy(), reference["joints"].numpy()[list(SMPL_MIRROR)] * REFLECT,
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            sample["joints"].numpy(), reference["joints"].numpy()[list(SMPL_MIRROR)] * REFLECT, atol=1e-6
+        )
     assert 0 < flips < 12
 
 
@@ -76,8 +84,11 @@ def test_only_smpl_order_bodies_are_mirrored():
     assert not mirrorable({"img": torch.zeros(3, 4, 4), "joints": torch.zeros(21, 3)})  # a right hand
     assert not mirrorable({"img": torch.zeros(3, 4, 4), "joints": joints, "parts": torch.zeros(4, 4)})
     assert not mirrorable({"img": torch.zeros(3, 4, 4), "label": torch.tensor(1)})
-    twice = mirrored(mirrored({"img": torch.arange(48.0).view(3, 4, 4), "joints": torch.randn(24, 3),
-                               "global_orient": torch.randn(3)}))
+    twice = mirrored(
+        mirrored(
+            {"img": torch.arange(48.0).view(3, 4, 4), "joints": torch.randn(24, 3), "global_orient": torch.randn(3)}
+        )
+    )
     assert twice["img"].equal(torch.arange(48.0).view(3, 4, 4))
     top = torch.arange(48.0).view(3, 4, 4)
     joints2d = torch.rand(24, 3) * 2 - 1

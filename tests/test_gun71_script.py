@@ -15,10 +15,26 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "gun71.py"
 def test_gun71_script_runs_both_protocols(tmp_path, monkeypatch, capsys):
     make_gun71(tmp_path / "gun71")
     runs = tmp_path / "runs"
-    monkeypatch.setattr(sys, "argv", [
-        str(SCRIPT), "--data-root", str(tmp_path / "gun71"), "--config", "finetune-tiny-cpu", "--runs", str(runs),
-        "batch_size=2", "num_workers=0", "log_every=1", "ckpt_every=2",
-        "optim.max_steps=2", "optim.warmup_steps=1", "optim.schedule_steps=2"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            str(SCRIPT),
+            "--data-root",
+            str(tmp_path / "gun71"),
+            "--config",
+            "finetune-tiny-cpu",
+            "--runs",
+            str(runs),
+            "batch_size=2",
+            "num_workers=0",
+            "log_every=1",
+            "ckpt_every=2",
+            "optim.max_steps=2",
+            "optim.warmup_steps=1",
+            "optim.schedule_steps=2",
+        ],
+    )
     runpy.run_path(str(SCRIPT), run_name="__main__")
     table = capsys.readouterr().out
     assert "| Best View |" in table and "| All |" in table

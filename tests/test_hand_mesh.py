@@ -15,27 +15,36 @@ import numpy as np
 import pytest
 import smplx
 import torch
+from click.testing import CliRunner
 from PIL import Image
 from scipy.linalg import orthogonal_procrustes
-from click.testing import CliRunner
-from fake_benchmarks import make_freihand, make_hagrid_v1
-from fake_smpl import write_fake_mano_npz
 
-from crocohuman.eval.cli import main as eval_cli
-from crocohuman.eval import scoring
+from crocohuman.core.conventions import FREIHAND_JOINT_NAMES, MANO_JOINT_NAMES, MANO_TO_FREIHAND
+from crocohuman.core.rotations import axis_angle_to_matrix
 from crocohuman.datasets import open_benchmark
+from crocohuman.eval import scoring
+from crocohuman.eval.cli import main as eval_cli
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.finetune import FinetuneTask, finetune
 from crocohuman.model.finetune_data import FinetuneDataset
-from crocohuman.core.conventions import FREIHAND_JOINT_NAMES, MANO_JOINT_NAMES, MANO_TO_FREIHAND
-from crocohuman.core.rotations import axis_angle_to_matrix
 from crocohuman.model.mano_head import HandMeshHead, freihand_joint_regressor, load_mano, model_free_hand_head
 from crocohuman.model.rotation6d import matrix_to_rot6d
 from crocohuman.model.task_catalog import task_spec
 from crocohuman.model.train_config import TrainConfig, load_config
 
-TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 2, "enc_num_heads": 2,
-        "dec_embed_dim": 32, "dec_depth": 1, "dec_num_heads": 2}
+from fake_benchmarks import make_freihand, make_hagrid_v1
+from fake_smpl import write_fake_mano_npz
+
+TINY = {
+    "img_size": 64,
+    "patch_size": 8,
+    "enc_embed_dim": 64,
+    "enc_depth": 2,
+    "enc_num_heads": 2,
+    "dec_embed_dim": 32,
+    "dec_depth": 1,
+    "dec_num_heads": 2,
+}
 TIP_VERTICES = [744, 320, 443, 555, 672]  # FreiHAND toolbox's fingertips: thumb, index, middle, ring, pinky
 # FreiHAND (wrist; thumb, index, middle, ring, pinky: 3 joints and the tip) from MANO's 16 joints + tips
 FREIHAND_FROM_MANO = [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20]
@@ -68,17 +77,38 @@ def data(tmp_path_factory):
 
 
 def hand_config(out_dir, data, **finetune) -> TrainConfig:
-    spec = {"task": "hand-mesh", "benchmark": "freihand", "root": str(data / "freihand"),
-            "options": {"split": "training"}, "model_path": str(data / "mano"), **finetune}
-    return TrainConfig(out_dir=str(out_dir), model="croco-v2-base-small", model_overrides=TINY, image_size=64,
-                       batch_size=4, num_workers=0, device="cpu", grid_every=0, ckpt_every=5, log_every=1,
-                       optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
-                       finetune=spec)
+    spec = {
+        "task": "hand-mesh",
+        "benchmark": "freihand",
+        "root": str(data / "freihand"),
+        "options": {"split": "training"},
+        "model_path": str(data / "mano"),
+        **finetune,
+    }
+    return TrainConfig(
+        out_dir=str(out_dir),
+        model="croco-v2-base-small",
+        model_overrides=TINY,
+        image_size=64,
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        grid_every=0,
+        ckpt_every=5,
+        log_every=1,
+        optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
+        finetune=spec,
+    )
 
 
 def test_mano_joints_are_taken_in_freihand_order():
-    assert FREIHAND_JOINT_NAMES[:5] == ("right_wrist", "right_thumb1", "right_thumb2", "right_thumb3",
-                                        "right_thumb_tip")
+    assert FREIHAND_JOINT_NAMES[:5] == (
+        "right_wrist",
+        "right_thumb1",
+        "right_thumb2",
+        "right_thumb3",
+        "right_thumb_tip",
+    )
     assert FREIHAND_JOINT_NAMES[-4:] == ("right_pinky1", "right_pinky2", "right_pinky3", "right_pinky_tip")
     assert MANO_TO_FREIHAND == FREIHAND_FROM_MANO
     assert [MANO_JOINT_NAMES[i] for i in MANO_TO_FREIHAND] == list(FREIHAND_JOINT_NAMES)
@@ -90,9 +120,11 @@ def test_freihand_fits_pose_to_their_own_joints_and_mesh(data):
     batch = torch.utils.data.default_collate([dataset[i] for i in range(4)])
     assert batch["vertices"].shape == (4, 778, 3) and batch["hand_pose"].shape == (4, 15, 3)
     head = HandMeshHead(8, str(data / "mano"))
-    params = {"global_orient": matrix_to_rot6d(axis_angle_to_matrix(batch["global_orient"])),
-              "hand_pose": matrix_to_rot6d(axis_angle_to_matrix(batch["hand_pose"])).flatten(1),
-              "betas": batch["betas"]}
+    params = {
+        "global_orient": matrix_to_rot6d(axis_angle_to_matrix(batch["global_orient"])),
+        "hand_pose": matrix_to_rot6d(axis_angle_to_matrix(batch["hand_pose"])).flatten(1),
+        "betas": batch["betas"],
+    }
     posed = head.pose(params)
     torch.testing.assert_close(posed["joints"], batch["joints"], atol=1e-5, rtol=0)
     torch.testing.assert_close(posed["vertices"], batch["vertices"], atol=1e-5, rtol=0)
@@ -106,7 +138,9 @@ def test_freihand_joint_regressor_rows_are_the_heads_joints(data):
     head = HandMeshHead(8, str(data / "mano"))
     head.hands_mean.zero_()
     identity = matrix_to_rot6d(torch.eye(3))
-    rest = head.pose({"global_orient": identity[None], "hand_pose": identity.repeat(1, 15), "betas": torch.zeros(1, 10)})
+    rest = head.pose(
+        {"global_orient": identity[None], "hand_pose": identity.repeat(1, 15), "betas": torch.zeros(1, 10)}
+    )
     layer, _ = load_mano(str(data / "mano"))
     joints = freihand_joint_regressor(layer) @ layer.v_template
     torch.testing.assert_close(rest["joints"][0], joints - joints[:1], atol=1e-5, rtol=0)
@@ -142,12 +176,24 @@ def freihand_run(request, data, tmp_path_factory):
     plotted = {}
     with pytest.MonkeyPatch.context() as patch:
         for name in ("plot_curves", "plot_per_joint_errors"):
-            def spy(*args, _name=name, _plot=getattr(scoring, name), **kwargs):
+
+            def spy(*args, _name=name, _plot=getattr(scoring, name), **kwargs):  # noqa: B008 - binds this iteration's original
                 plotted[_name] = args
                 return _plot(*args, **kwargs)
+
             patch.setattr(scoring, name, spy)
-        result = CliRunner().invoke(eval_cli, ["freihand", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                               "--data-root", str(data / "freihand"), "--workers", "0"])
+        result = CliRunner().invoke(
+            eval_cli,
+            [
+                "freihand",
+                "--checkpoint",
+                str(run / "checkpoint-last.pt"),
+                "--data-root",
+                str(data / "freihand"),
+                "--workers",
+                "0",
+            ],
+        )
     assert result.exit_code == 0, result.output
     return request.param, run, plotted
 
@@ -167,9 +213,11 @@ def freihand_by_hand(joints: np.ndarray, vertices: np.ndarray, gt_joints: np.nda
     aligned = np.stack([align_like_freihand(p, g) for p, g in zip(vertices, gt_vertices)])
     thresholds = np.linspace(0.0, 0.05, 100)
     pck = np.array([(joint_errors <= t).mean() for t in thresholds])
-    scores = {"PA-MPJPE": 1000 * joint_errors.mean(),
-              "PA-MPVPE": 1000 * np.linalg.norm(aligned - gt_vertices, axis=-1).mean(),
-              "AUC": np.sum((pck[1:] + pck[:-1]) / 2 * np.diff(thresholds)) / 0.05}
+    scores = {
+        "PA-MPJPE": 1000 * joint_errors.mean(),
+        "PA-MPVPE": 1000 * np.linalg.norm(aligned - gt_vertices, axis=-1).mean(),
+        "AUC": np.sum((pck[1:] + pck[:-1]) / 2 * np.diff(thresholds)) / 0.05,
+    }
     for millimetres in (5, 15):
         fscores = []
         for p, g in zip(aligned, gt_vertices):
@@ -212,9 +260,13 @@ def test_freihand_report_rows_are_the_predictions_scored_by_hand(freihand_run, d
     assert (report["samples"], report["task"]) == (4, task)
     gt_joints, gt_vertices = freihand_truth(data)
     with np.load(run / "eval-freihand" / "predictions.npz") as stored:
-        rows = {"model": (stored["joints"], stored["vertices"]),
-                "mean-hand baseline": (np.broadcast_to(stored["baseline_mean_joints"], gt_joints.shape),
-                                       np.broadcast_to(stored["baseline_mean_vertices"], gt_vertices.shape))}
+        rows = {
+            "model": (stored["joints"], stored["vertices"]),
+            "mean-hand baseline": (
+                np.broadcast_to(stored["baseline_mean_joints"], gt_joints.shape),
+                np.broadcast_to(stored["baseline_mean_vertices"], gt_vertices.shape),
+            ),
+        }
     assert set(report["results"]) == set(rows)
     for row, (joints, vertices) in rows.items():
         expected, _, _ = freihand_by_hand(joints, vertices, gt_joints, gt_vertices)
@@ -247,17 +299,32 @@ def test_freihand_report_files_show_those_numbers(freihand_run, data):
 
 def test_a_hand_checkpoint_is_refused_elsewhere(freihand_run, tmp_path):
     _, run, _ = freihand_run
-    elsewhere = CliRunner().invoke(eval_cli, ["hagrid", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                              "--data-root", str(tmp_path), "--workers", "0"])
+    elsewhere = CliRunner().invoke(
+        eval_cli,
+        ["hagrid", "--checkpoint", str(run / "checkpoint-last.pt"), "--data-root", str(tmp_path), "--workers", "0"],
+    )
     assert elsewhere.exit_code == 2
     assert "croco-eval freihand" in elsewhere.output
 
 
 def test_a_moved_mano_folder_is_named(freihand_run, data, tmp_path):
     _, run, _ = freihand_run
-    moved = CliRunner().invoke(eval_cli, ["freihand", "--checkpoint", str(run / "checkpoint-last.pt"), "--data-root",
-                                          str(data / "freihand"), "--workers", "0", "--model-path", str(tmp_path / "no"),
-                                          "--out", str(tmp_path / "eval")])
+    moved = CliRunner().invoke(
+        eval_cli,
+        [
+            "freihand",
+            "--checkpoint",
+            str(run / "checkpoint-last.pt"),
+            "--data-root",
+            str(data / "freihand"),
+            "--workers",
+            "0",
+            "--model-path",
+            str(tmp_path / "no"),
+            "--out",
+            str(tmp_path / "eval"),
+        ],
+    )
     assert moved.exit_code == 2
     assert str(tmp_path / "no") in moved.output and "MANO" in moved.output
 
@@ -265,12 +332,23 @@ def test_a_moved_mano_folder_is_named(freihand_run, data, tmp_path):
 def test_croco_eval_freihand_refuses_a_checkpoint_of_another_task(data, tmp_path):
     make_hagrid_v1(tmp_path / "hagrid")
     run = tmp_path / "run"
-    config = hand_config(run, data, task="gesture", benchmark="hagrid", root=str(tmp_path / "hagrid"), options={},
-                         num_classes=18)
+    config = hand_config(
+        run, data, task="gesture", benchmark="hagrid", root=str(tmp_path / "hagrid"), options={}, num_classes=18
+    )
     config.optim.max_steps = 1
     finetune(config)
-    result = CliRunner().invoke(eval_cli, ["freihand", "--checkpoint", str(run / "checkpoint-last.pt"),
-                                           "--data-root", str(data / "freihand"), "--workers", "0"])
+    result = CliRunner().invoke(
+        eval_cli,
+        [
+            "freihand",
+            "--checkpoint",
+            str(run / "checkpoint-last.pt"),
+            "--data-root",
+            str(data / "freihand"),
+            "--workers",
+            "0",
+        ],
+    )
     assert result.exit_code == 2 and "'gesture'" in result.output and "--task hand-mesh" in result.output
 
 
@@ -278,10 +356,18 @@ def test_hand_mesh_without_a_mano_file_says_what_to_get(data, tmp_path):
     with pytest.raises(ValueError, match=r"MANO_RIGHT\.pkl") as error:
         FinetuneTask(hand_config(tmp_path, data, model_path="")).build_model()
     assert "mano.is.tue.mpg.de" in str(error.value) and "--model-path" in str(error.value)
-    with pytest.raises(FileNotFoundError, match="mano_right.npz") as error:
+    with pytest.raises(FileNotFoundError, match=r"mano_right\.npz") as error:
         FinetuneTask(hand_config(tmp_path, data, model_path=str(tmp_path))).build_model()
     assert "mano.is.tue.mpg.de" in str(error.value)
-    command = ["finetune", "--task", "hand-mesh", "--data", f"freihand:{data / 'freihand'}", "--out", str(tmp_path / "run")]
+    command = [
+        "finetune",
+        "--task",
+        "hand-mesh",
+        "--data",
+        f"freihand:{data / 'freihand'}",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     result = CliRunner().invoke(train_cli, command)
     assert result.exit_code == 2 and "MANO_RIGHT.pkl" in result.output
 
@@ -289,6 +375,10 @@ def test_hand_mesh_without_a_mano_file_says_what_to_get(data, tmp_path):
 def test_hand_mesh_preset():
     config = load_config("finetune-hand-mesh", ["finetune.model_path=/mano"])
     spec = config.finetune
-    assert (spec.task, spec.benchmark, spec.options, spec.model_path) == ("hand-mesh", "freihand",
-                                                                          {"split": "training"}, "/mano")
+    assert (spec.task, spec.benchmark, spec.options, spec.model_path) == (
+        "hand-mesh",
+        "freihand",
+        {"split": "training"},
+        "/mano",
+    )
     assert config.image_size == 224 and config.model.startswith("croco-v2-base")

@@ -50,7 +50,9 @@ def random_axis_angle(n: int, seed: int = 0) -> torch.Tensor:
 def test_rot6d_layout_is_spin_first_two_columns_row_major() -> None:
     rot = axis_angle_to_matrix(random_axis_angle(5))
     x = matrix_to_rot6d(rot)
-    assert torch.equal(x, torch.stack([rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 0], rot[:, 2, 1]], -1))
+    assert torch.equal(
+        x, torch.stack([rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 0], rot[:, 2, 1]], -1)
+    )
     assert torch.equal(matrix_to_rot6d(torch.eye(3)), torch.tensor([1.0, 0, 0, 1, 0, 0]))
     # SPIN's reading of a 6-vector: view(3, 2), columns a1 = [:, 0], a2 = [:, 1]
     assert torch.allclose(rot6d_to_matrix(x)[..., :2], x.view(-1, 3, 2), atol=1e-12)
@@ -70,8 +72,13 @@ def test_rot6d_round_trip_and_proper_rotations() -> None:
 
 
 def test_axis_angle_matches_numpy_and_round_trips() -> None:
-    aa = torch.cat([random_axis_angle(64), torch.zeros(1, 3, dtype=torch.float64),
-                    torch.tensor([[0.0, math.pi - 1e-7, 0.0], [1e-9, 0.0, 0.0]], dtype=torch.float64)])
+    aa = torch.cat(
+        [
+            random_axis_angle(64),
+            torch.zeros(1, 3, dtype=torch.float64),
+            torch.tensor([[0.0, math.pi - 1e-7, 0.0], [1e-9, 0.0, 0.0]], dtype=torch.float64),
+        ]
+    )
     rot = axis_angle_to_matrix(aa)
     assert np.allclose(rot.numpy(), np_rot.axis_angle_to_matrix(aa.numpy()), atol=1e-12)
     back = matrix_to_axis_angle(rot)
@@ -110,11 +117,14 @@ def test_pooled_mlp() -> None:
     assert head(torch.randn(2, 16, 64)).shape == (2, 18)
 
 
-@pytest.mark.parametrize("body_model, sizes", [
-    ("smpl", {"global_orient": 6, "body_pose": 138, "betas": 10, "cam": 3}),
-    ("mano", {"global_orient": 6, "hand_pose": 90, "betas": 10, "cam": 3}),
-    ("anny", {"global_orient": 6, "body_pose": 126, "phenotypes": 6, "cam": 3}),
-])
+@pytest.mark.parametrize(
+    "body_model, sizes",
+    [
+        ("smpl", {"global_orient": 6, "body_pose": 138, "betas": 10, "cam": 3}),
+        ("mano", {"global_orient": 6, "hand_pose": 90, "betas": 10, "cam": 3}),
+        ("anny", {"global_orient": 6, "body_pose": 126, "phenotypes": 6, "cam": 3}),
+    ],
+)
 def test_iterative_regressor_starts_at_the_mean(body_model: str, sizes: dict[str, int]) -> None:
     spec = param_spec_for(body_model)
     assert spec == sizes
@@ -141,7 +151,7 @@ def test_iterative_regressor_mean_params_and_learning() -> None:
     assert torch.equal(head(torch.randn(3, 5, 8))[0]["betas"], betas.expand(3, -1))
     with pytest.raises(ValueError):
         IterativeRegressor(8, spec, mean_params={"betas": torch.zeros(5)})
-    final, steps = head(torch.randn(3, 5, 8))
+    _final, steps = head(torch.randn(3, 5, 8))
     sum(v.pow(2).sum() for s in steps for v in s.values()).backward()
     assert head.mlp[-1].weight.grad.abs().sum() > 0  # the zero layer still learns
 
@@ -189,7 +199,8 @@ def test_dpt_head_full_resolution(mode: str, patch_size: int) -> None:
     cfg = dataclasses.replace(CFG, patch_size=patch_size)
     torch.manual_seed(0)
     model = CroCoDownstream.from_init(
-        "random", lambda c: DPTHead.for_backbone(c, mode, num_outputs=DENSEPOSE_OUTPUTS, **SMALL_DPT), mode, config=cfg)
+        "random", lambda c: DPTHead.for_backbone(c, mode, num_outputs=DENSEPOSE_OUTPUTS, **SMALL_DPT), mode, config=cfg
+    )
     img1, img2 = images()
     out = model(img1, img2 if mode == "binocular" else None)
     assert out.shape == (2, DENSEPOSE_OUTPUTS, 64, 64)

@@ -57,8 +57,9 @@ def test_rows_short_of_background_show_extra_person_patches():
     assert visible.sum(1).tolist() == [16, 16]  # L = max N_H = 16
     assert (visible & person).sum(1).tolist() == [16, 4]
 
-    masks = human_centric_mask(rows(14, 4), 0.5, torch.ones(2, dtype=torch.bool), torch.Generator().manual_seed(2),
-                               "max_visible")
+    masks = human_centric_mask(
+        rows(14, 4), 0.5, torch.ones(2, dtype=torch.bool), torch.Generator().manual_seed(2), "max_visible"
+    )
     # L = max n = 7; row 0 has n = 7, row 1 has n = 2 plus 5 of its 12 background patches.
     assert (~masks).sum(1).tolist() == [7, 7]
     assert (~masks & rows(14, 4)).sum(1).tolist() == [7, 2]
@@ -97,8 +98,10 @@ def test_masks_are_deterministic_given_a_generator_and_vary_without_one():
     b = human_centric_mask(person, 0.75, has_mask, torch.Generator().manual_seed(5))
     c = human_centric_mask(person, 0.75, has_mask, torch.Generator().manual_seed(6))
     assert torch.equal(a, b) and not torch.equal(a, c)
-    assert torch.equal(uniform_mask(3, N, 0.5, torch.Generator().manual_seed(5)),
-                       uniform_mask(3, N, 0.5, torch.Generator().manual_seed(5)))
+    assert torch.equal(
+        uniform_mask(3, N, 0.5, torch.Generator().manual_seed(5)),
+        uniform_mask(3, N, 0.5, torch.Generator().manual_seed(5)),
+    )
 
 
 def test_visible_person_patches_are_a_uniform_subset():

@@ -23,7 +23,6 @@ from crocohuman.eval.densepose_geodesic import (
 )
 from crocohuman.eval.smpl_protocol import H36M_TO_J14, evaluate_smpl_meshes, h36m_j14, load_h36m_regressor
 
-
 # --------------------------------------------------------------------------- joints and meshes
 
 
@@ -153,7 +152,7 @@ def test_accuracy_and_per_class_accuracy_on_an_imbalanced_set():
     assert mean == pytest.approx(0.5)  # (1 + 0) / 2: class 2 has no samples
     np.testing.assert_array_equal(per_class[:2], [1.0, 0.0])
     assert np.isnan(per_class[2])
-    with pytest.raises(ValueError, match="0..1"):
+    with pytest.raises(ValueError, match=r"0\.\.1"):
         m.per_class_accuracy(pred, gt + 1, 2)
 
 
@@ -205,7 +204,7 @@ def test_smpl_protocol_identity_and_translation_give_zero(smpl_meshes):
     for per_sample in (errors.mpjpe, errors.pa_mpjpe, errors.mpvpe):
         assert per_sample.shape == (3,)
         np.testing.assert_allclose(per_sample, 0.0, atol=1e-9)
-    moved = evaluate_smpl_meshes(vertices + [0.1, -2.0, 5.0], vertices, path)  # pelvis-relative
+    moved = evaluate_smpl_meshes(vertices + np.array([0.1, -2.0, 5.0]), vertices, path)  # pelvis-relative
     np.testing.assert_allclose(moved.mpjpe, 0.0, atol=1e-9)
     np.testing.assert_allclose(moved.mpvpe, 0.0, atol=1e-9)
 
@@ -227,7 +226,7 @@ def test_smpl_protocol_reports_millimetres_and_procrustes(smpl_meshes):
 def test_smpl_protocol_names_a_missing_or_malformed_regressor(tmp_path, smpl_meshes):
     vertices, _ = smpl_meshes
     missing = tmp_path / "nowhere" / "J_regressor_h36m.npy"
-    with pytest.raises(FileNotFoundError, match="J_regressor_h36m.npy"):
+    with pytest.raises(FileNotFoundError, match=r"J_regressor_h36m\.npy"):
         evaluate_smpl_meshes(vertices, vertices, missing)
     bad = tmp_path / "bad_regressor.npy"
     np.save(bad, np.zeros((24, 6890)))
@@ -253,7 +252,9 @@ def uv_sphere(rows: int = 48, cols: int = 96):
     c, d = index[1:], np.roll(index, -1, 1)[1:]
     faces = np.concatenate([np.stack([a, c, b], -1).reshape(-1, 3), np.stack([b, c, d], -1).reshape(-1, 3)])
     corner_phi = phi[faces % cols]
-    corner_phi = np.where(corner_phi - corner_phi.min(1, keepdims=True) > np.pi, corner_phi - 2 * np.pi, corner_phi)  # seam
+    corner_phi = np.where(
+        corner_phi - corner_phi.min(1, keepdims=True) > np.pi, corner_phi - 2 * np.pi, corner_phi
+    )  # seam
     first = corner_phi.min(1) < np.pi - 1e-9
     face_parts = np.where(first, 1, 2).astype(np.uint8)
     u = np.where(first[:, None], corner_phi, corner_phi - np.pi) / np.pi
@@ -270,16 +271,22 @@ def test_mesh_chart_surface_matches_the_great_circle_on_a_sphere():
     surface = MeshChartSurface(vertices, faces, face_parts, face_iuv, cache_size=4)
     rows = np.array([10, 24, 30, 40, 5, 20])
     cols = np.array([5, 20, 60, 80, 40, 47])  # longitudes in both halves
-    iuv = np.stack([np.where(phi[cols] < np.pi, 1, 2),
-                    np.where(phi[cols] < np.pi, phi[cols], phi[cols] - np.pi) / np.pi,
-                    1.0 - theta[rows] / np.pi], 1)
+    iuv = np.stack(
+        [
+            np.where(phi[cols] < np.pi, 1, 2),
+            np.where(phi[cols] < np.pi, phi[cols], phi[cols] - np.pi) / np.pi,
+            1.0 - theta[rows] / np.pi,
+        ],
+        1,
+    )
     expected_vertices = rows * len(phi) + cols
     np.testing.assert_array_equal(surface.mesh_vertices(iuv), expected_vertices)
 
     gt, pred = np.repeat(iuv, len(iuv), 0), np.tile(iuv, (len(iuv), 1))
     distances = surface.distances(pred, gt)
-    analytic = great_circle_cm(vertices[np.repeat(expected_vertices, len(iuv))],
-                               vertices[np.tile(expected_vertices, len(iuv))])
+    analytic = great_circle_cm(
+        vertices[np.repeat(expected_vertices, len(iuv))], vertices[np.tile(expected_vertices, len(iuv))]
+    )
     np.testing.assert_allclose(distances, analytic, rtol=0.05, atol=1.5)
     assert distances[analytic == 0].max() < 1e-3
     assert len(surface._rows) == 4  # bounded LRU
@@ -292,14 +299,18 @@ def test_mesh_chart_surface_matches_the_great_circle_on_a_sphere():
 
 
 def test_densepose_errors_sample_the_prediction_at_the_nearest_pixel():
-    vertices, faces, face_parts, face_iuv, theta, phi = uv_sphere()
+    vertices, faces, face_parts, face_iuv, _theta, _phi = uv_sphere()
     surface = MeshChartSurface(vertices, faces, face_parts, face_iuv)
     image = np.zeros((4, 5, 3), np.uint8)
     image[1, 2] = (1, 64, 128)
     image[3, 4] = (2, 200, 30)
-    points = {"x": np.array([2.3, 3.6, 0.0, 9.0]), "y": np.array([0.8, 2.7, 0.0, 1.0]),
-              "i": np.array([1.0, 2.0, 1.0, 1.0]), "u": np.array([0.3, 0.7, 0.5, 0.5]),
-              "v": np.array([0.4, 0.2, 0.5, 0.5])}
+    points = {
+        "x": np.array([2.3, 3.6, 0.0, 9.0]),
+        "y": np.array([0.8, 2.7, 0.0, 1.0]),
+        "i": np.array([1.0, 2.0, 1.0, 1.0]),
+        "u": np.array([0.3, 0.7, 0.5, 0.5]),
+        "v": np.array([0.4, 0.2, 0.5, 0.5]),
+    }
     errors = densepose_errors(surface, image, points)
     gt = np.stack([points["i"], points["u"], points["v"]], 1)
     pred = np.array([[1, 64 / 255, 128 / 255], [2, 200 / 255, 30 / 255]])
@@ -323,14 +334,42 @@ def py2_pickle(array: np.ndarray) -> bytes:
         return b"K" + bytes([value]) if 0 <= value < 256 else b"J" + struct.pack("<i", value)
 
     data = array.tobytes()
-    return b"".join([
-        b"\x80\x02}", text(b"Pdist_matrix"),
-        b"cnumpy.core.multiarray\n_reconstruct\n", b"cnumpy\nndarray\n", integer(0), b"\x85", text(b"b"), b"\x87R",
-        b"(", integer(1), b"(", *[integer(n) for n in array.shape], b"t",
-        b"cnumpy\ndtype\n", text(array.dtype.str[1:].encode()), integer(0), integer(1), b"\x87R",
-        b"(", integer(3), text(b"<"), b"NNN", integer(-1), integer(-1), integer(0), b"tb",
-        b"\x89", b"T", struct.pack("<i", len(data)), data, b"tb", b"s.",
-    ])
+    return b"".join(
+        [
+            b"\x80\x02}",
+            text(b"Pdist_matrix"),
+            b"cnumpy.core.multiarray\n_reconstruct\n",
+            b"cnumpy\nndarray\n",
+            integer(0),
+            b"\x85",
+            text(b"b"),
+            b"\x87R",
+            b"(",
+            integer(1),
+            b"(",
+            *[integer(n) for n in array.shape],
+            b"t",
+            b"cnumpy\ndtype\n",
+            text(array.dtype.str[1:].encode()),
+            integer(0),
+            integer(1),
+            b"\x87R",
+            b"(",
+            integer(3),
+            text(b"<"),
+            b"NNN",
+            integer(-1),
+            integer(-1),
+            integer(0),
+            b"tb",
+            b"\x89",
+            b"T",
+            struct.pack("<i", len(data)),
+            data,
+            b"tb",
+            b"s.",
+        ]
+    )
 
 
 WRITERS = {
@@ -359,8 +398,10 @@ def write_assets(tmp_path, writer: str, rng: np.random.Generator):
     uv = rng.uniform(size=(n_sub, 2))
     transform = rng.integers(1, n + 1, size=n_sub)
     transform[:2] = 5  # two subdivided vertices on one Pdist vertex
-    savemat(tmp_path / "SMPL_subdiv.mat", {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:].T,
-                                           "Part_ID_subdiv": parts[None].astype(np.float64)})
+    savemat(
+        tmp_path / "SMPL_subdiv.mat",
+        {"U_subdiv": uv[:, :1], "V_subdiv": uv[:, 1:].T, "Part_ID_subdiv": parts[None].astype(np.float64)},
+    )
     savemat(tmp_path / "SMPL_SUBDIV_TRANSFORM.mat", {"index": transform[:, None].astype(np.float64)})
     (tmp_path / "Pdist_matrix.pkl").write_bytes(WRITERS[writer](condensed))
     return square.astype(np.float32), parts, uv, transform, condensed
@@ -392,7 +433,7 @@ def test_smpl_densepose_surface_reads_the_condensed_matrix_right(tmp_path, write
 def test_smpl_densepose_surface_errors(tmp_path, rng):
     write_assets(tmp_path, "python3-protocol4", rng)
     (tmp_path / "Pdist_matrix.pkl").unlink()
-    with pytest.raises(FileNotFoundError, match="Pdist_matrix.pkl"):
+    with pytest.raises(FileNotFoundError, match=r"Pdist_matrix\.pkl"):
         SmplDensePoseSurface(tmp_path)
     (tmp_path / "Pdist_matrix.pkl").write_bytes(pickle.dumps({"Pdist_matrix": np.zeros(7, np.float32)}, protocol=4))
     with pytest.raises(ValueError, match="n\\(n-1\\)/2"):
@@ -402,5 +443,5 @@ def test_smpl_densepose_surface_errors(tmp_path, rng):
 def test_pdist_unpickler_refuses_anything_but_numpy(tmp_path):
     path = tmp_path / "Pdist_matrix.pkl"
     path.write_bytes(b"\x80\x02}U\x0cPdist_matrixcos\nsystem\nU\x04true\x85Rs.")
-    with pytest.raises(pickle.UnpicklingError, match="os.system"):
+    with pytest.raises(pickle.UnpicklingError, match=r"os\.system"):
         load_condensed_pdist(path)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_amass import smooth_poses, write_amass_classic
 from scipy.spatial.transform import Rotation
 
 from crocohuman.core.conventions import (
@@ -28,6 +27,8 @@ from crocohuman.render.motion import (
 )
 from crocohuman.render.motion.amass import resample
 from crocohuman.render.motion.joint_limits import EULER_ORDER, JOINT_LIMITS_DEG
+
+from fake_amass import smooth_poses, write_amass_classic
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
 FEET = [J["left_ankle"], J["right_ankle"], J["left_foot"], J["right_foot"]]
@@ -131,8 +132,10 @@ def test_sampler_is_deterministic():
         assert a.source == b.source
         for name in ("global_orient", "body_pose", "transl"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
-    assert not np.array_equal(sample_clip(np.random.default_rng(8), 40, 30.0, "walk").body_pose,
-                              sample_clip(np.random.default_rng(9), 40, 30.0, "walk").body_pose)
+    assert not np.array_equal(
+        sample_clip(np.random.default_rng(8), 40, 30.0, "walk").body_pose,
+        sample_clip(np.random.default_rng(9), 40, 30.0, "walk").body_pose,
+    )
 
 
 @pytest.mark.parametrize("kind", MOTION_KINDS)
@@ -198,10 +201,16 @@ def test_motion_source_specs(tmp_path):
 def _write_stageii(path: Path, num_frames: int, fps: float) -> dict:
     poses = smooth_poses(num_frames, 165, 1)
     data = {
-        "root_orient": poses[:, :3], "pose_body": poses[:, 3:66], "pose_jaw": poses[:, 66:69],
-        "pose_eye": poses[:, 69:75], "pose_hand": poses[:, 75:],
-        "trans": np.zeros((num_frames, 3)), "betas": np.zeros(16), "gender": np.array(b"female"),
-        "mocap_frame_rate": np.array(fps), "mocap_time_length": np.array(num_frames / fps),
+        "root_orient": poses[:, :3],
+        "pose_body": poses[:, 3:66],
+        "pose_jaw": poses[:, 66:69],
+        "pose_eye": poses[:, 69:75],
+        "pose_hand": poses[:, 75:],
+        "trans": np.zeros((num_frames, 3)),
+        "betas": np.zeros(16),
+        "gender": np.array(b"female"),
+        "mocap_frame_rate": np.array(fps),
+        "mocap_time_length": np.array(num_frames / fps),
         "surface_model_type": np.array("smplx"),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -232,15 +241,22 @@ def test_load_classic_and_stageii_layouts(tmp_path):
     assert clip.betas is None and clip.gender is None
 
 
-@pytest.mark.parametrize("problem, writer", [
-    ("trans", lambda p: np.savez(p, poses=np.zeros((5, 156)), mocap_framerate=np.array(30.0))),
-    ("frame rate", lambda p: np.savez(p, poses=np.zeros((5, 156)), trans=np.zeros((5, 3)))),
-    ("poses has shape", lambda p: np.savez(p, poses=np.zeros((5, 100)), trans=np.zeros((5, 3)),
-                                           mocap_framerate=np.array(30.0))),
-    ("trans has shape", lambda p: np.savez(p, poses=np.zeros((5, 156)), trans=np.zeros((4, 3)),
-                                           mocap_framerate=np.array(30.0))),
-    ("", lambda p: p.write_bytes(b"PK\x03\x04 truncated")),
-])
+@pytest.mark.parametrize(
+    "problem, writer",
+    [
+        ("trans", lambda p: np.savez(p, poses=np.zeros((5, 156)), mocap_framerate=np.array(30.0))),
+        ("frame rate", lambda p: np.savez(p, poses=np.zeros((5, 156)), trans=np.zeros((5, 3)))),
+        (
+            "poses has shape",
+            lambda p: np.savez(p, poses=np.zeros((5, 100)), trans=np.zeros((5, 3)), mocap_framerate=np.array(30.0)),
+        ),
+        (
+            "trans has shape",
+            lambda p: np.savez(p, poses=np.zeros((5, 156)), trans=np.zeros((4, 3)), mocap_framerate=np.array(30.0)),
+        ),
+        ("", lambda p: p.write_bytes(b"PK\x03\x04 truncated")),
+    ],
+)
 def test_malformed_file_names_file_and_problem(tmp_path, problem, writer):
     path = tmp_path / "bad_poses.npz"
     writer(path)
@@ -276,7 +292,7 @@ def test_amass_motions_windows_and_fallback(tmp_path):
         assert clip.num_frames == 20 and clip.fps == 30.0 and clip.source == "amass:S/1/long_poses.npz"
         start = clip.extra["start_frame"]
         assert 0 <= start and start + 19 * 4 <= 239
-        np.testing.assert_array_equal(clip.body_pose, source.body_pose[start:start + 77:4])
+        np.testing.assert_array_equal(clip.body_pose, source.body_pose[start : start + 77 : 4])
     again = motions.sample_clip(np.random.default_rng(3), 20, 30.0)
     np.testing.assert_array_equal(again.transl, motions.sample_clip(np.random.default_rng(3), 20, 30.0).transl)
     # Too long for any file: the longest, from its start, holding its last frame.
@@ -342,6 +358,9 @@ def test_amass_motions_errors_name_the_directory(tmp_path):
     for name in ("a_poses.npz", "b_poses.npz"):
         (broken / name).write_bytes(b"PK\x03\x04 not really a zip")
     motions = AmassMotions(broken)
-    with pytest.warns(UserWarning), pytest.raises(ValueError, match=re.escape(str(broken))):
+    with (
+        pytest.warns(UserWarning, match="skipping AMASS file"),
+        pytest.raises(ValueError, match=re.escape(str(broken))),
+    ):
         motions.sample_clip(np.random.default_rng(0), 10, 30.0)
     assert motions.num_skipped == 2

@@ -32,8 +32,20 @@ SOURCE = re.compile(r"rendered:(shard-\d+\.tar)#(\d+) t(\d+)v(\d+)-t(\d+)v(\d+)"
 def rendered(tmp_path_factory):
     """2 takes (one per shard) of 2 frames x 3 views at 64x64, and those takes decoded whole."""
     root = tmp_path_factory.mktemp("pairs") / "rendered"
-    run(RenderConfig(output=root, takes=2, takes_per_shard=1, frames=2, width=64, height=64,
-                     rig=RigConfig(views=3), texture_size=128, seed=3, preview_takes=1))
+    run(
+        RenderConfig(
+            output=root,
+            takes=2,
+            takes_per_shard=1,
+            frames=2,
+            width=64,
+            height=64,
+            rig=RigConfig(views=3),
+            texture_size=128,
+            seed=3,
+            preview_takes=1,
+        )
+    )
     takes = {(path.name, take.meta["key"]): take for path in list_shards(root) for take in read_shard(path)}
     return root, takes
 
@@ -51,8 +63,14 @@ class FlatSource:
         if index in self.corrupt:
             raise CorruptSampleError(f"/data/{self.name}/{index:04d}.jpg: cannot identify image file")
         img1, img2 = rng.integers(0, 256, size=(2, 24, 32, 3), dtype=np.uint8)
-        return RawPair(img1=img1, img2=img2, kind="cross_pose", source=f"{self.name}:{index}",
-                       box1=(4.0, 2.0, 20.0, 22.0), box2=(10.0, 4.0, 28.0, 20.0))
+        return RawPair(
+            img1=img1,
+            img2=img2,
+            kind="cross_pose",
+            source=f"{self.name}:{index}",
+            box1=(4.0, 2.0, 20.0, 22.0),
+            box2=(10.0, 4.0, 28.0, 20.0),
+        )
 
 
 def person_image(height=200, width=300, box=(180, 40, 240, 160)):
@@ -66,6 +84,7 @@ def person_image(height=200, width=300, box=(180, 40, 240, 160)):
 
 
 # ---- transforms -------------------------------------------------------------------------------
+
 
 def test_transform_outputs_normalised_tensors_of_the_right_kind():
     image, mask = person_image()
@@ -89,8 +108,9 @@ def test_crop_is_centred_on_the_person_and_scaled_from_its_box():
     transform = PairTransform(size=64, jitter=0.0, colour=(1.0, 1.0))
     rng = np.random.default_rng(1)
     for _ in range(10):
-        out = transform.apply(RawPair(img1=image, img2=image, kind="cross_view", source="t", mask1=mask,
-                                      mask2=mask), rng)
+        out = transform.apply(
+            RawPair(img1=image, img2=image, kind="cross_view", source="t", mask1=mask, mask2=mask), rng
+        )
         rows, cols = np.nonzero(out["mask1"].numpy())
         assert abs(rows.mean() - 31.5) < 1.0 and abs(cols.mean() - 31.5) < 1.0
         height = rows.max() - rows.min() + 1  # the box's longer side over the crop side
@@ -103,7 +123,8 @@ def test_crop_is_centred_on_the_person_and_scaled_from_its_box():
 def test_crops_past_the_border_are_padded_with_the_mean_colour():
     image, mask = person_image(box=(0, 0, 40, 200))  # tall person against the left edge
     out = PairTransform(size=64, jitter=0.0, scale=(1.5, 1.5), colour=(1.0, 1.0)).apply(
-        RawPair(img1=image, img2=image, kind="cross_view", source="t", mask1=mask), np.random.default_rng(2))
+        RawPair(img1=image, img2=image, kind="cross_view", source="t", mask1=mask), np.random.default_rng(2)
+    )
     left = out["img1"][:, :, :8]  # the crop's left part lies left of the image
     assert left.abs().max() < 0.05
     assert not out["mask1"][:, :8].any()
@@ -112,8 +133,10 @@ def test_crops_past_the_border_are_padded_with_the_mean_colour():
 def test_fallbacks_box_then_centred_square():
     image, _ = person_image()
     transform = PairTransform(size=50, jitter=0.0, scale=(1.0, 1.0), colour=(1.0, 1.0))
-    out = transform.apply(RawPair(img1=image, img2=image, kind="cross_pose", source="t",
-                                  box1=(180, 40, 240, 160)), np.random.default_rng(3))
+    out = transform.apply(
+        RawPair(img1=image, img2=image, kind="cross_pose", source="t", box1=(180, 40, 240, 160)),
+        np.random.default_rng(3),
+    )
     assert not out["has_mask1"].item() and not out["mask1"].any()
     person = denormalize(out["img1"])[:, 13:37]  # box 60 wide in a 120-pixel crop: columns 12.5..37.5
     assert (np.abs(person.astype(int) - (220, 180, 150)) <= 2).all()
@@ -141,6 +164,7 @@ def test_denormalize_inverts_the_normalisation():
 
 
 # ---- rendered shards --------------------------------------------------------------------------
+
 
 def drawn(source: RenderedShards, count: int, seed: int = 0):
     rng = np.random.default_rng(seed)
@@ -187,8 +211,10 @@ def test_an_unreadable_image_raises_a_corrupt_sample_error_naming_the_shard(tmp_
     good = np.zeros((8, 8), np.uint8)
     members = [("000000000.meta.json", b"{}")]
     for t, v in [(0, 0), (1, 0)]:
-        members += [(f"000000000.t{t:02d}.v{v:02d}.rgb.jpg", b"not a jpeg"),
-                    (f"000000000.t{t:02d}.v{v:02d}.parts.png", _png(good))]
+        members += [
+            (f"000000000.t{t:02d}.v{v:02d}.rgb.jpg", b"not a jpeg"),
+            (f"000000000.t{t:02d}.v{v:02d}.parts.png", _png(good)),
+        ]
     write_shard(tmp_path / shard_name(0), members)
     source = RenderedShards(tmp_path)
     with pytest.raises(CorruptSampleError, match=shard_name(0)):
@@ -198,8 +224,10 @@ def test_an_unreadable_image_raises_a_corrupt_sample_error_naming_the_shard(tmp_
 def test_frame_gap_bounds_cross_pose_pairs_of_single_view_takes(tmp_path):
     members = []
     for t in range(5):  # one view: only cross-pose pairs; the grey level encodes t
-        members += [(f"000000000.t{t:02d}.v00.rgb.png", _png(np.full((8, 8, 3), 10 * t, np.uint8))),
-                    (f"000000000.t{t:02d}.v00.parts.png", _png(np.full((8, 8), t, np.uint8)))]
+        members += [
+            (f"000000000.t{t:02d}.v00.rgb.png", _png(np.full((8, 8, 3), 10 * t, np.uint8))),
+            (f"000000000.t{t:02d}.v00.parts.png", _png(np.full((8, 8), t, np.uint8))),
+        ]
     write_shard(tmp_path / shard_name(0), members)
     source = RenderedShards(tmp_path, cross_view_fraction=1.0, frame_gap=1)
     rng = np.random.default_rng(0)
@@ -225,6 +253,7 @@ def _png(array: np.ndarray) -> bytes:
 
 # ---- mixture, sampler, loader -----------------------------------------------------------------
 
+
 def assert_same_sample(a: dict, b: dict) -> None:
     assert a.keys() == b.keys()
     for key in a:
@@ -247,8 +276,9 @@ def test_mixture_samples_depend_only_on_seed_and_index(rendered):
 
 
 def test_loader_gives_the_same_batches_with_and_without_workers(rendered):
-    dataset = PairMixture.from_configs([SourceConfig("rendered", str(rendered[0]))],
-                                       transform=PairTransform(size=32), seed=1)
+    dataset = PairMixture.from_configs(
+        [SourceConfig("rendered", str(rendered[0]))], transform=PairTransform(size=32), seed=1
+    )
     serial = list(itertools.islice(make_loader(dataset, batch_size=3, num_workers=0), 2))
     parallel = list(itertools.islice(make_loader(dataset, batch_size=3, num_workers=2), 2))
     for a, b in zip(serial, parallel, strict=True):
@@ -263,17 +293,22 @@ def test_sampler_resumes_the_stream_and_shards_it_over_ranks():
     assert head(ResumableSampler(), 4) == [0, 1, 2, 3]
     assert head(ResumableSampler(start=3), 5) == head(ResumableSampler(), 8)[3:]
     for rank in range(3):
-        assert head(ResumableSampler(start=2, world_size=3, rank=rank), 4) == \
-            head(ResumableSampler(world_size=3, rank=rank), 6)[2:]
+        assert (
+            head(ResumableSampler(start=2, world_size=3, rank=rank), 4)
+            == head(ResumableSampler(world_size=3, rank=rank), 6)[2:]
+        )
     ranks = [head(ResumableSampler(world_size=3, rank=r), 4) for r in range(3)]
-    assert sorted(sum(ranks, [])) == list(range(12))
+    assert sorted(itertools.chain.from_iterable(ranks)) == list(range(12))
 
 
 def test_resumed_loader_continues_the_interrupted_stream():
     dataset = PairMixture([FlatSource("a")], [1.0], transform=PairTransform(size=16), seed=2)
     whole = [sample for batch in itertools.islice(make_loader(dataset, batch_size=1), 5) for sample in batch["source"]]
-    tail = [sample for batch in itertools.islice(make_loader(dataset, batch_size=1, start=3), 2)
-            for sample in batch["source"]]
+    tail = [
+        sample
+        for batch in itertools.islice(make_loader(dataset, batch_size=1, start=3), 2)
+        for sample in batch["source"]
+    ]
     assert tail == whole[3:]
     batch = next(iter(make_loader(dataset, batch_size=2, start=3)))
     fifth = dataset[4]
@@ -297,8 +332,12 @@ def test_corrupt_samples_are_skipped_logged_and_counted(caplog):
     assert not {s["source"] for s in samples} & {"a:0", "a:1", "a:2"}
     assert_same_sample(samples[7], dataset[7])  # a skip does not break determinism
 
-    broken = PairMixture([FlatSource("a", corrupt=tuple(range(5))), FlatSource("b")], [1.0, 0.0], max_skips=3,
-                         labels=["flat:/data/a", "flat:/data/b"])
+    broken = PairMixture(
+        [FlatSource("a", corrupt=tuple(range(5))), FlatSource("b")],
+        [1.0, 0.0],
+        max_skips=3,
+        labels=["flat:/data/a", "flat:/data/b"],
+    )
     with pytest.raises(CorruptSourceError, match=r"^data source flat:/data/a: 4 corrupt samples in a row") as error:
         broken[0]
     assert "flat:/data/b" not in str(error.value)  # only the sources that failed are named

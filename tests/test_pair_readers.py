@@ -13,6 +13,7 @@ import pickle
 import struct
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -41,6 +42,7 @@ W, H = 48, 32
 
 
 # ------------------------------------------------------------------------------------ fixture kit
+
 
 def put_image(path: Path, who: int, frame: int, seq: int, size: tuple[int, int] = (W, H)) -> None:
     """A flat image whose colour encodes (who = camera or track, frame position, sequence)."""
@@ -87,7 +89,7 @@ def check_kinds(pairs: list[RawPair]) -> Counter:
 class Py2Pickler(pickle._Pickler):
     """Writes what Python 2's cPickle wrote: ``str`` as BINSTRING, numpy under ``numpy.core``."""
 
-    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch: ClassVar[dict] = dict(pickle._Pickler.dispatch)
 
     def save_py2_str(self, obj: bytes) -> None:
         if len(obj) < 256:
@@ -114,6 +116,7 @@ def py2_pickle(obj, path: Path) -> None:
 
 
 # -------------------------------------------------------------------------------------- builders
+
 
 def make_multiview_folder(root: Path) -> MultiViewFolder:
     for cam, name in enumerate(["camA", "camB", "camC"]):
@@ -184,15 +187,21 @@ def pw3d_sequence(n: int, valid: list[list[bool]], seed: int) -> dict:
         pose[:, 2] = rng.uniform(0, 1, (n, 18)) * (rng.uniform(size=(n, 18)) > 0.2)
         poses2d.append(pose)
     return {
-        b"sequence": b"seq", b"genders": [b"m"] * len(valid), b"poses2d": poses2d,
-        b"campose_valid": [np.array(v) for v in valid], b"betas": [rng.normal(size=10) for _ in valid],
-        b"cam_poses": np.tile(np.eye(4), (n, 1, 1)), b"cam_intrinsics": np.eye(3),
+        b"sequence": b"seq",
+        b"genders": [b"m"] * len(valid),
+        b"poses2d": poses2d,
+        b"campose_valid": [np.array(v) for v in valid],
+        b"betas": [rng.normal(size=10) for _ in valid],
+        b"cam_poses": np.tile(np.eye(4), (n, 1, 1)),
+        b"cam_intrinsics": np.eye(3),
     }
 
 
 def make_3dpw(root: Path) -> ThreeDPWVideos:
-    sequences = {"courtyard_basketball_00": [[True] * 6, [False, True, True, False, True, True]],
-                 "outdoors_fencing_01": [[True, True, True, True, False]]}
+    sequences = {
+        "courtyard_basketball_00": [[True] * 6, [False, True, True, False, True, True]],
+        "outdoors_fencing_01": [[True, True, True, True, False]],
+    }
     for seq, (name, valid) in enumerate(sequences.items()):
         n = len(valid[0])
         for t in range(n):
@@ -208,21 +217,50 @@ def make_posetrack(root: Path) -> PoseTrackVideos:
         for k in range(frames):
             put_image(root / "images" / "train" / name / f"{k:06d}.jpg", 0, k, seq)
             image_id = int(f"1{seq:05d}{k:04d}")
-            images.append({"id": image_id, "file_name": f"images/train/{name}/{k:06d}.jpg", "frame_id": image_id,
-                           "vid_id": name[:6], "is_labeled": True, "nframes": frames})
+            images.append(
+                {
+                    "id": image_id,
+                    "file_name": f"images/train/{name}/{k:06d}.jpg",
+                    "frame_id": image_id,
+                    "vid_id": name[:6],
+                    "is_labeled": True,
+                    "nframes": frames,
+                }
+            )
             keypoints = [[10 + j, 5 + j, 1] for j in range(17)]
-            annotations.append({"image_id": image_id, "track_id": 0, "bbox": [30, 4, 25, 20],  # past the edge
-                                "keypoints": sum(keypoints, []), "id": len(annotations)})
+            annotations.append(
+                {
+                    "image_id": image_id,
+                    "track_id": 0,
+                    "bbox": [30, 4, 25, 20],  # past the edge
+                    "keypoints": [value for point in keypoints for value in point],
+                    "id": len(annotations),
+                }
+            )
             if seq == 0 and 1 <= k <= 4:  # a second person, keypoints only
-                annotations.append({"image_id": image_id, "track_id": 1, "keypoints": sum(keypoints, []),
-                                    "id": len(annotations)})
+                annotations.append(
+                    {
+                        "image_id": image_id,
+                        "track_id": 1,
+                        "keypoints": [value for point in keypoints for value in point],
+                        "id": len(annotations),
+                    }
+                )
             if k == 0:  # too small to keep
-                annotations.append({"image_id": image_id, "track_id": 2, "bbox": [1, 1, 2, 2],
-                                    "keypoints": [0] * 51, "id": len(annotations)})
+                annotations.append(
+                    {
+                        "image_id": image_id,
+                        "track_id": 2,
+                        "bbox": [1, 1, 2, 2],
+                        "keypoints": [0] * 51,
+                        "id": len(annotations),
+                    }
+                )
         folder = root / "posetrack_data" / "annotations" / "train"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{name}.json").write_text(json.dumps({"images": images, "annotations": annotations,
-                                                         "categories": [{"id": 1, "name": "person"}]}))
+        (folder / f"{name}.json").write_text(
+            json.dumps({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "person"}]})
+        )
     return PoseTrackVideos(root, min_box_height=4)
 
 
@@ -236,11 +274,20 @@ def make_penn(root: Path) -> PennActionVideos:
         for t in range(1, frames + 1):
             put_image(root / "frames" / vid / f"{t:06d}.jpg", 0, t - 1, seq)
         (root / "labels").mkdir(exist_ok=True)
-        scipy.io.savemat(root / "labels" / f"{vid}.mat", {
-            "action": "tennis_serve", "pose": "back", "train": 1, "nframes": frames,
-            "dimensions": [H, W, frames], "x": rng.uniform(5, 40, (frames, 13)), "y": rng.uniform(4, 28, (frames, 13)),
-            "visibility": np.ones((frames, 13), dtype=np.uint8), "bbox": np.tile(PENN_BOX, (frames - 1, 1)),
-        })
+        scipy.io.savemat(
+            root / "labels" / f"{vid}.mat",
+            {
+                "action": "tennis_serve",
+                "pose": "back",
+                "train": 1,
+                "nframes": frames,
+                "dimensions": [H, W, frames],
+                "x": rng.uniform(5, 40, (frames, 13)),
+                "y": rng.uniform(4, 28, (frames, 13)),
+                "visibility": np.ones((frames, 13), dtype=np.uint8),
+                "bbox": np.tile(PENN_BOX, (frames - 1, 1)),
+            },
+        )
     return PennActionVideos(root)
 
 
@@ -252,11 +299,17 @@ def make_jrdb(root: Path) -> JrdbVideos:
         labels = {}
         for k in range(5):
             put_image(root / "images" / "image_stitched" / name / f"{k:06d}.jpg", 0, k, seq, size=(64, 32))
-            people = [{"label_id": "pedestrian:1", "box": JRDB_BOX,
-                       "attributes": {"occlusion": "Fully_visible", "area": 312}}]
+            people = [
+                {"label_id": "pedestrian:1", "box": JRDB_BOX, "attributes": {"occlusion": "Fully_visible", "area": 312}}
+            ]
             if seq == 0 and k in (0, 2, 3):
-                people.append({"label_id": "pedestrian:7", "box": [40, 0, 10, 30],
-                               "attributes": {"occlusion": "Severely_occluded" if k else "Fully_occluded"}})
+                people.append(
+                    {
+                        "label_id": "pedestrian:7",
+                        "box": [40, 0, 10, 30],
+                        "attributes": {"occlusion": "Severely_occluded" if k else "Fully_occluded"},
+                    }
+                )
             labels[f"{k:06d}.jpg"] = people
         (root / "labels" / "labels_2d_stitched").mkdir(parents=True, exist_ok=True)
         (root / "labels" / "labels_2d_stitched" / f"{name}.json").write_text(json.dumps({"labels": labels}))
@@ -287,20 +340,40 @@ INTERHAND_BOX = [4.0, 3.0, 20.0, 10.0]
 
 def make_interhand(root: Path) -> InterHand26M:
     images, annotations = [], []
-    layout = [(0, "ROM03_RT_No_Occlusion", [400262, 400263, 400264], range(100, 105)),
-              (1, "0051_dinosaur", [400262, 400284], range(300, 303)),
-              (1, "0052_single_camera", [400262], range(400, 403))]  # no cross-view: dropped
+    layout = [
+        (0, "ROM03_RT_No_Occlusion", [400262, 400263, 400264], range(100, 105)),
+        (1, "0051_dinosaur", [400262, 400284], range(300, 303)),
+        (1, "0052_single_camera", [400262], range(400, 403)),
+    ]  # no cross-view: dropped
     for seq, (capture, name, cameras, frames) in enumerate(layout):
         for cam, camera in enumerate(cameras):
             for k, frame in enumerate(frames):
                 file_name = f"Capture{capture}/{name}/cam{camera}/image{frame}.jpg"
                 put_image(root / "images" / "train" / file_name, cam, k, seq)
                 image_id = len(images)
-                images.append({"id": image_id, "file_name": file_name, "width": W, "height": H,
-                               "capture": capture, "seq_name": name, "camera": str(camera), "frame_idx": frame})
+                images.append(
+                    {
+                        "id": image_id,
+                        "file_name": file_name,
+                        "width": W,
+                        "height": H,
+                        "capture": capture,
+                        "seq_name": name,
+                        "camera": str(camera),
+                        "frame_idx": frame,
+                    }
+                )
                 if (cam, k) != (0, 4):  # one image without annotation
-                    annotations.append({"id": image_id, "image_id": image_id, "bbox": INTERHAND_BOX,
-                                        "joint_valid": [[1]] * 42, "hand_type": "right", "hand_type_valid": 1})
+                    annotations.append(
+                        {
+                            "id": image_id,
+                            "image_id": image_id,
+                            "bbox": INTERHAND_BOX,
+                            "joint_valid": [[1]] * 42,
+                            "hand_type": "right",
+                            "hand_type_valid": 1,
+                        }
+                    )
     folder = root / "annotations" / "train"
     folder.mkdir(parents=True)
     (folder / "InterHand2.6M_train_data.json").write_text(json.dumps({"images": images, "annotations": annotations}))
@@ -308,20 +381,45 @@ def make_interhand(root: Path) -> InterHand26M:
 
 
 BUILDERS = {
-    "multiview": make_multiview_folder, "aist": make_aist, "humbi": make_humbi, "3dpw": make_3dpw,
-    "posetrack": make_posetrack, "pennaction": make_penn, "jrdb": make_jrdb, "mars": make_mars,
-    "video": make_video_folder, "interhand": make_interhand,
+    "multiview": make_multiview_folder,
+    "aist": make_aist,
+    "humbi": make_humbi,
+    "3dpw": make_3dpw,
+    "posetrack": make_posetrack,
+    "pennaction": make_penn,
+    "jrdb": make_jrdb,
+    "mars": make_mars,
+    "video": make_video_folder,
+    "interhand": make_interhand,
 }
 CLASSES = {
-    "multiview": MultiViewFolder, "aist": AistPlusPlus, "humbi": HumbiBody, "3dpw": ThreeDPWVideos,
-    "posetrack": PoseTrackVideos, "pennaction": PennActionVideos, "jrdb": JrdbVideos, "mars": MarsVideos,
-    "video": VideoFolder, "interhand": InterHand26M,
+    "multiview": MultiViewFolder,
+    "aist": AistPlusPlus,
+    "humbi": HumbiBody,
+    "3dpw": ThreeDPWVideos,
+    "posetrack": PoseTrackVideos,
+    "pennaction": PennActionVideos,
+    "jrdb": JrdbVideos,
+    "mars": MarsVideos,
+    "video": VideoFolder,
+    "interhand": InterHand26M,
 }
-LENGTHS = {"multiview": 2, "aist": 2, "humbi": 2, "3dpw": 3, "posetrack": 3, "pennaction": 2,
-           "jrdb": 3, "mars": 3, "video": 2, "interhand": 4}
+LENGTHS = {
+    "multiview": 2,
+    "aist": 2,
+    "humbi": 2,
+    "3dpw": 3,
+    "posetrack": 3,
+    "pennaction": 2,
+    "jrdb": 3,
+    "mars": 3,
+    "video": 2,
+    "interhand": 4,
+}
 
 
 # ----------------------------------------------------------------------------------- all readers
+
 
 @pytest.mark.parametrize("kind", BUILDERS)
 def test_length_determinism_and_boxes(kind, tmp_path):
@@ -351,6 +449,7 @@ def test_missing_root_names_folder_and_layout(kind, tmp_path):
 
 
 # ------------------------------------------------------------------------------------ multi-view
+
 
 def test_multiview_fraction_masks_and_no_pairs(tmp_path):
     reader = make_multiview_folder(tmp_path / "mv")
@@ -383,6 +482,7 @@ def test_humbi_boxes_project_the_3d_keypoints(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------- video
+
 
 def test_video_gap_bounds_the_frame_distance(tmp_path):
     make_video_folder(tmp_path)
@@ -424,7 +524,7 @@ def test_restricted_unpickler_reads_python2_numpy_pickles(tmp_path):
     data = load_pickle(tmp_path / "x.pkl")
     assert data["names"] == ["m", "f"] and np.array_equal(data["a"], np.arange(6).reshape(2, 3))
     (tmp_path / "cut.pkl").write_bytes((tmp_path / "x.pkl").read_bytes()[:40])
-    with pytest.raises(CorruptSampleError, match="cut.pkl"):
+    with pytest.raises(CorruptSampleError, match=r"cut\.pkl"):
         load_pickle(tmp_path / "cut.pkl")
 
 
@@ -433,8 +533,7 @@ def test_posetrack_tracks_boxes_and_clipping(tmp_path):
     first = [p for p in pairs if "#0 " in p.source]
     assert first and all(p.box1 == (30.0, 4.0, float(W), 24.0) for p in first)  # clipped at the edge
     second = [p for p in pairs if p.source.startswith("posetrack:000001_bonn_train#1 ")]
-    assert second and all(p.box1 is not None and {decode(p.img1)[1], decode(p.img2)[1]} <= {1, 2, 3, 4}
-                          for p in second)
+    assert second and all(p.box1 is not None and {decode(p.img1)[1], decode(p.img2)[1]} <= {1, 2, 3, 4} for p in second)
     assert not any("#2 " in p.source for p in pairs)
 
 
@@ -459,6 +558,7 @@ def test_jrdb_and_mars_tracks(tmp_path):
 
 # -------------------------------------------------------------------------------------- interhand
 
+
 def test_interhand_equal_kinds_and_annotation_boxes(tmp_path):
     reader = make_interhand(tmp_path)
     pairs = [reader.get(i, np.random.default_rng(s)) for s in range(25) for i in range(len(reader))]
@@ -474,15 +574,16 @@ def test_interhand_equal_kinds_and_annotation_boxes(tmp_path):
 
 # ------------------------------------------------------------------------------ shared helpers
 
+
 def test_corrupt_image_names_the_file(tmp_path):
     for k in range(2):
         put_image(tmp_path / "seq" / "cam" / f"{k:06d}.jpg", 0, k, 0)
     broken = tmp_path / "seq" / "cam" / "000001.jpg"
     broken.write_bytes(broken.read_bytes()[: len(broken.read_bytes()) // 2])
-    with pytest.raises(CorruptSampleError, match="000001.jpg"):
+    with pytest.raises(CorruptSampleError, match=r"000001\.jpg"):
         MultiViewFolder(tmp_path).get(0, np.random.default_rng(0))
     (tmp_path / "junk.png").write_bytes(b"not an image")
-    with pytest.raises(CorruptSampleError, match="junk.png"):
+    with pytest.raises(CorruptSampleError, match=r"junk\.png"):
         read_rgb(tmp_path / "junk.png")
 
 

@@ -16,8 +16,18 @@ from crocohuman.render.pipeline import run
 
 
 def tiny_config(output, **overrides) -> RenderConfig:
-    settings = dict(output=output, takes=3, takes_per_shard=2, frames=2, width=96, height=96,
-                    rig=RigConfig(views=3), texture_size=256, seed=7, preview_takes=2)
+    settings = dict(
+        output=output,
+        takes=3,
+        takes_per_shard=2,
+        frames=2,
+        width=96,
+        height=96,
+        rig=RigConfig(views=3),
+        texture_size=256,
+        seed=7,
+        preview_takes=2,
+    )
     settings.update(overrides)
     return RenderConfig(**settings)
 
@@ -46,7 +56,7 @@ def test_preview_is_the_first_takes_laid_out_in_a_grid(dataset):
     assert sheet.shape == (2 * 4 * (96 + 4), 3 * (96 + 4), 3)
 
     def tile(row: int, column: int) -> np.ndarray:
-        return sheet[row * 100:row * 100 + 96, column * 100:column * 100 + 96]
+        return sheet[row * 100 : row * 100 + 96, column * 100 : column * 100 + 96]
 
     for t, take in enumerate(takes[:2]):
         for v in range(3):

@@ -38,8 +38,11 @@ def croco_render(*args) -> list[str]:
 
 def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
     """Every file under ``folder``: its bytes and mtime."""
-    return {path.relative_to(folder).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
-            for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
 
 
 def contents(folder: Path) -> dict[str, object]:
@@ -62,10 +65,12 @@ def test_rerunning_a_finished_render_changes_no_byte_and_loads_nothing(tmp_path)
     assert first.exit_code == 0, first.output
     before = snapshot(out)
     assert {"job.json", "manifest.json", "preview.png", shard_name(0), "records/shard-000000.json"} <= set(before)
-    probe = ("import sys; from crocohuman.render.cli import main\n"
-             "try: main(sys.argv[1:])\n"
-             "except SystemExit as end: print('exit', end.code, sorted(m for m in ('anny', 'moderngl', 'torch') "
-             "if m in sys.modules))")
+    probe = (
+        "import sys; from crocohuman.render.cli import main\n"
+        "try: main(sys.argv[1:])\n"
+        "except SystemExit as end: print('exit', end.code, sorted(m for m in ('anny', 'moderngl', 'torch') "
+        "if m in sys.modules))"
+    )
     start = time.perf_counter()
     second = subprocess.run([sys.executable, "-c", probe, *[str(a) for a in args]], capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -76,8 +81,9 @@ def test_rerunning_a_finished_render_changes_no_byte_and_loads_nothing(tmp_path)
 
 def test_settings_are_recorded_before_the_first_shard_and_others_refused(tmp_path, monkeypatch):
     """A job killed before its first shard already holds its settings; another seed is refused there."""
-    config = RenderConfig(output=tmp_path / "D", takes=2, takes_per_shard=1, frames=1, width=48, height=48,
-                          rig=RigConfig(views=1), seed=3)
+    config = RenderConfig(
+        output=tmp_path / "D", takes=2, takes_per_shard=1, frames=1, width=48, height=48, rig=RigConfig(views=1), seed=3
+    )
 
     def killed(config, shard):
         raise KeyboardInterrupt
@@ -122,8 +128,14 @@ def test_four_writers_one_killed_give_the_single_process_bytes(tmp_path):
     """4 processes split one job on one folder; one is killed -9 mid-way and started again. The
     folder then equals, file for file, the one a single process writes, and verify says complete."""
     shared = tmp_path / "shared"
-    writers = {i: subprocess.Popen(croco_render("--output", shared, *TAKES, "--num-shards", 4, "--shard-index", i),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(4)}
+    writers = {
+        i: subprocess.Popen(
+            croco_render("--output", shared, *TAKES, "--num-shards", 4, "--shard-index", i),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(4)
+    }
     while not (shared / shard_name(0)).exists():  # writer 0 owns shards 0 and 4
         assert writers[0].poll() is None, writers[0].stderr.read().decode()
         time.sleep(0.01)
@@ -136,8 +148,11 @@ def test_four_writers_one_killed_give_the_single_process_bytes(tmp_path):
     foreign = shared / f"{shard_name(4)}.elsewhere_{writers[0].pid}.tmp"  # another host's
     for path in (dead, live, foreign):
         path.write_bytes(b"half a shard")
-    writers[0] = subprocess.Popen(croco_render("--output", shared, *TAKES, "--num-shards", 4, "--shard-index", 0),
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    writers[0] = subprocess.Popen(
+        croco_render("--output", shared, *TAKES, "--num-shards", 4, "--shard-index", 0),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     for writer in writers.values():
         assert writer.wait(timeout=600) == 0, writer.stderr.read().decode()
     assert not dead.exists() and live.exists() and foreign.exists()
@@ -176,14 +191,29 @@ def test_a_take_does_not_depend_on_the_bad_files_its_process_met_before(tmp_path
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)).save(photos / "a.jpg")
     data = (photos / "a.jpg").read_bytes()
     (photos / "b.jpg").write_bytes(data[: len(data) // 2])
-    common = ["--takes", 4, "--takes-per-shard", 2, "--views", 2, "--frames", 1, "--size", 48,
-              "--background", f"images:{photos}", "--seed", 3]
+    common = [
+        "--takes",
+        4,
+        "--takes-per-shard",
+        2,
+        "--views",
+        2,
+        "--frames",
+        1,
+        "--size",
+        48,
+        "--background",
+        f"images:{photos}",
+        "--seed",
+        3,
+    ]
     single = tmp_path / "single"
     run = CliRunner().invoke(main, [str(a) for a in ["--output", single, *common]])
     assert run.exit_code == 0, run.output
     split = tmp_path / "split"
-    fresh = subprocess.run(croco_render("--output", split, *common, "--num-shards", 2, "--shard-index", 1),
-                           capture_output=True, text=True)
+    fresh = subprocess.run(
+        croco_render("--output", split, *common, "--num-shards", 2, "--shard-index", 1), capture_output=True, text=True
+    )
     assert fresh.returncode == 0, fresh.stderr
     assert (split / shard_name(1)).read_bytes() == (single / shard_name(1)).read_bytes()
     for shard in range(2):  # the premise: both shards drew the bad file

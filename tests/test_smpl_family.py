@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-from fake_smpl import fake_model_arrays, write_fake_model_npz, write_fake_smpl_npz, write_fake_smpl_pkl
 from PIL import Image
 from scipy.spatial.transform import Rotation
 
@@ -23,6 +22,8 @@ from crocohuman.core.conventions import (
 from crocohuman.render.body.base import Identity
 from crocohuman.render.body.smpl_family import SmplFamilyBody
 from crocohuman.render.motion.clip import MotionClip
+
+from fake_smpl import fake_model_arrays, write_fake_model_npz, write_fake_smpl_npz, write_fake_smpl_pkl
 
 UPRIGHT = Rotation.from_matrix(SMPL_CANONICAL_TO_WORLD).as_rotvec()  # canonical body -> Z-up world
 J = {name: index for index, name in enumerate(SMPL_JOINT_NAMES)}
@@ -38,7 +39,9 @@ def make_clip(frames: int = 2, body_pose=None, hand_pose=None, transl=None) -> M
         global_orient=np.tile(UPRIGHT, (frames, 1)),
         body_pose=np.zeros((frames, 21, 3)) if body_pose is None else body_pose,
         transl=np.zeros((frames, 3)) if transl is None else transl,
-        fps=30.0, source="test", hand_pose=hand_pose,
+        fps=30.0,
+        source="test",
+        hand_pose=hand_pose,
     )
 
 
@@ -47,11 +50,14 @@ def rest_identity(gender: str = "neutral", betas=None) -> Identity:
     return Identity(params={"betas": betas, "gender": np.array(gender)}, texture=np.zeros((1, 1, 3), np.uint8))
 
 
-@pytest.mark.parametrize("writer, name", [
-    (write_fake_smpl_npz, "smpl/SMPL_NEUTRAL.npz"),
-    (write_fake_smpl_pkl, "smpl/SMPL_NEUTRAL.pkl"),
-    (write_fake_smpl_pkl, "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl"),
-])
+@pytest.mark.parametrize(
+    "writer, name",
+    [
+        (write_fake_smpl_npz, "smpl/SMPL_NEUTRAL.npz"),
+        (write_fake_smpl_pkl, "smpl/SMPL_NEUTRAL.pkl"),
+        (write_fake_smpl_pkl, "basicModel_neutral_lbs_10_207_0_v1.0.0.pkl"),
+    ],
+)
 def test_rest_pose_gives_the_skeleton_upright_in_the_world(tmp_path, writer, name):
     writer(tmp_path / name)
     body = SmplFamilyBody("smpl", tmp_path)
@@ -166,11 +172,14 @@ def test_texture_folder_needs_a_uv_template(tmp_path):
         SmplFamilyBody("smpl", tmp_path, texture_dir=tmp_path)
 
 
-@pytest.mark.parametrize("model_type, file_name, num_joints", [
-    ("smplh", "smplh/female/model.npz", 24),
-    ("smplx", "smplx/SMPLX_NEUTRAL.npz", 24),
-    ("mano", "mano/MANO_RIGHT.npz", 21),
-])
+@pytest.mark.parametrize(
+    "model_type, file_name, num_joints",
+    [
+        ("smplh", "smplh/female/model.npz", 24),
+        ("smplx", "smplx/SMPLX_NEUTRAL.npz", 24),
+        ("mano", "mano/MANO_RIGHT.npz", 21),
+    ],
+)
 def test_hand_models_follow_the_clip_hands(tmp_path, model_type, file_name, num_joints):
     write_fake_model_npz(tmp_path / file_name, model_type, rings=5)
     body = SmplFamilyBody(model_type, tmp_path)
@@ -198,7 +207,7 @@ def test_missing_folder_is_named(tmp_path):
 
 
 def test_empty_folder_lists_what_was_looked_for(tmp_path):
-    with pytest.raises(FileNotFoundError, match="smpl_neutral.npz") as error:
+    with pytest.raises(FileNotFoundError, match=r"smpl_neutral\.npz") as error:
         SmplFamilyBody("smpl", tmp_path)
     assert str(tmp_path) in str(error.value)
     write_fake_smpl_npz(tmp_path / "SMPL_MALE.npz")

@@ -15,8 +15,11 @@ def test_torch_uses_the_pinned_thread_count():
 
 
 def test_subprocesses_inherit_the_pinned_libraries():
-    code = ("import os, torch; print(torch.get_num_threads(), "
-            "*(os.environ[v] for v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'LP_NUM_THREADS')))")
-    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                             env=os.environ).stdout.split()
+    code = (
+        "import os, torch; print(torch.get_num_threads(), "
+        "*(os.environ[v] for v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'LP_NUM_THREADS')))"
+    )
+    printed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    ).stdout.split()
     assert printed == [THREADS] * 4

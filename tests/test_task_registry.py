@@ -10,8 +10,8 @@ import click
 import pytest
 import torch
 
-from crocohuman.eval.cli import main as eval_cli
 from crocohuman.datasets import BENCHMARKS
+from crocohuman.eval.cli import main as eval_cli
 from crocohuman.eval.evaluate import check_task_fits
 from crocohuman.eval.scoring import DENSE_SURFACES, SCORERS
 from crocohuman.model.cli import main as train_cli
@@ -41,7 +41,9 @@ def test_command_choices_are_the_registries():
     assert _choices(train_cli.commands["finetune"], "task") == list(TASK_NAMES)
     assert _choices(eval_cli, "benchmark") == list(BENCHMARKS)
     assert set(SCORERS) == set(SCORE_KINDS)
-    dense = {benchmark for info in TASK_INFO.values() if info.score_kind == "densepose" for benchmark in info.benchmarks}
+    dense = {
+        benchmark for info in TASK_INFO.values() if info.score_kind == "densepose" for benchmark in info.benchmarks
+    }
     assert set(DENSE_SURFACES) == dense
 
 
@@ -55,8 +57,11 @@ def test_a_head_predicts_the_registered_arrays_and_its_targets_cover_them(name):
     head = task_spec(name).make_head(finetune, backbone).eval()
     tokens = (64 // backbone.patch_size) ** 2
     width = task_spec(name).head_width(finetune, backbone)
-    features = ([torch.randn(2, tokens, backbone.enc_embed_dim)] * backbone.enc_depth if not info.image_level
-                else torch.randn(2, tokens, width))
+    features = (
+        [torch.randn(2, tokens, backbone.enc_embed_dim)] * backbone.enc_depth
+        if not info.image_level
+        else torch.randn(2, tokens, width)
+    )
     with torch.no_grad():
         predictions = task_spec(name).predict(head(features))
     assert set(info.predictions) <= set(predictions)

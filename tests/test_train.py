@@ -16,31 +16,61 @@ from crocohuman.model.cli import main as train_cli
 from crocohuman.model.criterion import masked_mse
 from crocohuman.model.croco import CroCoNet, preset_config
 from crocohuman.model.masking import uniform_mask
-from crocohuman.model.pairs.transforms import PairTransform
 from crocohuman.model.pairs.mixture import PairMixture, SourceConfig
-from crocohuman.model.train_config import TrainConfig
+from crocohuman.model.pairs.transforms import PairTransform
 from crocohuman.model.pretrain import pretrain
+from crocohuman.model.train_config import TrainConfig
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
 
-TINY = {"img_size": 64, "patch_size": 8, "enc_embed_dim": 64, "enc_depth": 2, "enc_num_heads": 2,
-        "dec_embed_dim": 32, "dec_depth": 1, "dec_num_heads": 2}
+TINY = {
+    "img_size": 64,
+    "patch_size": 8,
+    "enc_embed_dim": 64,
+    "enc_depth": 2,
+    "enc_num_heads": 2,
+    "dec_embed_dim": 32,
+    "dec_depth": 1,
+    "dec_num_heads": 2,
+}
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("takes")
-    render(RenderConfig(output=root, takes=4, takes_per_shard=2, frames=2, width=64, height=64,
-                        rig=RigConfig(views=3), texture_size=128, seed=3, preview_takes=1))
+    render(
+        RenderConfig(
+            output=root,
+            takes=4,
+            takes_per_shard=2,
+            frames=2,
+            width=64,
+            height=64,
+            rig=RigConfig(views=3),
+            texture_size=128,
+            seed=3,
+            preview_takes=1,
+        )
+    )
     return root
 
 
 def tiny_config(out_dir, data_root, **overrides) -> TrainConfig:
-    settings = dict(out_dir=str(out_dir), model="croco-v2-base-small", model_overrides=TINY, image_size=64,
-                    data=[SourceConfig("rendered", str(data_root))], batch_size=4, num_workers=0, device="cpu",
-                    optim={"base_lr": 1e-3, "warmup_steps": 2, "schedule_steps": 20, "max_steps": 6},
-                    log_every=1, grid_every=3, ckpt_every=2)
+    settings = dict(
+        out_dir=str(out_dir),
+        model="croco-v2-base-small",
+        model_overrides=TINY,
+        image_size=64,
+        data=[SourceConfig("rendered", str(data_root))],
+        batch_size=4,
+        num_workers=0,
+        device="cpu",
+        optim={"base_lr": 1e-3, "warmup_steps": 2, "schedule_steps": 20, "max_steps": 6},
+        log_every=1,
+        grid_every=3,
+        ckpt_every=2,
+    )
     settings.update(overrides)
     return TrainConfig(**settings)
 
@@ -52,7 +82,9 @@ def test_tiny_model_overfits_two_rendered_pairs(rendered):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    dataset = PairMixture.from_configs([SourceConfig("rendered", str(rendered))], transform=PairTransform(size=64), seed=0)
+    dataset = PairMixture.from_configs(
+        [SourceConfig("rendered", str(rendered))], transform=PairTransform(size=64), seed=0
+    )
     batch = torch.utils.data.default_collate([dataset[i] for i in range(2)])
     model = CroCoNet(preset_config("croco-v2-base-small", **{**TINY, "dec_embed_dim": 64, "dec_depth": 2}))
     optimizer = model.configure_optimizers(0.0, 3e-3, (0.9, 0.95))
@@ -99,7 +131,9 @@ def test_uniform_masking_hides_three_quarters_of_each_row():
 def test_tiny_model_overfits_two_rendered_images_with_the_mae_objective(rendered):
     """No second view (MAE): the masked-patch error still falls below half of the trivial one."""
     torch.manual_seed(0)
-    dataset = PairMixture.from_configs([SourceConfig("rendered", str(rendered))], transform=PairTransform(size=64), seed=0)
+    dataset = PairMixture.from_configs(
+        [SourceConfig("rendered", str(rendered))], transform=PairTransform(size=64), seed=0
+    )
     images = torch.utils.data.default_collate([dataset[i] for i in range(2)])["img1"]
     model = CroCoNet(preset_config("croco-v2-base-small", **{**TINY, "dec_embed_dim": 64, "dec_depth": 2}))
     optimizer = model.configure_optimizers(0.0, 3e-3, (0.9, 0.95))
@@ -131,15 +165,17 @@ def _free_port() -> int:
 
 
 def _ddp_worker(rank: int, port: int, config: TrainConfig) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank)
+    )
     torch.set_num_threads(1)
     pretrain(config)
 
 
 def test_two_process_gloo_ddp(rendered, tmp_path):
-    config = tiny_config(tmp_path / "ddp", rendered, optim={"base_lr": 1e-3, "warmup_steps": 1,
-                                                             "schedule_steps": 4, "max_steps": 3})
+    config = tiny_config(
+        tmp_path / "ddp", rendered, optim={"base_lr": 1e-3, "warmup_steps": 1, "schedule_steps": 4, "max_steps": 3}
+    )
     mp.spawn(_ddp_worker, args=(_free_port(), config), nprocs=2, join=True)
     state = torch.load(tmp_path / "ddp" / "checkpoint-last.pt", weights_only=True)
     assert state["step"] == 3
@@ -148,14 +184,29 @@ def test_two_process_gloo_ddp(rendered, tmp_path):
 def test_cli_pretrain_then_export(rendered, tmp_path):
     out = tmp_path / "cli"
     runner = CliRunner()
-    result = runner.invoke(train_cli, ["pretrain", "--config", "tiny-cpu", "--data", f"rendered:{rendered}",
-                                       "--out", str(out), "optim.max_steps=2", "batch_size=2", "num_workers=0",
-                                       "grid_every=1"])
+    result = runner.invoke(
+        train_cli,
+        [
+            "pretrain",
+            "--config",
+            "tiny-cpu",
+            "--data",
+            f"rendered:{rendered}",
+            "--out",
+            str(out),
+            "optim.max_steps=2",
+            "batch_size=2",
+            "num_workers=0",
+            "grid_every=1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (out / "grids" / "step-0000002.png").exists()
     exported = tmp_path / "encoder.safetensors"
-    result = runner.invoke(train_cli, ["export", "--checkpoint", str(out / "checkpoint-last.pt"),
-                                       "--output", str(exported), "--encoder-only"])
+    result = runner.invoke(
+        train_cli,
+        ["export", "--checkpoint", str(out / "checkpoint-last.pt"), "--output", str(exported), "--encoder-only"],
+    )
     assert result.exit_code == 0, result.output
     trained = torch.load(out / "checkpoint-last.pt", weights_only=True)["model"]
     weights = load_file(exported)

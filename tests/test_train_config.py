@@ -17,8 +17,10 @@ def test_overrides_in_exponent_notation_are_numbers():
     assert config.optim.base_lr == 0.01 and isinstance(config.optim.base_lr, float)  # YAML alone says '1e-2'
     assert config.optim.max_steps == 4000 and isinstance(config.optim.max_steps, int)
     assert config.finetune.shots == 16 and config.finetune.mirror is True
-    nested = load_config("tiny-cpu", ["model_overrides={img_size: 112, mask_ratio: 9e-1}",
-                                      "data=[{kind: rendered, root: out/demo, weight: 5e-1}]"])
+    nested = load_config(
+        "tiny-cpu",
+        ["model_overrides={img_size: 112, mask_ratio: 9e-1}", "data=[{kind: rendered, root: out/demo, weight: 5e-1}]"],
+    )
     assert nested.model_overrides["mask_ratio"] == 0.9 and nested.data[0].weight == 0.5  # nested values too
 
 
@@ -29,8 +31,9 @@ def test_text_fields_take_the_text_as_written(text):
 
 
 def test_typed_values_are_set_without_parsing():
-    config = load_config("tiny-cpu", [], {"out_dir": "off", "data": [{"kind": "rendered", "root": "it's: [x]"}],
-                                          "optim.max_steps": 7})
+    config = load_config(
+        "tiny-cpu", [], {"out_dir": "off", "data": [{"kind": "rendered", "root": "it's: [x]"}], "optim.max_steps": 7}
+    )
     assert config.out_dir == "off" and config.data[0].root == "it's: [x]" and config.optim.max_steps == 7
 
 
@@ -117,7 +120,10 @@ BAD_COMMANDS = [
     (["pretrain", "--data", "rendered:{tmp}:heavy"], "--data's WEIGHT must be a number, got 'heavy'"),
     (["pretrain", "--data", "rendered:{tmp}:0"], "data[0].weight must be a finite number > 0, got 0.0"),
     (["pretrain", "--data", "flickr:{tmp}"], "data[0].kind must be one of"),
-    (["pretrain", "--data", "rendered:{tmp}/nowhere"], "data[0].root (--data rendered:ROOT) must be an existing folder"),
+    (
+        ["pretrain", "--data", "rendered:{tmp}/nowhere"],
+        "data[0].root (--data rendered:ROOT) must be an existing folder",
+    ),
     (["pretrain", "--data", "rendered:{tmp}", "--init", "croco:{tmp}/none.pth"], "init must name an existing file"),
     (["pretrain", "--data", "rendered:{tmp}", "--init", "croco"], "init must be random, croco:PATH or weights:PATH"),
     (["pretrain", "--data", "rendered:{tmp}", "--config", "huge"], "--config must be a preset"),
@@ -125,10 +131,14 @@ BAD_COMMANDS = [
     (["finetune", "--task", "hmr", "--data", "synthetic"], "--data must be BENCHMARK:ROOT"),
     (["finetune", "--task", "hmr", "--data", "mpii:{tmp}"], "finetune.benchmark must be one of"),
     (["finetune", "--task", "hmr", "--data", "synthetic:{tmp}/nowhere"], "finetune.root (--data BENCHMARK:ROOT) must"),
-    (["finetune", "--task", "hand-mesh", "--data", "freihand:{tmp}", "--model-path", "{tmp}/mano.pkl"],
-     "finetune.model_path (--model-path) must be an existing MANO folder or file"),
-    (["finetune", "--task", "hmr", "--data", "synthetic:{tmp}", "--init", "weights:{tmp}/w.safetensors"],
-     "init must name an existing file"),
+    (
+        ["finetune", "--task", "hand-mesh", "--data", "freihand:{tmp}", "--model-path", "{tmp}/mano.pkl"],
+        "finetune.model_path (--model-path) must be an existing MANO folder or file",
+    ),
+    (
+        ["finetune", "--task", "hmr", "--data", "synthetic:{tmp}", "--init", "weights:{tmp}/w.safetensors"],
+        "init must name an existing file",
+    ),
     (["finetune", "--task", "grasp", "--data", "gun71:{tmp}"], "finetune.num_classes must be >= 2 for task 'grasp'"),
 ]
 

@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 from click.testing import CliRunner
+from test_train import TINY, tiny_config
 
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.croco import CroCoNet, preset_config
@@ -19,17 +20,33 @@ from crocohuman.model.training_loop import NonFiniteTrainingError, run
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
-from test_train import TINY, tiny_config
 
-SMALL = ["model_overrides={img_size: 64, patch_size: 8, enc_embed_dim: 64, enc_depth: 2, enc_num_heads: 2, "
-         "dec_embed_dim: 32, dec_depth: 1, dec_num_heads: 2}", "image_size=64", "batch_size=2", "num_workers=0"]
+SMALL = [
+    "model_overrides={img_size: 64, patch_size: 8, enc_embed_dim: 64, enc_depth: 2, enc_num_heads: 2, "
+    "dec_embed_dim: 32, dec_depth: 1, dec_num_heads: 2}",
+    "image_size=64",
+    "batch_size=2",
+    "num_workers=0",
+]
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     root = tmp_path_factory.mktemp("takes")
-    render(RenderConfig(output=root, takes=2, takes_per_shard=2, frames=2, width=64, height=64,
-                        rig=RigConfig(views=2), texture_size=128, seed=3, preview_takes=1))
+    render(
+        RenderConfig(
+            output=root,
+            takes=2,
+            takes_per_shard=2,
+            frames=2,
+            width=64,
+            height=64,
+            rig=RigConfig(views=2),
+            texture_size=128,
+            seed=3,
+            preview_takes=1,
+        )
+    )
     return root
 
 
@@ -61,18 +78,39 @@ def test_rerunning_a_finished_command_changes_no_byte(rendered, tmp_path, comman
 def test_a_finished_run_with_other_settings_names_them(rendered, tmp_path):
     pretrain(tiny_config(tmp_path / "run", rendered, optim={"warmup_steps": 1, "schedule_steps": 4, "max_steps": 2}))
     before = folder_bytes(tmp_path / "run")
-    with pytest.raises(ValueError, match=r"checkpoint-last\.pt: cannot resume, the run is complete at step 2 with other settings "
-                                         r"\(mask_ratio, optim\.base_lr changed\)"):
-        pretrain(tiny_config(tmp_path / "run", rendered, mask_ratio=0.5,
-                          optim={"base_lr": 1.0, "warmup_steps": 1, "schedule_steps": 4, "max_steps": 2}))
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint-last\.pt: cannot resume, the run is complete at step 2 with other settings "
+        r"\(mask_ratio, optim\.base_lr changed\)",
+    ):
+        pretrain(
+            tiny_config(
+                tmp_path / "run",
+                rendered,
+                mask_ratio=0.5,
+                optim={"base_lr": 1.0, "warmup_steps": 1, "schedule_steps": 4, "max_steps": 2},
+            )
+        )
     assert folder_bytes(tmp_path / "run") == before
 
 
 @pytest.mark.parametrize("name", ["off", "2024", "it's"])
 def test_out_folders_are_named_as_typed(rendered, tmp_path, monkeypatch, name):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(train_cli, ["pretrain", "--data", f"rendered:{rendered}", "--out", name, *SMALL,
-                                            "optim.max_steps=1", "optim.warmup_steps=1", "grid_every=0"])
+    result = CliRunner().invoke(
+        train_cli,
+        [
+            "pretrain",
+            "--data",
+            f"rendered:{rendered}",
+            "--out",
+            name,
+            *SMALL,
+            "optim.max_steps=1",
+            "optim.warmup_steps=1",
+            "grid_every=0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / name / "config.json").read_text())["out_dir"] == name
     assert (tmp_path / name / "checkpoint-last.pt").is_file()
@@ -92,8 +130,14 @@ class PoisonedTask(PretrainTask):
 
 
 def test_a_non_finite_step_is_skipped_and_counted(rendered, tmp_path):
-    config = tiny_config(tmp_path / "run", rendered, ckpt_every=1, keep_every=1, grid_every=0,
-                         optim={"warmup_steps": 1, "schedule_steps": 8, "max_steps": 4})
+    config = tiny_config(
+        tmp_path / "run",
+        rendered,
+        ckpt_every=1,
+        keep_every=1,
+        grid_every=0,
+        optim={"warmup_steps": 1, "schedule_steps": 8, "max_steps": 4},
+    )
     run(PoisonedTask(config, poisoned={2}), config)  # step 3
     states = [torch.load(tmp_path / "run" / f"checkpoint-{s:07d}.pt", weights_only=True) for s in (2, 3, 4)]
     for key in states[0]["model"]:  # step 3 did not move a weight, step 4 did
@@ -102,12 +146,22 @@ def test_a_non_finite_step_is_skipped_and_counted(rendered, tmp_path):
     assert any(not torch.equal(states[1]["model"][k], states[2]["model"][k]) for k in states[1]["model"])
     lines = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [(line["step"], line["loss"] is None, line["skipped_steps"]) for line in lines] == [
-        (1, False, 0), (2, False, 0), (3, True, 1), (4, False, 1)]
+        (1, False, 0),
+        (2, False, 0),
+        (3, True, 1),
+        (4, False, 1),
+    ]
 
 
 def test_too_many_bad_steps_stop_and_keep_the_last_good_checkpoint(rendered, tmp_path):
-    config = tiny_config(tmp_path / "run", rendered, ckpt_every=2, grid_every=0, max_bad_steps=3,
-                         optim={"warmup_steps": 1, "schedule_steps": 8, "max_steps": 8})
+    config = tiny_config(
+        tmp_path / "run",
+        rendered,
+        ckpt_every=2,
+        grid_every=0,
+        max_bad_steps=3,
+        optim={"warmup_steps": 1, "schedule_steps": 8, "max_steps": 8},
+    )
     with pytest.raises(NonFiniteTrainingError, match=r"3 steps in a row \(to step 6\).*last good state, step 4"):
         run(PoisonedTask(config, poisoned=range(3, 100)), config)  # steps 4, 5, 6 ...
     state = torch.load(tmp_path / "run" / "checkpoint-last.pt", weights_only=True)
@@ -123,7 +177,7 @@ def corrupt_every_image(source, target) -> None:
         with tarfile.open(shard) as archive:
             for member in archive.getmembers():
                 if member.name.endswith((".jpg", ".png")):
-                    data[member.offset_data:member.offset_data + member.size] = bytes(member.size)
+                    data[member.offset_data : member.offset_data + member.size] = bytes(member.size)
         (target / shard.name).write_bytes(bytes(data))
 
 
@@ -131,8 +185,19 @@ def corrupt_every_image(source, target) -> None:
 def test_an_all_corrupt_source_ends_with_one_line_naming_it(rendered, tmp_path, workers):
     broken = tmp_path / "broken"
     corrupt_every_image(rendered, broken)
-    result = CliRunner().invoke(train_cli, ["pretrain", "--data", f"rendered:{broken}", "--out", str(tmp_path / "run"),
-                                            *SMALL, f"num_workers={workers}", "optim.max_steps=1"])
+    result = CliRunner().invoke(
+        train_cli,
+        [
+            "pretrain",
+            "--data",
+            f"rendered:{broken}",
+            "--out",
+            str(tmp_path / "run"),
+            *SMALL,
+            f"num_workers={workers}",
+            "optim.max_steps=1",
+        ],
+    )
     assert result.exit_code == 2, result.output
     line = result.output.strip().splitlines()[-1]
     assert line.startswith(f"croco-train: error: data source rendered:{broken}: 101 corrupt samples in a row"), line
@@ -154,10 +219,26 @@ def test_a_cut_off_log_line_does_not_block_resuming(rendered, tmp_path):
 
 def test_init_with_another_network_is_refused_naming_the_keys(rendered, tmp_path):
     checkpoint = tmp_path / "other.pt"
-    torch.save({"model": CroCoNet(preset_config("croco-v2-base-small", **TINY)).state_dict(),
-                "croco_config": {**preset_config("croco-v2-base-small", **TINY).__dict__}}, checkpoint)
-    result = CliRunner().invoke(train_cli, ["pretrain", "--data", f"rendered:{rendered}", "--out", str(tmp_path / "run"),
-                                            "--init", f"croco:{checkpoint}", "num_workers=0"])
+    torch.save(
+        {
+            "model": CroCoNet(preset_config("croco-v2-base-small", **TINY)).state_dict(),
+            "croco_config": {**preset_config("croco-v2-base-small", **TINY).__dict__},
+        },
+        checkpoint,
+    )
+    result = CliRunner().invoke(
+        train_cli,
+        [
+            "pretrain",
+            "--data",
+            f"rendered:{rendered}",
+            "--out",
+            str(tmp_path / "run"),
+            "--init",
+            f"croco:{checkpoint}",
+            "num_workers=0",
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert f"init {checkpoint} holds another network" in result.output
     assert "img_size 64 vs 112" in result.output and "enc_embed_dim 64 vs 192" in result.output
@@ -173,16 +254,31 @@ def test_pickled_init_files_say_why_they_are_refused(rendered, tmp_path, kind):
     path = tmp_path / f"{kind}.pth"
     if kind == "module":
         torch.save(CroCoNet(preset_config("croco-v2-base-small", **TINY)), path)
-        expected = ["a pickled checkpoint that needs code execution", "crocohuman.model.croco.CroCoNet",
-                    "weights_only refused: Unsupported global", "torch.save({'model': model.state_dict()"]
+        expected = [
+            "a pickled checkpoint that needs code execution",
+            "crocohuman.model.croco.CroCoNet",
+            "weights_only refused: Unsupported global",
+            "torch.save({'model': model.state_dict()",
+        ]
     elif kind == "pickled_object":
         path.write_bytes(pickle.dumps({"model": Opaque()}))
         expected = ["a pickled checkpoint that needs code execution", "test_train_robust.Opaque"]
     else:
         path.write_bytes(pickle.dumps({"model": {"w": [1.0, 2.0]}}))
         expected = ["a plain Python pickle, not a torch.save file", "re-save its weights with torch.save("]
-    result = CliRunner().invoke(train_cli, ["pretrain", "--data", f"rendered:{rendered}", "--out", str(tmp_path / "run"),
-                                            "--init", f"croco:{path}", "num_workers=0"])
+    result = CliRunner().invoke(
+        train_cli,
+        [
+            "pretrain",
+            "--data",
+            f"rendered:{rendered}",
+            "--out",
+            str(tmp_path / "run"),
+            "--init",
+            f"croco:{path}",
+            "num_workers=0",
+        ],
+    )
     assert result.exit_code == 2, result.output
     assert result.output.startswith(f"croco-train: error: {path}: ") and len(result.output.strip().splitlines()) == 1
     for text in expected:

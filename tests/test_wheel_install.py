@@ -47,8 +47,21 @@ def _build_wheel(tmp: Path) -> Path:
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(REPO / name, source / name)
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-          "-w", tmp / "dist", source])
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            tmp / "dist",
+            source,
+        ]
+    )
     return next((tmp / "dist").glob("croco_human-*.whl"))
 
 
@@ -68,8 +81,20 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(the wheel, a venv with it installed)."""
     tmp = tmp_path_factory.mktemp("wheel")
     wheel, venv = _build_wheel(tmp), _fresh_venv(tmp)
-    _run([venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
-          "--no-compile", "-q", wheel])
+    _run(
+        [
+            venv / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "--no-compile",
+            "-q",
+            wheel,
+        ]
+    )
     return wheel, venv
 
 
@@ -82,8 +107,9 @@ def test_the_wheel_holds_the_presets(installed):
 
 def test_installed_croco_train_pretrains_from_another_folder(installed, tmp_path):
     _, venv = installed
-    where = _run([venv / "bin" / "python", "-c", "import crocohuman.model; print(crocohuman.model.__file__)"],
-                 cwd=tmp_path).stdout.strip()
+    where = _run(
+        [venv / "bin" / "python", "-c", "import crocohuman.model; print(crocohuman.model.__file__)"], cwd=tmp_path
+    ).stdout.strip()
     assert Path(where).is_relative_to(venv), where  # the wheel's copy, not the checkout's
     frames = tmp_path / "frames" / "clip"
     frames.mkdir(parents=True)
@@ -92,9 +118,27 @@ def test_installed_croco_train_pretrains_from_another_folder(installed, tmp_path
         Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8)).save(frames / f"{index:06d}.jpg")
     work = tmp_path / "elsewhere"
     work.mkdir()
-    result = _run([venv / "bin" / "croco-train", "pretrain", "--config", "tiny-cpu", "--data",
-                   f"video:{tmp_path / 'frames'}", "--out", "run", "optim.max_steps=1", "optim.warmup_steps=0",
-                   "optim.schedule_steps=1", "batch_size=2", "num_workers=0", "masking=uniform", "grid_every=0",
-                   "ckpt_every=1", "log_every=1"], cwd=work)
+    result = _run(
+        [
+            venv / "bin" / "croco-train",
+            "pretrain",
+            "--config",
+            "tiny-cpu",
+            "--data",
+            f"video:{tmp_path / 'frames'}",
+            "--out",
+            "run",
+            "optim.max_steps=1",
+            "optim.warmup_steps=0",
+            "optim.schedule_steps=1",
+            "batch_size=2",
+            "num_workers=0",
+            "masking=uniform",
+            "grid_every=0",
+            "ckpt_every=1",
+            "log_every=1",
+        ],
+        cwd=work,
+    )
     assert "done, loss" in result.stdout
     assert (work / "run" / "checkpoint-last.pt").is_file()

@@ -23,8 +23,7 @@ import numpy as np
 from crocohuman.core.conventions import GENDERS, MANO_FINGERS, NUM_BODY_JOINTS
 
 COMMON_KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
-_HAND_KEYS = {"hands_componentsl": (45, 45), "hands_componentsr": (45, 45),
-              "hands_meanl": (45,), "hands_meanr": (45,)}
+_HAND_KEYS = {"hands_componentsl": (45, 45), "hands_componentsr": (45, 45), "hands_meanl": (45,), "hands_meanr": (45,)}
 _MANO_HAND_KEYS = {"hands_components": (45, 45), "hands_mean": (45,)}
 
 
@@ -63,8 +62,8 @@ class ModelSpec:
         mapping = np.arange(self.num_joints)
         if self.hand_start:
             mapping[22:] = 15
-            mapping[self.hand_start:self.hand_start + 15] = 22
-            mapping[self.hand_start + 15:self.hand_start + 30] = 23
+            mapping[self.hand_start : self.hand_start + 15] = 22
+            mapping[self.hand_start + 15 : self.hand_start + 30] = 23
         return mapping
 
     def smpl_joint_source(self) -> np.ndarray:
@@ -108,8 +107,9 @@ def _match(folder: Path, pattern: str) -> Path | None:
     for part in pattern.split("/"):
         if not current.is_dir():
             return None
-        current = next((entry for entry in sorted(current.iterdir())
-                        if fnmatch.fnmatchcase(entry.name.lower(), part)), None)
+        current = next(
+            (entry for entry in sorted(current.iterdir()) if fnmatch.fnmatchcase(entry.name.lower(), part)), None
+        )
         if current is None:
             return None
     return current if current.is_file() else None
@@ -124,8 +124,9 @@ def _gender_from_name(path: Path) -> str:
     return "neutral"
 
 
-def find_model_files(model_type: str, model_path: str | Path,
-                     genders: tuple[str, ...] | None = None) -> dict[str, Path]:
+def find_model_files(
+    model_type: str, model_path: str | Path, genders: tuple[str, ...] | None = None
+) -> dict[str, Path]:
     """Gender -> model file, following the rules in the module docstring.
 
     ``genders=None`` takes every gender found; named genders must all be found.
@@ -143,8 +144,15 @@ def find_model_files(model_type: str, model_path: str | Path,
     wanted = genders or (("neutral",) if spec.is_hand else GENDERS)
     found = {}
     for gender in wanted:
-        hit = next((path for folder in folders for pattern in _file_patterns(spec, gender)
-                    if (path := _match(folder, pattern)) is not None), None)
+        hit = next(
+            (
+                path
+                for folder in folders
+                for pattern in _file_patterns(spec, gender)
+                if (path := _match(folder, pattern)) is not None
+            ),
+            None,
+        )
         if hit is not None:
             found[gender] = hit
     missing = [g for g in wanted if g not in found]
@@ -152,5 +160,6 @@ def find_model_files(model_type: str, model_path: str | Path,
         looked_for = sorted({p for g in missing for p in _file_patterns(spec, g)})
         raise FileNotFoundError(
             f"no {spec.label} model file for gender(s) {', '.join(missing)} in "
-            f"{' or '.join(str(f) for f in folders)}; looked for (case-insensitive) {', '.join(looked_for)}")
+            f"{' or '.join(str(f) for f in folders)}; looked for (case-insensitive) {', '.join(looked_for)}"
+        )
     return found

@@ -45,8 +45,10 @@ class _PickledSparse:
         return matrix(parts, shape=shape).toarray()
 
 
-_SPARSE_CLASSES = {name: type(name, (_PickledSparse,), {"layout": name[:3]})
-                   for name in ("csc_matrix", "csr_matrix", "csc_array", "csr_array")}
+_SPARSE_CLASSES = {
+    name: type(name, (_PickledSparse,), {"layout": name[:3]})
+    for name in ("csc_matrix", "csr_matrix", "csc_array", "csr_array")
+}
 _CHUMPY_CLASSES: dict[str, type] = {}  # one stand-in per chumpy class name met, for error messages
 _BODY_MODEL_PURPOSE = "not part of a body model file"
 
@@ -74,8 +76,10 @@ def _plain_array(value: object, key: str, path: Path) -> np.ndarray:
     if isinstance(value, _ChumpyObject):
         inner = value.state.get("x") if isinstance(value.state, dict) else None
         if inner is None:
-            raise ValueError(f"{path}: '{key}' is a chumpy {value.chumpy_class} expression, not a stored "
-                             "array; re-export the model with plain numpy arrays")
+            raise ValueError(
+                f"{path}: '{key}' is a chumpy {value.chumpy_class} expression, not a stored "
+                "array; re-export the model with plain numpy arrays"
+            )
         return _plain_array(inner, key, path)
     if isinstance(value, _PickledSparse):
         return value.toarray()
@@ -96,7 +100,7 @@ def _read_raw(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
                 return {key: stored[key] for key in keys if key in stored.files}
         with open(path, "rb") as handle:
             stored = RestrictedUnpickler(handle, purpose=_BODY_MODEL_PURPOSE, extra=_body_model_global).load()
-    except Exception as error:  # noqa: BLE001 - any failure to parse the file means the same to the user
+    except Exception as error:  # any failure to parse the file means the same to the user
         raise ValueError(f"{path} is not a readable {suffix[1:]} body model file: {error}") from error
     if not isinstance(stored, dict):
         raise ValueError(f"{path} is not a body model file: it holds a {type(stored).__name__}, not a dict of arrays")
@@ -119,10 +123,16 @@ def _model_problem(arrays: dict[str, np.ndarray], spec: ModelSpec, keys: tuple[s
         return f"missing key '{missing[0]}'"
     num_vertices, j = len(arrays["v_template"]), spec.num_joints
     expected: dict[str, tuple[int | None, ...]] = {
-        "v_template": (num_vertices, 3), "shapedirs": (num_vertices, 3, None),
-        "posedirs": (num_vertices, 3, 9 * (j - 1)), "J_regressor": (j, num_vertices),
-        "weights": (num_vertices, j), "kintree_table": (2, j), "f": (None, 3),
-        "lmk_faces_idx": (None,), "lmk_bary_coords": (None, 3), **spec.hand_keys,
+        "v_template": (num_vertices, 3),
+        "shapedirs": (num_vertices, 3, None),
+        "posedirs": (num_vertices, 3, 9 * (j - 1)),
+        "J_regressor": (j, num_vertices),
+        "weights": (num_vertices, j),
+        "kintree_table": (2, j),
+        "f": (None, 3),
+        "lmk_faces_idx": (None,),
+        "lmk_bary_coords": (None, 3),
+        **spec.hand_keys,
     }
     for key, array in arrays.items():
         if problem := _shape_problem(key, array, expected[key]):

@@ -46,8 +46,9 @@ def load_smplx_layer(spec: ModelSpec, arrays: dict[str, np.ndarray], source: Pat
     import torch
     from smplx.utils import Struct
 
-    kwargs = dict(model_type=spec.model_type, gender=gender, num_betas=num_betas,
-                  use_pca=False, flat_hand_mean=True, ext="npz")
+    kwargs = dict(
+        model_type=spec.model_type, gender=gender, num_betas=num_betas, use_pca=False, flat_hand_mean=True, ext="npz"
+    )
     if spec.model_type == "smplx":  # SMPL-X reads only files, whose name must say SMPLX
         model_path = _cached_npz(source, f"SMPLX_{gender.upper()}.npz", arrays)
     else:  # a folder: smplx then trusts model_type and reads nothing from it
@@ -72,8 +73,9 @@ class BodyModelLayers:
     """The files of one model type under ``model_path`` (``files.find_model_files``) and their smplx
     layers, one per gender, each built on first use; all genders must share one mesh."""
 
-    def __init__(self, model_type: str, model_path: str | Path, *,
-                 genders: tuple[str, ...] | None = None, num_betas: int = 10) -> None:
+    def __init__(
+        self, model_type: str, model_path: str | Path, *, genders: tuple[str, ...] | None = None, num_betas: int = 10
+    ) -> None:
         check_model_choice(model_type, genders)
         self.spec = MODEL_SPECS[model_type]
         self.num_betas = num_betas

@@ -26,6 +26,7 @@ P = TypeVar("P")
 
 # ---------------------------------------------------------------------------------- capture index
 
+
 def _has_neighbour(frames: np.ndarray, max_gap: int | None) -> np.ndarray:
     """Which frames have another frame of the same camera at most ``max_gap`` away."""
     if len(frames) < 2:
@@ -110,6 +111,7 @@ class CaptureIndex:
 
 # ----------------------------------------------------------------------------------- pair source
 
+
 @dataclass(frozen=True)
 class View:
     """Where one image of a pair lives and what its source knows about the person in it."""
@@ -143,15 +145,17 @@ class CaptureReader(Generic[P]):
 
     name = "captures"
 
-    def __init__(self, entries: Iterable[tuple[CaptureIndex, P]], cross_view_fraction: float,
-                 root: Path, layout: str) -> None:
+    def __init__(
+        self, entries: Iterable[tuple[CaptureIndex, P]], cross_view_fraction: float, root: Path, layout: str
+    ) -> None:
         if not 0.0 <= cross_view_fraction <= 1.0:
             raise ValueError(f"cross_view_fraction must be in [0, 1], got {cross_view_fraction}")
-        kept = [(capture, payload) for capture, payload in entries
-                if capture.has_cross_view or capture.has_cross_pose]
+        kept = [(capture, payload) for capture, payload in entries if capture.has_cross_view or capture.has_cross_pose]
         if not kept:
-            raise ValueError(f"{self.name}: nothing to pair under {root} (need two frames or two views "
-                             f"of one capture); expected layout: {layout}")
+            raise ValueError(
+                f"{self.name}: nothing to pair under {root} (need two frames or two views "
+                f"of one capture); expected layout: {layout}"
+            )
         self._captures = [capture for capture, _ in kept]
         self._payloads = [payload for _, payload in kept]
         self.cross_view_fraction = cross_view_fraction

@@ -54,8 +54,10 @@ class NumberedImages:
         padded = any(m["digits"].startswith("0") and len(m["digits"]) > 1 for m in matches)
         width = min(len(m["digits"]) for m in matches) if padded else 0
         if len(suffixes) > 1 or any(f"{int(m['digits']):0{width}d}" != m["digits"] for m in matches):
-            raise ValueError(f"{folder}: frame files mix name patterns (e.g. 01.jpg next to 0001.jpg, or "
-                             f"suffixes {sorted(suffixes)}); expected one pattern such as 000012.jpg")
+            raise ValueError(
+                f"{folder}: frame files mix name patterns (e.g. 01.jpg next to 0001.jpg, or "
+                f"suffixes {sorted(suffixes)}); expected one pattern such as 000012.jpg"
+            )
         numbers = np.array(sorted(int(m["digits"]) for m in matches), dtype=np.int64)
         return cls(folder, numbers, prefix, width, suffixes.pop())
 

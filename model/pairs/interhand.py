@@ -91,7 +91,7 @@ def _captures(table: _Images, max_gap: int | None) -> list[tuple[CaptureIndex, _
     camera_starts = np.flatnonzero(np.r_[True, np.any(keys[1:, :3] != keys[:-1, :3], axis=1)])
     entries = []
     for start, stop in zip(group_starts, np.r_[group_starts[1:], len(order)]):
-        cuts = camera_starts[np.searchsorted(camera_starts, start):np.searchsorted(camera_starts, stop)]
+        cuts = camera_starts[np.searchsorted(camera_starts, start) : np.searchsorted(camera_starts, stop)]
         rows = [order[a:b] for a, b in zip(cuts, np.r_[cuts[1:], stop])]
         capture, sequence = keys[start, 0], table.sequence_names[keys[start, 1]]
         index = CaptureIndex(f"Capture{capture}/{sequence}", [table.frame[r] for r in rows], max_gap)
@@ -103,15 +103,20 @@ class InterHand26M(CaptureReader[_Cameras]):
     """InterHand2.6M hand images of one split, paired across its synchronised cameras and over time."""
 
     name = "interhand2.6m"
-    LAYOUT = ("<root>/images/<split>/Capture<k>/<seq>/cam<id>/image<frame>.jpg + "
-              "<root>/annotations/<split>/InterHand2.6M_<split>_data.json")
+    LAYOUT = (
+        "<root>/images/<split>/Capture<k>/<seq>/cam<id>/image<frame>.jpg + "
+        "<root>/annotations/<split>/InterHand2.6M_<split>_data.json"
+    )
 
     def __init__(self, root: str | Path, split: str = "train", max_gap: int | None = None) -> None:
         root = require_dir(root, self.name, self.LAYOUT)
         self._images_root = require_dir(root / "images" / split, self.name, self.LAYOUT)
         self._table = _read_images(annotation_folder(root, split) / f"InterHand2.6M_{split}_data.json")
-        entries = [(index, cameras) for index, cameras in _captures(self._table, max_gap)
-                   if index.has_cross_view and index.has_cross_pose]
+        entries = [
+            (index, cameras)
+            for index, cameras in _captures(self._table, max_gap)
+            if index.has_cross_view and index.has_cross_pose
+        ]
         super().__init__(entries, 0.5, root, self.LAYOUT)
 
     def __len__(self) -> int:

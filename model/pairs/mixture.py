@@ -30,19 +30,22 @@ Objective = Literal["croco", "mae"]
 
 # kind -> reader class; each reader checks its own folder and names the layout it expects when the
 # folder is missing or malformed.
-PAIR_SOURCES = LazyRegistry("pair source kind", {
-    "rendered": "crocohuman.model.pairs.rendered:RenderedShards",
-    "humbi": "crocohuman.model.pairs.multiview:HumbiBody",
-    "aist": "crocohuman.model.pairs.multiview:AistPlusPlus",
-    "multiview": "crocohuman.model.pairs.multiview:MultiViewFolder",
-    "3dpw": "crocohuman.model.pairs.video:ThreeDPWVideos",
-    "posetrack": "crocohuman.model.pairs.video:PoseTrackVideos",
-    "pennaction": "crocohuman.model.pairs.video:PennActionVideos",
-    "jrdb": "crocohuman.model.pairs.video:JrdbVideos",
-    "mars": "crocohuman.model.pairs.video:MarsVideos",
-    "video": "crocohuman.model.pairs.video:VideoFolder",
-    "interhand": "crocohuman.model.pairs.interhand:InterHand26M",
-})
+PAIR_SOURCES = LazyRegistry(
+    "pair source kind",
+    {
+        "rendered": "crocohuman.model.pairs.rendered:RenderedShards",
+        "humbi": "crocohuman.model.pairs.multiview:HumbiBody",
+        "aist": "crocohuman.model.pairs.multiview:AistPlusPlus",
+        "multiview": "crocohuman.model.pairs.multiview:MultiViewFolder",
+        "3dpw": "crocohuman.model.pairs.video:ThreeDPWVideos",
+        "posetrack": "crocohuman.model.pairs.video:PoseTrackVideos",
+        "pennaction": "crocohuman.model.pairs.video:PennActionVideos",
+        "jrdb": "crocohuman.model.pairs.video:JrdbVideos",
+        "mars": "crocohuman.model.pairs.video:MarsVideos",
+        "video": "crocohuman.model.pairs.video:VideoFolder",
+        "interhand": "crocohuman.model.pairs.interhand:InterHand26M",
+    },
+)
 SOURCE_KINDS = PAIR_SOURCES.names
 
 
@@ -70,9 +73,16 @@ class PairMixture(Dataset):
     replacements, for the trainer to sum over workers.
     """
 
-    def __init__(self, sources: Sequence[PairSource], weights: Sequence[float],
-                 transform: PairTransform | None = None, objective: Objective = "croco", seed: int = 0,
-                 max_skips: int = 100, labels: Sequence[str] | None = None):
+    def __init__(
+        self,
+        sources: Sequence[PairSource],
+        weights: Sequence[float],
+        transform: PairTransform | None = None,
+        objective: Objective = "croco",
+        seed: int = 0,
+        max_skips: int = 100,
+        labels: Sequence[str] | None = None,
+    ):
         if not sources or len(sources) != len(weights):
             raise ValueError(f"need one weight per source, got {len(sources)} sources and {len(weights)} weights")
         weights = np.asarray(weights, np.float64)
@@ -90,8 +100,12 @@ class PairMixture(Dataset):
 
     @classmethod
     def from_configs(cls, configs: Sequence[SourceConfig], **kwargs) -> PairMixture:
-        return cls([build_source(c) for c in configs], [c.weight for c in configs],
-                   labels=[f"{c.kind}:{c.root}" for c in configs], **kwargs)
+        return cls(
+            [build_source(c) for c in configs],
+            [c.weight for c in configs],
+            labels=[f"{c.kind}:{c.root}" for c in configs],
+            **kwargs,
+        )
 
     def __len__(self) -> int:
         return 2**62  # indices are virtual; the sampler decides how many are drawn
@@ -99,7 +113,7 @@ class PairMixture(Dataset):
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, index]))
         failed: dict[int, CorruptSampleError] = {}  # source position -> its last error
-        for skipped in range(self.max_skips + 1):
+        for skipped in range(self.max_skips + 1):  # noqa: B007 - read after the loop: samples skipped
             position = int(rng.choice(len(self.sources), p=self.probabilities))
             source = self.sources[position]
             try:
@@ -111,8 +125,10 @@ class PairMixture(Dataset):
         else:
             names = ", ".join(self.labels[p] for p in sorted(failed))
             last = "; ".join(f"{self.labels[p]}: {error}" for p, error in sorted(failed.items()))
-            raise CorruptSourceError(f"data source {names}: {self.max_skips + 1} corrupt samples in a row at sample "
-                                     f"{index}, is the data readable? (last errors: {last})")
+            raise CorruptSourceError(
+                f"data source {names}: {self.max_skips + 1} corrupt samples in a row at sample "
+                f"{index}, is the data readable? (last errors: {last})"
+            )
         if self.objective == "mae":
             raw = dataclasses.replace(raw, img2=raw.img1, mask2=raw.mask1, box2=raw.box1, kind="single")
         return {**self.transform.apply(raw, rng), "n_skipped": skipped}
@@ -134,13 +150,26 @@ class ResumableSampler(Sampler[int]):
         return itertools.count(self.start * self.world_size + self.rank, self.world_size)
 
 
-def make_loader(dataset: Dataset, batch_size: int, start: int = 0, num_workers: int = 0, world_size: int = 1,
-                rank: int = 0, seed: int = 0) -> DataLoader:
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    start: int = 0,
+    num_workers: int = 0,
+    world_size: int = 1,
+    rank: int = 0,
+    seed: int = 0,
+) -> DataLoader:
     """An endless loader from sample position ``start`` of this rank.
 
     The samples seed themselves; ``seed`` only fixes torch's per-worker generators, for any
     code in the workers that draws from torch's global RNG.
     """
-    return DataLoader(dataset, batch_size=batch_size, sampler=ResumableSampler(start, world_size, rank),
-                      num_workers=num_workers, persistent_workers=num_workers > 0,
-                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(seed))
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=ResumableSampler(start, world_size, rank),
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+        generator=torch.Generator().manual_seed(seed),
+    )

@@ -83,8 +83,9 @@ class MultiViewFolder(CaptureReader[_Cameras]):
 
     LAYOUT = "<root>/<sequence>/<camera>/<frame>.jpg|png (+ optional <frame>.mask.png)"
 
-    def __init__(self, root: str | Path, cross_view_fraction: float = 0.5, max_gap: int | None = None,
-                 name: str = "multiview") -> None:
+    def __init__(
+        self, root: str | Path, cross_view_fraction: float = 0.5, max_gap: int | None = None, name: str = "multiview"
+    ) -> None:
         self.name = name
         root = require_dir(root, name, self.LAYOUT)
         entries = []
@@ -104,8 +105,10 @@ class AistPlusPlus(CaptureReader[_Cameras]):
     """AIST++ dance sequences: 9 synchronised 60 fps views, boxes from the released 2-D keypoints."""
 
     name = "aist++"
-    LAYOUT = ("<root>/frames/<video e.g. gBR_sBM_c01_d04_mBR0_ch01>/<frame from 0>.jpg "
-              "(+ optional <root>/keypoints2d/<sequence with cAll>.pkl, <root>/ignore_list.txt)")
+    LAYOUT = (
+        "<root>/frames/<video e.g. gBR_sBM_c01_d04_mBR0_ch01>/<frame from 0>.jpg "
+        "(+ optional <root>/keypoints2d/<sequence with cAll>.pkl, <root>/ignore_list.txt)"
+    )
 
     def __init__(self, root: str | Path, cross_view_fraction: float = 0.5, max_gap: int | None = None) -> None:
         root = require_dir(root, self.name, self.LAYOUT)
@@ -117,7 +120,7 @@ class AistPlusPlus(CaptureReader[_Cameras]):
             match = _AIST_CAMERA.search(video.name)
             if match is None or video.name in ignored:
                 continue
-            sequence = video.name[:match.start()] + "cAll" + video.name[match.end():]
+            sequence = video.name[: match.start()] + "cAll" + video.name[match.end() :]
             videos[sequence][int(match[1])] = video
         entries = []
         for sequence, by_view in sorted(videos.items()):
@@ -125,8 +128,12 @@ class AistPlusPlus(CaptureReader[_Cameras]):
                 continue
             views = sorted(by_view)
             keypoints = root / "keypoints2d" / f"{sequence}.pkl"
-            cameras = _Cameras([f"c{v:02d}" for v in views], [NumberedImages.scan(by_view[v]) for v in views],
-                               keypoints if keypoints.is_file() else None, views)
+            cameras = _Cameras(
+                [f"c{v:02d}" for v in views],
+                [NumberedImages.scan(by_view[v]) for v in views],
+                keypoints if keypoints.is_file() else None,
+                views,
+            )
             entries.append(_folder_capture(sequence, cameras, max_gap))
         super().__init__(entries, cross_view_fraction, root, self.LAYOUT)
 
@@ -166,8 +173,10 @@ class HumbiBody(CaptureReader[_HumbiSubject]):
     """HUMBI body sessions: up to 107 synchronised cameras per frame, one capture per subject."""
 
     name = "humbi"
-    LAYOUT = ("<root>/subject_<n>/body/<frame:08d>/image/image<cam:07d>.jpg "
-              "(+ body/intrinsic.txt, body/extrinsic.txt, <frame>/reconstruction/keypoints.txt)")
+    LAYOUT = (
+        "<root>/subject_<n>/body/<frame:08d>/image/image<cam:07d>.jpg "
+        "(+ body/intrinsic.txt, body/extrinsic.txt, <frame>/reconstruction/keypoints.txt)"
+    )
 
     def __init__(self, root: str | Path, cross_view_fraction: float = 0.5, max_gap: int | None = None) -> None:
         root = require_dir(root, self.name, self.LAYOUT)
@@ -213,7 +222,7 @@ def _camera_blocks(path: Path, rows_per_camera: int) -> dict[int, np.ndarray]:
     try:
         for start in range(0, len(lines) - rows_per_camera, rows_per_camera + 1):
             camera = int(float(lines[start][1]))
-            blocks[camera] = np.array(lines[start + 1:start + 1 + rows_per_camera], dtype=np.float64)
+            blocks[camera] = np.array(lines[start + 1 : start + 1 + rows_per_camera], dtype=np.float64)
     except (ValueError, IndexError) as err:
         raise CorruptSampleError(f"{path}: malformed HUMBI calibration ({err})") from err
     return blocks

@@ -84,16 +84,19 @@ class PairTransform:
         return colour
 
 
-
-def normalise(colour: np.ndarray, mean: tuple[float, float, float] = IMAGENET_MEAN,
-              std: tuple[float, float, float] = IMAGENET_STD) -> torch.Tensor:
+def normalise(
+    colour: np.ndarray, mean: tuple[float, float, float] = IMAGENET_MEAN, std: tuple[float, float, float] = IMAGENET_STD
+) -> torch.Tensor:
     """(H, W, 3) floats in [0, 1] to the network's normalised [3, H, W] tensor."""
     tensor = torch.from_numpy(np.ascontiguousarray(colour, np.float32)).permute(2, 0, 1)
     return (tensor - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None]
 
 
-def denormalize(tensor: torch.Tensor, mean: tuple[float, float, float] = IMAGENET_MEAN,
-                std: tuple[float, float, float] = IMAGENET_STD) -> np.ndarray:
+def denormalize(
+    tensor: torch.Tensor,
+    mean: tuple[float, float, float] = IMAGENET_MEAN,
+    std: tuple[float, float, float] = IMAGENET_STD,
+) -> np.ndarray:
     """Normalised [..., 3, H, W] back to uint8 [..., H, W, 3], for looking at inputs and predictions."""
     tensor = tensor.detach().float().cpu()
     colour = tensor * torch.tensor(std)[:, None, None] + torch.tensor(mean)[:, None, None]
@@ -110,8 +113,13 @@ def _person_box(mask: np.ndarray | None, box: Box | None) -> Box | None:
     return None
 
 
-def crop_resize(image: Image.Image, box: Box, size: int, fill: int | tuple[int, ...],
-                resample: Image.Resampling = Image.Resampling.BILINEAR) -> Image.Image:
+def crop_resize(
+    image: Image.Image,
+    box: Box,
+    size: int,
+    fill: int | tuple[int, ...],
+    resample: Image.Resampling = Image.Resampling.BILINEAR,
+) -> Image.Image:
     """Crop ``box`` (float pixels, maybe past the border, padded with ``fill``) and resize it
     (bilinear, antialiased; NEAREST keeps label maps exact)."""
     x0, y0, x1, y1 = box

@@ -76,8 +76,9 @@ class _Track:
     boxes: np.ndarray  # (len(frames), 4) float32, NaN rows = location unknown
 
 
-def _track(name: str, images: NumberedImages, boxes: dict[int, Box | None] | np.ndarray,
-           max_gap: int) -> tuple[CaptureIndex, _Track]:
+def _track(
+    name: str, images: NumberedImages, boxes: dict[int, Box | None] | np.ndarray, max_gap: int
+) -> tuple[CaptureIndex, _Track]:
     """Index a track; ``boxes`` maps frame -> box (any order) or is already aligned with the frames."""
     if isinstance(boxes, dict):
         frames = np.array(sorted(boxes), dtype=np.int64)
@@ -137,8 +138,9 @@ class ThreeDPWVideos(_TrackReader):
             folder = require_dir(image_root / pkl.stem, self.name, self.LAYOUT)
             for actor, (poses2d, valid) in enumerate(_pw_actors(pkl)):
                 frames = np.flatnonzero(valid)
-                boxes = {int(t): box_from_points(poses2d[t, :2].T, poses2d[t, 2] > 0, KEYPOINT_BOX_MARGIN)
-                         for t in frames}
+                boxes = {
+                    int(t): box_from_points(poses2d[t, :2].T, poses2d[t, 2] > 0, KEYPOINT_BOX_MARGIN) for t in frames
+                }
                 images = NumberedImages(folder, frames, "image_", 5, ".jpg")
                 entries.append(_track(f"{pkl.stem}#{actor}", images, boxes, max_gap))
         super().__init__(entries, root, self.LAYOUT)
@@ -153,8 +155,9 @@ def _pw_actors(pkl: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     for poses2d, valid in zip(data["poses2d"], data["campose_valid"], strict=True):
         poses2d, valid = np.asarray(poses2d, dtype=np.float64), np.asarray(valid).astype(bool).reshape(-1)
         if poses2d.ndim != 3 or poses2d.shape[1:] != (3, 18) or len(poses2d) != len(valid):
-            raise ValueError(f"{pkl}: poses2d {poses2d.shape} / campose_valid {valid.shape}, "
-                             "expected (N, 3, 18) / (N,)")
+            raise ValueError(
+                f"{pkl}: poses2d {poses2d.shape} / campose_valid {valid.shape}, expected (N, 3, 18) / (N,)"
+            )
         actors.append((poses2d, valid))
     return actors
 
@@ -163,11 +166,14 @@ class PoseTrackVideos(_TrackReader):
     """PoseTrack 2018 person tracks of one split."""
 
     name = "posetrack"
-    LAYOUT = ("<root>/images/<split>/<seq>/%06d.jpg + "
-              "<root>/posetrack_data/annotations/<split>/<seq>.json (or <root>/annotations/<split>/)")
+    LAYOUT = (
+        "<root>/images/<split>/<seq>/%06d.jpg + "
+        "<root>/posetrack_data/annotations/<split>/<seq>.json (or <root>/annotations/<split>/)"
+    )
 
-    def __init__(self, root: str | Path, split: str = "train", max_gap: int = DEFAULT_MAX_GAP,
-                 min_box_height: float = 64.0) -> None:
+    def __init__(
+        self, root: str | Path, split: str = "train", max_gap: int = DEFAULT_MAX_GAP, min_box_height: float = 64.0
+    ) -> None:
         root = require_dir(root, self.name, self.LAYOUT)
         candidates = [root / "posetrack_data" / "annotations" / split, root / "annotations" / split]
         annotations = next((c for c in candidates if c.is_dir()), candidates[-1])
@@ -177,8 +183,7 @@ class PoseTrackVideos(_TrackReader):
         super().__init__(entries, root, self.LAYOUT)
 
 
-def _posetrack_tracks(root: Path, path: Path, max_gap: int,
-                      min_box_height: float) -> list[tuple[CaptureIndex, _Track]]:
+def _posetrack_tracks(root: Path, path: Path, max_gap: int, min_box_height: float) -> list[tuple[CaptureIndex, _Track]]:
     data = json.loads(path.read_text())
     names = {image["id"]: image["file_name"] for image in data.get("images", [])}
     folders = {Path(name).parent for name in names.values()}
@@ -195,7 +200,8 @@ def _posetrack_tracks(root: Path, path: Path, max_gap: int,
             continue
         keypoints = np.asarray(annotation.get("keypoints") or [], dtype=np.float64).reshape(-1, 3)
         box = box_from_xywh(annotation.get("bbox")) or box_from_points(
-            keypoints[:, :2], keypoints[:, 2] > 0, KEYPOINT_BOX_MARGIN)
+            keypoints[:, :2], keypoints[:, 2] > 0, KEYPOINT_BOX_MARGIN
+        )
         if box is not None and box[3] - box[1] >= min_box_height:
             tracks[int(track)].setdefault(frame, box)
     return [_track(f"{path.stem}#{track}", images, boxes, max_gap) for track, boxes in sorted(tracks.items())]
@@ -239,8 +245,10 @@ class JrdbVideos(_TrackReader):
     """JRDB pedestrians in the stitched 360-degree panoramas of the train sequences."""
 
     name = "jrdb"
-    LAYOUT = ("<root>/images/image_stitched/<seq>/<frame>.jpg + "
-              "<root>/labels/labels_2d_stitched/<seq>.json (root = JRDB train_dataset)")
+    LAYOUT = (
+        "<root>/images/image_stitched/<seq>/<frame>.jpg + "
+        "<root>/labels/labels_2d_stitched/<seq>.json (root = JRDB train_dataset)"
+    )
 
     def __init__(self, root: str | Path, max_gap: int = DEFAULT_MAX_GAP, min_box_height: float = 64.0) -> None:
         root = require_dir(root, self.name, self.LAYOUT)
@@ -258,11 +266,16 @@ class JrdbVideos(_TrackReader):
                 for person in people:
                     box = box_from_xywh(person.get("box"))
                     occlusion = person.get("attributes", {}).get("occlusion")
-                    if (str(person.get("label_id", "")).startswith("pedestrian:") and box is not None
-                            and occlusion != "Fully_occluded" and box[3] - box[1] >= min_box_height):
+                    if (
+                        str(person.get("label_id", "")).startswith("pedestrian:")
+                        and box is not None
+                        and occlusion != "Fully_occluded"
+                        and box[3] - box[1] >= min_box_height
+                    ):
                         tracks[person["label_id"]][frame] = box
-            entries += [_track(f"{path.stem}#{label}", images, boxes, max_gap)
-                        for label, boxes in sorted(tracks.items())]
+            entries += [
+                _track(f"{path.stem}#{label}", images, boxes, max_gap) for label, boxes in sorted(tracks.items())
+            ]
         super().__init__(entries, root, self.LAYOUT)
 
 

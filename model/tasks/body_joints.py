@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import torch
 
+from crocohuman.core.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
 from crocohuman.model.heads import IterativeRegressor, PooledMLP
 from crocohuman.model.rotation6d import rot6d_to_matrix, smpl_kinematics
 from crocohuman.model.tasks.losses import deep_supervision, mean_points
 from crocohuman.model.tasks.spec import TaskSpec
-from crocohuman.core.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
 
 # betas: SMPL shape, phenotypes: anny's (our renders); each supervised when the data has it
 # cam: HMR's weak-perspective camera (s, tx, ty), crop coordinates in [-1, 1]
-HMR_SPEC = {"global_orient": 6, "body_pose": 21 * 6, "betas": 10, "phenotypes": len(ANNY_PHENOTYPES), "log_scale": 1,
-            "cam": 3}
+HMR_SPEC = {
+    "global_orient": 6,
+    "body_pose": 21 * 6,
+    "betas": 10,
+    "phenotypes": len(ANNY_PHENOTYPES),
+    "log_scale": 1,
+    "cam": 3,
+}
 NUM_JOINTS = 24
 TEMPLATE = torch.tensor(SMPL_TPOSE_JOINTS, dtype=torch.float32)
 
@@ -31,8 +37,14 @@ def hmr_outputs(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     joints = smpl_kinematics(orient, body, TEMPLATE.to(orient))
     joints = (joints - joints[:, :1]) * params["log_scale"].exp()[:, :, None]
     scale, shift = params["cam"][:, None, :1], params["cam"][:, None, 1:]
-    return {"joints": joints, "joints2d": scale * joints[..., :2] + shift, "global_orient": orient,
-            "body_pose": body, "betas": params["betas"], "phenotypes": params["phenotypes"]}
+    return {
+        "joints": joints,
+        "joints2d": scale * joints[..., :2] + shift,
+        "global_orient": orient,
+        "body_pose": body,
+        "betas": params["betas"],
+        "phenotypes": params["phenotypes"],
+    }
 
 
 class PointTask(TaskSpec):

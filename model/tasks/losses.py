@@ -38,16 +38,20 @@ def prediction_loss(pred: dict, batch: dict, device: torch.device, targets: tupl
     return loss
 
 
-def deep_supervision(steps: list, to_prediction, batch: dict, device: torch.device,
-                     targets: tuple[str, ...]) -> torch.Tensor:
+def deep_supervision(
+    steps: list, to_prediction, batch: dict, device: torch.device, targets: tuple[str, ...]
+) -> torch.Tensor:
     """The mean ``prediction_loss`` over every refinement of an iterative regressor, as HMR does."""
     return sum(prediction_loss(to_prediction(step), batch, device, targets) for step in steps) / len(steps)
 
 
 def mean_points(samples: list[dict]) -> dict:
     """The mean root-relative pose (and mesh, when the data has one) of the samples."""
-    return {f"mean_{key}": torch.stack([s[key] for s in samples]).mean(0).tolist()
-            for key in POINT_TARGETS if key in samples[0]}
+    return {
+        f"mean_{key}": torch.stack([s[key] for s in samples]).mean(0).tolist()
+        for key in POINT_TARGETS
+        if key in samples[0]
+    }
 
 
 def majority_class(samples: list[dict]) -> dict:

@@ -19,9 +19,18 @@ from crocohuman.render.background.scene import (
 from crocohuman.render.specs import BackgroundSpec, parse_background_spec
 
 __all__ = [
-    "BackgroundImageWarning", "BackgroundSampler", "BackgroundSpec", "ImageFolderBackgrounds",
-    "OccupancyGrid", "ProceduralBackgrounds", "SceneMesh", "background_source", "load_scene",
-    "parse_background_spec", "procedural_background", "sample_camera_position",
+    "BackgroundImageWarning",
+    "BackgroundSampler",
+    "BackgroundSpec",
+    "ImageFolderBackgrounds",
+    "OccupancyGrid",
+    "ProceduralBackgrounds",
+    "SceneMesh",
+    "background_source",
+    "load_scene",
+    "parse_background_spec",
+    "procedural_background",
+    "sample_camera_position",
     "sample_standing_spot",
 ]
 

@@ -23,8 +23,7 @@ class Shape:
     distance: np.ndarray  # (y1 - y0, x1 - x0) float32
 
 
-def _random_shape(rng: np.random.Generator, cv: Canvas, horizon: float | None,
-                  margin: float) -> Shape | None:
+def _random_shape(rng: np.random.Generator, cv: Canvas, horizon: float | None, margin: float) -> Shape | None:
     """A rectangle, ellipse or convex polygon somewhere in the frame; furniture stands on the floor.
 
     The bounding box is tight around the shape plus ``margin`` pixels for soft edges and shadow;
@@ -63,48 +62,64 @@ def _random_shape(rng: np.random.Generator, cv: Canvas, horizon: float | None,
         for i in range(len(corners)):
             ex, ey = vx[i - 1] - vx[i], vy[i - 1] - vy[i]
             inv = 1.0 / max(float(np.hypot(ex, ey)), 1e-6)
-            edge = ((pv - np.float32(vy[i])) * np.float32(ex * inv)
-                    - (pu - np.float32(vx[i])) * np.float32(ey * inv))
+            edge = (pv - np.float32(vy[i])) * np.float32(ex * inv) - (pu - np.float32(vx[i])) * np.float32(ey * inv)
             dist = edge if dist is None else np.minimum(dist, edge)
     return Shape(y0, y1, x0, x1, dist)
 
 
-def _shape_texture(rng: np.random.Generator, cv: Canvas, shape: Shape,
-                   bank: tuple[np.ndarray, ...]) -> np.ndarray:
+def _shape_texture(rng: np.random.Generator, cv: Canvas, shape: Shape, bank: tuple[np.ndarray, ...]) -> np.ndarray:
     """Colours for a clutter item, (3, h, w): a noise field from the bank or a cell pattern
     (shelves, tiles, books) in its own palette, shaded by a linear light gradient."""
-    gx = cv.x[:, shape.x0:shape.x1] - cv.x[0, shape.x0]
-    gy = cv.y[shape.y0:shape.y1] - cv.y[shape.y0, 0]
+    gx = cv.x[:, shape.x0 : shape.x1] - cv.x[0, shape.x0]
+    gy = cv.y[shape.y0 : shape.y1] - cv.y[shape.y0, 0]
     scale = np.float32(max(cv.h, cv.w) / max(shape.distance.shape))  # 1 / item size
     if rng.random() < 0.3:
-        field, _ = cell_pattern(rng, gx * (scale * np.float32(rng.uniform(1.0, 8.0))),
-                          gy * (scale * np.float32(rng.uniform(1.0, 8.0))))
+        field, _ = cell_pattern(
+            rng, gx * (scale * np.float32(rng.uniform(1.0, 8.0))), gy * (scale * np.float32(rng.uniform(1.0, 8.0)))
+        )
     else:
-        field = pick(rng, bank)[shape.y0:shape.y1, shape.x0:shape.x1]
+        field = pick(rng, bank)[shape.y0 : shape.y1, shape.x0 : shape.x1]
     c = palette(rng, 2)
     tex = colorize(field * np.float32(rng.uniform(0.1, 1.0)), c[0], c[1])
-    light = (1.0 + (scale * np.float32(rng.normal(0, 0.4))) * (gx - 0.5 / scale)
-             + (scale * np.float32(rng.normal(-0.3, 0.3))) * (gy - 0.5 / scale))
+    light = (
+        1.0
+        + (scale * np.float32(rng.normal(0, 0.4))) * (gx - 0.5 / scale)
+        + (scale * np.float32(rng.normal(-0.3, 0.3))) * (gy - 0.5 / scale)
+    )
     return tex * light
 
 
-def _composite(rng: np.random.Generator, cv: Canvas, img: np.ndarray, shape: Shape,
-               bank: tuple[np.ndarray, ...], soft: np.float32, shadow: bool) -> None:
+def _composite(
+    rng: np.random.Generator,
+    cv: Canvas,
+    img: np.ndarray,
+    shape: Shape,
+    bank: tuple[np.ndarray, ...],
+    soft: np.float32,
+    shadow: bool,
+) -> None:
     """Alpha-blend one textured item into ``img`` in place, optionally over a drop shadow."""
-    region = img[:, shape.y0:shape.y1, shape.x0:shape.x1]
+    region = img[:, shape.y0 : shape.y1, shape.x0 : shape.x1]
     hh, ww = shape.distance.shape
     dy, dx = int(rng.integers(1, 6)), int(rng.integers(-4, 5))
     if shadow and dy < hh and abs(dx) < ww:
         penumbra = np.clip(shape.distance * (soft * 0.5) + 0.5, 0.0, 1.0)
-        sub = region[:, dy:, max(dx, 0):ww + min(dx, 0)]
+        sub = region[:, dy:, max(dx, 0) : ww + min(dx, 0)]
         darkness = np.float32(rng.uniform(0.2, 0.5))
-        sub *= 1.0 - darkness * penumbra[:hh - dy, max(-dx, 0):ww - max(dx, 0)]
+        sub *= 1.0 - darkness * penumbra[: hh - dy, max(-dx, 0) : ww - max(dx, 0)]
     alpha = np.clip(shape.distance * soft + 0.5, 0.0, 1.0)
     region += alpha * (_shape_texture(rng, cv, shape, bank) - region)
 
 
-def draw_clutter(rng: np.random.Generator, cv: Canvas, img: np.ndarray, count: int,
-                  horizon: float | None, bank: tuple[np.ndarray, ...], blur: tuple[float, float]) -> None:
+def draw_clutter(
+    rng: np.random.Generator,
+    cv: Canvas,
+    img: np.ndarray,
+    count: int,
+    horizon: float | None,
+    bank: tuple[np.ndarray, ...],
+    blur: tuple[float, float],
+) -> None:
     """Composite ``count`` items into ``img`` in place, each with an edge softness drawn from
     ``blur`` (pixels; wide edges read as out of focus); some are frames around an inset panel
     (pictures, windows, cabinet doors)."""

@@ -46,13 +46,12 @@ class ImageFolderBackgrounds:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
         if not self.directory.is_dir():
-            raise FileNotFoundError(f"background image directory not found (or not a directory): "
-                                    f"{self.directory}")
-        self.paths = sorted(p for p in self.directory.rglob("*")
-                            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+            raise FileNotFoundError(f"background image directory not found (or not a directory): {self.directory}")
+        self.paths = sorted(
+            p for p in self.directory.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+        )
         if not self.paths:
-            raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) "
-                                    f"under {self.directory}")
+            raise FileNotFoundError(f"no images ({', '.join(sorted(IMAGE_EXTENSIONS))}) under {self.directory}")
         self.unreadable = UnreadableInputs()
 
     @property
@@ -93,8 +92,11 @@ class ImageFolderBackgrounds:
                 return _crop(path, crop, height, width)
             except _READ_ERRORS as err:
                 self.unreadable.drawn(path)
-                warnings.warn(f"skipping unreadable background image {path}: {type(err).__name__}: {err}",
-                              BackgroundImageWarning, stacklevel=2)
+                warnings.warn(
+                    f"skipping unreadable background image {path}: {type(err).__name__}: {err}",
+                    BackgroundImageWarning,
+                    stacklevel=2,
+                )
         raise RuntimeError(f"none of the {len(self.paths)} images under {self.directory} is readable")
 
 

@@ -52,8 +52,9 @@ def cell_pattern(rng: np.random.Generator, u: np.ndarray, v: np.ndarray) -> tupl
     return shade, edge
 
 
-def surface(rng: np.random.Generator, cv: Canvas, u: np.ndarray, v: np.ndarray,
-             fade: np.ndarray | None = None) -> np.ndarray:
+def surface(
+    rng: np.random.Generator, cv: Canvas, u: np.ndarray, v: np.ndarray, fade: np.ndarray | None = None
+) -> np.ndarray:
     """One textured material over the whole canvas, (3, H, W).
 
     ``u, v`` are the material's coordinates per pixel (a plane seen straight on or in

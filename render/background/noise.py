@@ -85,8 +85,9 @@ def sensor_noise_tile(h: int, w: int) -> np.ndarray:
     return tile
 
 
-def fbm(rng: np.random.Generator, cv: Canvas, cells: float, octaves: int,
-         gain: float = 0.5, stretch: float = 1.0) -> np.ndarray:
+def fbm(
+    rng: np.random.Generator, cv: Canvas, cells: float, octaves: int, gain: float = 0.5, stretch: float = 1.0
+) -> np.ndarray:
     """Fractal value noise in [0, 1], (H, W); ``stretch`` > 1 elongates it along x (grain).
 
     Built like a pyramid: each octave's lattice is the previous one doubled plus new random

@@ -21,8 +21,9 @@ from crocohuman.render.background.materials import palette, surface
 from crocohuman.render.background.noise import Canvas, canvas, noise_bank, pick, sensor_noise_tile, upsample
 
 
-def _perspective_floor(cv: Canvas, depth: np.ndarray, cx: float, height: float,
-                       yaw: float, freq_hint: float = 6.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _perspective_floor(
+    cv: Canvas, depth: np.ndarray, cx: float, height: float, yaw: float, freq_hint: float = 6.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ground-plane coordinates (u, v) below a horizon, and the anti-aliasing fade.
 
     ``depth`` is the pixel's distance below the horizon (normalised units, > 0 on the floor); a
@@ -72,8 +73,7 @@ def _backdrop(rng: np.random.Generator, cv: Canvas) -> tuple[np.ndarray, float |
 
 def _finish(rng: np.random.Generator, cv: Canvas, img: np.ndarray) -> np.ndarray:
     """Camera look: lighting gradient, white balance, vignette, sensor noise; to (H, W, 3) uint8."""
-    light = (1.0 + np.float32(rng.normal(0, 0.25)) * (cv.x - 0.5)
-             + np.float32(rng.normal(0, 0.25)) * (cv.y - 0.5))
+    light = 1.0 + np.float32(rng.normal(0, 0.25)) * (cv.x - 0.5) + np.float32(rng.normal(0, 0.25)) * (cv.y - 0.5)
     light = light * (1.0 - np.float32(rng.uniform(0.0, 0.5)) * cv.vignette)
     uneven = rng.uniform(0.0, 0.6, 2).astype(np.float32)  # smooth random brightness along x, y
     along_x = upsample(rng.random((1, 3), dtype=np.float32), 1, cv.w) - 0.5
@@ -83,7 +83,7 @@ def _finish(rng: np.random.Generator, cv: Canvas, img: np.ndarray) -> np.ndarray
     img *= light
     img *= gain[:, None, None]
     oy, ox = int(rng.integers(cv.h)), int(rng.integers(cv.w))
-    grain = sensor_noise_tile(cv.h, cv.w)[:, oy:oy + cv.h, ox:ox + cv.w]
+    grain = sensor_noise_tile(cv.h, cv.w)[:, oy : oy + cv.h, ox : ox + cv.w]
     img += grain * np.float32(rng.uniform(0.0, 4.0) / 32.0)
     img += 0.5  # round, not truncate, below
     np.clip(img, 0.0, 255.0, out=img)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -90,8 +90,10 @@ class SceneMesh:
         return self._occupancy
 
     def __repr__(self) -> str:
-        return (f"SceneMesh({self.source!r}, {self.num_faces} faces, floor_z={self.floor_z:.3f}, "
-                f"textured={self.texture is not None})")
+        return (
+            f"SceneMesh({self.source!r}, {self.num_faces} faces, floor_z={self.floor_z:.3f}, "
+            f"textured={self.texture is not None})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,8 +113,9 @@ def load_scene(path: str | Path, up_axis: Literal["y", "z"] | None = None) -> Sc
         raise FileNotFoundError(f"scene file not found: {path}")
     suffix = path.suffix.lower()
     if suffix not in DEFAULT_UP_AXIS:
-        raise ValueError(f"unsupported scene format {path.suffix!r} for {path}; "
-                         f"expected one of {', '.join(DEFAULT_UP_AXIS)}")
+        raise ValueError(
+            f"unsupported scene format {path.suffix!r} for {path}; expected one of {', '.join(DEFAULT_UP_AXIS)}"
+        )
     up = up_axis or DEFAULT_UP_AXIS[suffix]
     if up not in ("y", "z"):
         raise ValueError(f"up_axis must be 'y' or 'z', got {up_axis!r}")
@@ -173,8 +176,9 @@ def _mesh_parts(scene: trimesh.Scene) -> Iterator[_Part]:
         yield _Part(corners, colors, uvs, texture)
 
 
-def _corner_colors(mesh: trimesh.Trimesh, faces: np.ndarray, textures: dict[int, np.ndarray]
-                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+def _corner_colors(
+    mesh: trimesh.Trimesh, faces: np.ndarray, textures: dict[int, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Per-corner RGB in [0, 1] of a mesh, and its UVs and texture when it has one; ``textures``
     caches converted images by identity."""
     visual = mesh.visual
@@ -249,7 +253,7 @@ def estimate_floor_z(positions: np.ndarray, normals: np.ndarray, bin_size: float
 # Placement
 
 
-@lru_cache(maxsize=None)
+@cache
 def _barycentric_lattice(n: int) -> np.ndarray:
     """(K, 3) barycentric weights of a triangle's points on an n-step lattice (corners included)."""
     i, j = np.meshgrid(np.arange(n + 1), np.arange(n + 1), indexing="ij")
@@ -268,7 +272,7 @@ def _surface_points(tri: np.ndarray, spacing: float, chunk: int = 2_000_000) -> 
         group = tri[levels == n]
         step = max(1, chunk // len(lattice))
         for s in range(0, len(group), step):
-            yield np.einsum("kc,fcd->fkd", lattice, group[s:s + step]).reshape(-1, 3)
+            yield np.einsum("kc,fcd->fkd", lattice, group[s : s + step]).reshape(-1, 3)
 
 
 def _build_occupancy(scene: SceneMesh, cell: float = VOXEL) -> OccupancyGrid:
@@ -279,7 +283,7 @@ def _build_occupancy(scene: SceneMesh, cell: float = VOXEL) -> OccupancyGrid:
     is_floor = (scene.normals[::3, 2] > FLOOR_NORMAL_Z) & (np.abs(z - scene.floor_z) < FLOOR_TOLERANCE)
     origin = scene.bounds_min.astype(np.float64).copy()
     origin[2] = scene.floor_z + STANDING_BAND[0]
-    band_layers = int(round((STANDING_BAND[1] - STANDING_BAND[0]) / cell))
+    band_layers = round((STANDING_BAND[1] - STANDING_BAND[0]) / cell)
     shape = np.maximum(np.ceil((scene.bounds_max - origin) / cell).astype(np.int64) + 1, 1)
     shape[2] = max(int(shape[2]), band_layers)
     occupied = np.zeros(tuple(shape), bool)
@@ -301,8 +305,7 @@ def _build_occupancy(scene: SceneMesh, cell: float = VOXEL) -> OccupancyGrid:
     return OccupancyGrid(origin, cell, occupied, near, floor, column_distance)
 
 
-def sample_standing_spot(scene: SceneMesh, rng: np.random.Generator, clearance: float = 0.6
-                         ) -> tuple[float, float]:
+def sample_standing_spot(scene: SceneMesh, rng: np.random.Generator, clearance: float = 0.6) -> tuple[float, float]:
     """A random floor point (x, y) where a vertical column of radius ``clearance`` between
     floor_z + 0.1 and floor_z + 1.9 m is free of scene geometry.
 
@@ -313,18 +316,24 @@ def sample_standing_spot(scene: SceneMesh, rng: np.random.Generator, clearance: 
     ok = grid.floor & (grid.column_distance >= clearance + grid.cell * np.sqrt(2.0))
     candidates = np.flatnonzero(ok)
     if len(candidates) == 0:
-        raise RuntimeError(f"no floor spot with {clearance} m clearance in scene {scene.source!r} "
-                           f"({int(grid.floor.sum())} floor cells of {grid.cell} m)")
+        raise RuntimeError(
+            f"no floor spot with {clearance} m clearance in scene {scene.source!r} "
+            f"({int(grid.floor.sum())} floor cells of {grid.cell} m)"
+        )
     ix, iy = np.unravel_index(candidates[rng.integers(len(candidates))], ok.shape)
     x = grid.origin[0] + (ix + rng.random()) * grid.cell
     y = grid.origin[1] + (iy + rng.random()) * grid.cell
     return float(x), float(y)
 
 
-def sample_camera_position(scene: SceneMesh, rng: np.random.Generator, target: np.ndarray,
-                           distance_range: tuple[float, float] = (1.5, 4.0),
-                           height_range: tuple[float, float] = (0.5, 2.2),
-                           max_tries: int = 200) -> np.ndarray:
+def sample_camera_position(
+    scene: SceneMesh,
+    rng: np.random.Generator,
+    target: np.ndarray,
+    distance_range: tuple[float, float] = (1.5, 4.0),
+    height_range: tuple[float, float] = (0.5, 2.2),
+    max_tries: int = 200,
+) -> np.ndarray:
     """A camera position (3,) at a random distance (m) from ``target`` and height above the
     floor, inside the scene bounds, over the floor, not touching geometry, with no occupied voxel
     on the segment to ``target`` (checked every half cell, so "clear-ish": thin diagonal
@@ -352,4 +361,5 @@ def sample_camera_position(scene: SceneMesh, rng: np.random.Generator, target: n
     raise RuntimeError(
         f"no camera position found in scene {scene.source!r} after {max_tries} tries: target "
         f"{np.round(target, 2).tolist()}, distance {distance_range} m, height {height_range} m above "
-        f"the floor (z={scene.floor_z:.2f}); the scene may be too small or cluttered for these ranges")
+        f"the floor (z={scene.floor_z:.2f}); the scene may be too small or cluttered for these ranges"
+    )

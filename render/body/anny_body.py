@@ -24,7 +24,8 @@ from crocohuman.render.motion.clip import MotionClip
 
 # Colours of anny's UV segmentation image (data/segmentation/body_parts_segmentation.yaml).
 _FEATURE_COLORS = {
-    "eye_white": [(255, 101, 0), (24, 170, 109)], "iris": [(16, 231, 186), (16, 115, 231)],
+    "eye_white": [(255, 101, 0), (24, 170, 109)],
+    "iris": [(16, 231, 186), (16, 115, 231)],
     "mouth": [(112, 172, 255), (206, 153, 167)],
 }
 _FEATURE_MASKS = {"lips": ["mpfb_lips.jpg"], "nails": ["mpfb_fingernails.jpg", "mpfb_toenails.jpg"]}
@@ -59,13 +60,15 @@ class AnnyBody:
         self.rest_vertices = rest["rest_vertices"][0].numpy().astype(np.float64)
         rest_joints = rest["rest_bone_poses"][0, self.joint_bones, :3, 3].numpy().astype(np.float64)
         faces = self.model.faces.numpy().astype(np.int32)
-        dominant = self.model.vertex_bone_indices.gather(
-            1, self.model.vertex_bone_weights.argmax(1, keepdim=True))[:, 0].numpy()
+        dominant = self.model.vertex_bone_indices.gather(1, self.model.vertex_bone_weights.argmax(1, keepdim=True))[
+            :, 0
+        ].numpy()
         drivers = np.array([anny_rig.driving_joint(label) for label in self.bone_labels])
         face_parts, face_iuv = label_faces(self.rest_vertices, faces, drivers[dominant], rest_joints)
         uvs = self.model.texture_coordinates.numpy()[self.model.face_texture_coordinate_indices.numpy()]
-        self.topology = BodyTopology(faces=faces, face_uvs=uvs.astype(np.float32),
-                                     face_parts=face_parts, face_iuv=face_iuv)
+        self.topology = BodyTopology(
+            faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv
+        )
         self._shape_sampler = self.anny.shape_distribution.SimpleShapeDistribution(self.model)
 
     @cached_property
@@ -78,8 +81,9 @@ class AnnyBody:
 
         data = Path(self.anny.__file__).parent / "data"
         size = (self.texture_size, self.texture_size)
-        segmentation = np.asarray(Image.open(data / "segmentation" / "body_parts_segmentation.png")
-                                  .convert("RGB").resize(size, Image.NEAREST)).astype(np.int64)
+        segmentation = np.asarray(
+            Image.open(data / "segmentation" / "body_parts_segmentation.png").convert("RGB").resize(size, Image.NEAREST)
+        ).astype(np.int64)
         masks = {}
         for name, colors in _FEATURE_COLORS.items():
             masks[name] = np.any([(segmentation == c).all(-1) for c in colors], axis=0).astype(np.float32)
@@ -108,14 +112,19 @@ class AnnyBody:
             rest_bone_poses = rest["rest_bone_poses"][0].double().numpy()
             pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels)
             batch = {key: value.expand(clip.num_frames) for key, value in phenotypes.items()}
-            out = self.model(pose_parameters=torch.from_numpy(pose).float(), phenotype_kwargs=batch,
-                             pose_parameterization="world-orient")
+            out = self.model(
+                pose_parameters=torch.from_numpy(pose).float(),
+                phenotype_kwargs=batch,
+                pose_parameterization="world-orient",
+            )
             local = self.model.get_pose_parameterization(out, "local-bone")[..., :3, :3]
         bone_poses = out["bone_poses"].numpy()
         return PosedBody(
             vertices=out["vertices"].numpy().astype(np.float32),
             joints=bone_poses[:, self.joint_bones][..., :3, 3].astype(np.float32),
-            params={"global_orient": clip.global_orient.astype(np.float32),
-                    "body_pose": clip.body_pose.astype(np.float32),
-                    "anny_pose_local_bone": local.numpy().astype(np.float32)},
+            params={
+                "global_orient": clip.global_orient.astype(np.float32),
+                "body_pose": clip.body_pose.astype(np.float32),
+                "anny_pose_local_bone": local.numpy().astype(np.float32),
+            },
         )

@@ -35,27 +35,50 @@ _SIDED = {"hip", "knee", "ankle", "foot", "collar", "shoulder", "elbow", "wrist"
 
 # The anny bone whose head is each SMPL joint (per side where sided).
 JOINT_BONES: dict[str, str] = {
-    "pelvis": "root", "spine1": "spine03", "spine2": "spine02", "spine3": "spine01",
-    "neck": "neck01", "head": "head",
-    **{f"{side}_{stem}": f"{bone}.{side[0].upper()}" for side in ("left", "right") for stem, bone in (
-        ("hip", "upperleg01"), ("knee", "lowerleg01"), ("ankle", "foot"), ("foot", "toe3-1"),
-        ("collar", "shoulder01"), ("shoulder", "upperarm01"), ("elbow", "lowerarm01"),
-        ("wrist", "wrist"), ("hand", "finger3-1"),
-    )},
+    "pelvis": "root",
+    "spine1": "spine03",
+    "spine2": "spine02",
+    "spine3": "spine01",
+    "neck": "neck01",
+    "head": "head",
+    **{
+        f"{side}_{stem}": f"{bone}.{side[0].upper()}"
+        for side in ("left", "right")
+        for stem, bone in (
+            ("hip", "upperleg01"),
+            ("knee", "lowerleg01"),
+            ("ankle", "foot"),
+            ("foot", "toe3-1"),
+            ("collar", "shoulder01"),
+            ("shoulder", "upperarm01"),
+            ("elbow", "lowerarm01"),
+            ("wrist", "wrist"),
+            ("hand", "finger3-1"),
+        )
+    },
 }
 
 # For rest-pose correction: the SMPL child joint that gives each joint's bone direction. Joints
 # absent here (pelvis, feet, head, hands) keep their parent's correction.
 DIRECTION_CHILD: dict[int, int] = {
-    _J["left_hip"]: _J["left_knee"], _J["right_hip"]: _J["right_knee"],
-    _J["left_knee"]: _J["left_ankle"], _J["right_knee"]: _J["right_ankle"],
-    _J["left_ankle"]: _J["left_foot"], _J["right_ankle"]: _J["right_foot"],
-    _J["spine1"]: _J["spine2"], _J["spine2"]: _J["spine3"], _J["spine3"]: _J["neck"],
+    _J["left_hip"]: _J["left_knee"],
+    _J["right_hip"]: _J["right_knee"],
+    _J["left_knee"]: _J["left_ankle"],
+    _J["right_knee"]: _J["right_ankle"],
+    _J["left_ankle"]: _J["left_foot"],
+    _J["right_ankle"]: _J["right_foot"],
+    _J["spine1"]: _J["spine2"],
+    _J["spine2"]: _J["spine3"],
+    _J["spine3"]: _J["neck"],
     _J["neck"]: _J["head"],
-    _J["left_collar"]: _J["left_shoulder"], _J["right_collar"]: _J["right_shoulder"],
-    _J["left_shoulder"]: _J["left_elbow"], _J["right_shoulder"]: _J["right_elbow"],
-    _J["left_elbow"]: _J["left_wrist"], _J["right_elbow"]: _J["right_wrist"],
-    _J["left_wrist"]: _J["left_hand"], _J["right_wrist"]: _J["right_hand"],
+    _J["left_collar"]: _J["left_shoulder"],
+    _J["right_collar"]: _J["right_shoulder"],
+    _J["left_shoulder"]: _J["left_elbow"],
+    _J["right_shoulder"]: _J["right_elbow"],
+    _J["left_elbow"]: _J["left_wrist"],
+    _J["right_elbow"]: _J["right_wrist"],
+    _J["left_wrist"]: _J["left_hand"],
+    _J["right_wrist"]: _J["right_hand"],
 }
 
 

@@ -38,9 +38,7 @@ def rest_corrections(anny_rest_joints_world: np.ndarray) -> np.ndarray:
     return corrections
 
 
-def anny_world_orient_pose(
-    clip: MotionClip, rest_bone_poses: np.ndarray, bone_labels: list[str]
-) -> np.ndarray:
+def anny_world_orient_pose(clip: MotionClip, rest_bone_poses: np.ndarray, bone_labels: list[str]) -> np.ndarray:
     """anny 'world-orient' pose parameters (T, bones, 4, 4) reproducing an SMPL motion.
 
     ``rest_bone_poses`` are anny's rest bone poses (bones, 4, 4) for the identity being posed.
@@ -50,10 +48,10 @@ def anny_world_orient_pose(
     corrections = rest_corrections(anny_joints)
     # Scale the root path by leg length so a child does not skate through an adult's steps.
     smpl_leg = np.linalg.norm(SMPL_TPOSE_JOINTS[4] - SMPL_TPOSE_JOINTS[1]) + np.linalg.norm(
-        SMPL_TPOSE_JOINTS[7] - SMPL_TPOSE_JOINTS[4])
+        SMPL_TPOSE_JOINTS[7] - SMPL_TPOSE_JOINTS[4]
+    )
     anny_leg = np.linalg.norm(anny_joints[4] - anny_joints[1]) + np.linalg.norm(anny_joints[7] - anny_joints[4])
-    _, world_rotations = smpl_forward_kinematics(
-        clip.global_orient, clip.body_pose, SMPL_TPOSE_JOINTS, clip.transl)
+    _, world_rotations = smpl_forward_kinematics(clip.global_orient, clip.body_pose, SMPL_TPOSE_JOINTS, clip.transl)
     pelvis = clip.transl + SMPL_TEMPLATE_PELVIS  # SMPL turns the root about its own rest position
 
     drivers = np.array([driving_joint(label) for label in bone_labels])

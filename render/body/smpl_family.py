@@ -43,10 +43,17 @@ FORWARD_CHUNK = 128  # frames per smplx forward: bounds lbs's (frames, vertices,
 class SmplFamilyBody:
     """``--body smpl|smplh|smplx|mano``: the user's model files, posed by SMPL-convention clips."""
 
-    def __init__(self, model_type: str, model_path: str | Path, *,
-                 genders: tuple[str, ...] | None = None, num_betas: int = 10,
-                 texture_dir: str | Path | None = None, uv_obj: str | Path | None = None,
-                 texture_size: int = 512):
+    def __init__(
+        self,
+        model_type: str,
+        model_path: str | Path,
+        *,
+        genders: tuple[str, ...] | None = None,
+        num_betas: int = 10,
+        texture_dir: str | Path | None = None,
+        uv_obj: str | Path | None = None,
+        texture_size: int = 512,
+    ):
         check_model_choice(model_type, genders)
         if texture_dir is not None and uv_obj is None:
             raise ValueError("texture_dir needs uv_obj: the model's UV template .obj the images are laid out for")
@@ -58,7 +65,9 @@ class SmplFamilyBody:
         self.textures = TextureFolder(texture_dir) if texture_dir is not None else None
         self.rest_vertices, self.topology = self._rest_topology(self.layers.arrays(self.genders[0]), uv_obj)
 
-    def _rest_topology(self, arrays: dict[str, np.ndarray], uv_obj: str | Path | None) -> tuple[np.ndarray, BodyTopology]:
+    def _rest_topology(
+        self, arrays: dict[str, np.ndarray], uv_obj: str | Path | None
+    ) -> tuple[np.ndarray, BodyTopology]:
         """Parts and charts from the zero-beta template, turned to face -Y in the Z-up world."""
         template = arrays["v_template"].astype(np.float64)
         rest_vertices = template @ SMPL_CANONICAL_TO_WORLD.T
@@ -88,32 +97,39 @@ class SmplFamilyBody:
             texture, texture_name = sample_texture(rng, self.canvas), "procedural"
         else:
             texture, texture_name = self.textures.sample(rng, gender)
-        params = {"betas": betas, "gender": np.array(gender), "model_type": np.array(self.name),
-                  "texture": np.array(texture_name)}
-        return Identity(params=params, texture=texture, description=f"{self.spec.label} {gender}, texture {texture_name}")
+        params = {
+            "betas": betas,
+            "gender": np.array(gender),
+            "model_type": np.array(self.name),
+            "texture": np.array(texture_name),
+        }
+        return Identity(
+            params=params, texture=texture, description=f"{self.spec.label} {gender}, texture {texture_name}"
+        )
 
     def pose(self, identity: Identity, clip: MotionClip) -> PosedBody:
         gender = str(identity.params["gender"])
         model = self.model(gender)
         inputs = self._pose_inputs(model, clip)
         betas = np.zeros(model.num_betas, np.float32)
-        given = np.asarray(identity.params["betas"], np.float32)[:model.num_betas]
-        betas[:len(given)] = given
+        given = np.asarray(identity.params["betas"], np.float32)[: model.num_betas]
+        betas[: len(given)] = given
         vertices, joints = self._forward(model, betas, inputs)
         names = MANO_JOINT_NAMES if self.spec.is_hand else SMPL_JOINT_NAMES
         if not self.spec.is_hand:
             joints = joints[:, self.spec.smpl_joint_source()]
-        params = {key: value.reshape(clip.num_frames, -1, 3) if key.endswith("pose") else value
-                  for key, value in inputs.items() if key != "expression"}
-        params.update(betas=betas, gender=np.array(gender), model_type=np.array(self.name),
-                      joint_names=np.array(names))
+        params = {
+            key: value.reshape(clip.num_frames, -1, 3) if key.endswith("pose") else value
+            for key, value in inputs.items()
+            if key != "expression"
+        }
+        params.update(betas=betas, gender=np.array(gender), model_type=np.array(self.name), joint_names=np.array(names))
         return PosedBody(vertices=vertices, joints=joints, params=params)
 
     def _pose_inputs(self, model, clip: MotionClip) -> dict[str, np.ndarray]:
         """smplx forward arguments (T, k) float32 for one clip; undriven joints stay at rest."""
         t = clip.num_frames
-        hands = (np.zeros((t, 30, 3), np.float32) if clip.hand_pose is None
-                 else np.asarray(clip.hand_pose, np.float32))
+        hands = np.zeros((t, 30, 3), np.float32) if clip.hand_pose is None else np.asarray(clip.hand_pose, np.float32)
         inputs = {"global_orient": clip.global_orient, "transl": clip.transl}
         if self.spec.is_hand:
             inputs["hand_pose"] = hands[:, 15:].reshape(t, 45)
@@ -138,10 +154,10 @@ class SmplFamilyBody:
         frames = len(inputs["transl"])
         with torch.no_grad():
             for start in range(0, frames, FORWARD_CHUNK):
-                chunk = {key: torch.from_numpy(value[start:start + FORWARD_CHUNK]) for key, value in inputs.items()}
+                chunk = {key: torch.from_numpy(value[start : start + FORWARD_CHUNK]) for key, value in inputs.items()}
                 size = len(chunk["transl"])
                 out = model(betas=torch.from_numpy(betas).expand(size, -1), return_verts=True, **chunk)
-                chunk_joints = out.joints[:, :self.spec.num_joints]
+                chunk_joints = out.joints[:, : self.spec.num_joints]
                 if self.spec.is_hand:
                     chunk_joints = torch.cat([chunk_joints, out.vertices[:, mano_tip_vertices()]], 1)
                 vertices.append(out.vertices.numpy())

@@ -23,14 +23,33 @@ UPPER_ARM, LOWER_ARM, HANDS = (15, 16, 17, 18), (19, 20, 21, 22), (3, 4)
 UPPER_LEG, LOWER_LEG, FEET = (7, 8, 9, 10), (11, 12, 13, 14), (5, 6)
 
 # Skin tones (sRGB) from very light to very dark; identities interpolate between neighbours.
-SKIN_TONES = np.array([
-    [255, 224, 196], [241, 194, 160], [224, 172, 131], [198, 140, 100],
-    [165, 110, 74], [128, 82, 54], [96, 62, 40], [66, 42, 28],
-], dtype=np.float32)
-HAIR_COLORS = np.array([
-    [20, 16, 14], [45, 30, 20], [80, 55, 35], [120, 85, 50], [170, 130, 80], [200, 170, 120],
-    [140, 60, 30], [150, 150, 150], [230, 225, 215],
-], dtype=np.float32)
+SKIN_TONES = np.array(
+    [
+        [255, 224, 196],
+        [241, 194, 160],
+        [224, 172, 131],
+        [198, 140, 100],
+        [165, 110, 74],
+        [128, 82, 54],
+        [96, 62, 40],
+        [66, 42, 28],
+    ],
+    dtype=np.float32,
+)
+HAIR_COLORS = np.array(
+    [
+        [20, 16, 14],
+        [45, 30, 20],
+        [80, 55, 35],
+        [120, 85, 50],
+        [170, 130, 80],
+        [200, 170, 120],
+        [140, 60, 30],
+        [150, 150, 150],
+        [230, 225, 215],
+    ],
+    dtype=np.float32,
+)
 HAIR_FREQUENCIES = np.array([0.3, 0.25, 0.15, 0.08, 0.05, 0.03, 0.04, 0.06, 0.04])  # mostly dark
 
 
@@ -50,8 +69,9 @@ class TextureCanvas:
         return self.part.shape[0]
 
 
-def bake_canvas(topology: BodyTopology, rest_vertices: np.ndarray, size: int = 512,
-                features: dict[str, np.ndarray] | None = None) -> TextureCanvas:
+def bake_canvas(
+    topology: BodyTopology, rest_vertices: np.ndarray, size: int = 512, features: dict[str, np.ndarray] | None = None
+) -> TextureCanvas:
     """Rasterise part, chart and rest height into UV space; fill gaps from the nearest texel."""
     z = rest_vertices[:, 2]
     height = (z - z.min()) / max(z.max() - z.min(), 1e-9)
@@ -59,16 +79,25 @@ def bake_canvas(topology: BodyTopology, rest_vertices: np.ndarray, size: int = 5
     corner_part = np.repeat(topology.face_parts[:, None].astype(np.float32), 3, axis=1)
     values = np.stack([corner_part, topology.face_iuv[..., 1], topology.face_iuv[..., 0], corner_height], -1)
     corner_position = np.concatenate([rest_vertices[topology.faces], corner_height[..., None]], -1)
-    baked = np.concatenate([bake_uv_attributes(topology.face_uvs, values, size),
-                            bake_uv_attributes(topology.face_uvs, corner_position, size)[..., :3]], -1)
+    baked = np.concatenate(
+        [
+            bake_uv_attributes(topology.face_uvs, values, size),
+            bake_uv_attributes(topology.face_uvs, corner_position, size)[..., :3],
+        ],
+        -1,
+    )
     empty = np.isnan(baked[..., 0])
     if empty.all():
         raise ValueError("the body's texture coordinates cover no texel of the atlas")
     nearest = ndimage.distance_transform_edt(empty, return_distances=False, return_indices=True)
     filled = baked[nearest[0], nearest[1]]
     return TextureCanvas(
-        part=np.rint(filled[..., 0]).astype(np.int64), chart_v=filled[..., 1], chart_u=filled[..., 2],
-        height=filled[..., 3], position=filled[..., 4:7], features=features or {},
+        part=np.rint(filled[..., 0]).astype(np.int64),
+        chart_v=filled[..., 1],
+        chart_u=filled[..., 2],
+        height=filled[..., 3],
+        position=filled[..., 4:7],
+        features=features or {},
     )
 
 
@@ -102,8 +131,9 @@ def _fabric(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarray:
     return (a * (1 - weight[..., None]) + b * weight[..., None]) * grain[..., None]
 
 
-def _front_details(rng: np.random.Generator, canvas: TextureCanvas, image: np.ndarray, skin: np.ndarray,
-                   top: np.ndarray) -> np.ndarray:
+def _front_details(
+    rng: np.random.Generator, canvas: TextureCanvas, image: np.ndarray, skin: np.ndarray, top: np.ndarray
+) -> np.ndarray:
     """What makes a top's front differ from its back, as on real clothes: a neckline showing skin
     and often a chest print or a contrasting placket. Without them, front and back views of a
     body differ only by the face, and the heading of a person is needlessly ambiguous."""
@@ -116,7 +146,11 @@ def _front_details(rng: np.random.Generator, canvas: TextureCanvas, image: np.nd
     image = np.where((front & (height > collar - depth + slope * np.abs(x)))[..., None], skin, image)
     detail = rng.choice(["print", "placket", "none"], p=[0.45, 0.25, 0.3])
     if detail == "print":
-        centre, half_width, half_height = collar - rng.uniform(0.07, 0.1), rng.uniform(0.04, 0.08), rng.uniform(0.02, 0.05)
+        centre, half_width, half_height = (
+            collar - rng.uniform(0.07, 0.1),
+            rng.uniform(0.04, 0.08),
+            rng.uniform(0.02, 0.05),
+        )
         patch = front & (np.abs(x) < half_width) & (np.abs(height - centre) < half_height)
         image = np.where(patch[..., None], rng.uniform(0, 255, 3), image)
     elif detail == "placket":
@@ -179,9 +213,13 @@ def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarra
         strands = 1 + 0.15 * np.sin(canvas.chart_u * 400 + rng.uniform(0, 6))
         image = np.where(hair[..., None], hair_color * strands[..., None], image)
 
-    for name, color in (("lips", skin * np.array([0.8, 0.55, 0.55])), ("eye_white", np.full(3, 235.0)),
-                        ("iris", rng.choice([[60, 40, 25], [90, 120, 160], [80, 110, 60], [40, 30, 20]])),
-                        ("mouth", np.array([90.0, 30.0, 35.0])), ("nails", skin * 1.1)):
+    for name, color in (
+        ("lips", skin * np.array([0.8, 0.55, 0.55])),
+        ("eye_white", np.full(3, 235.0)),
+        ("iris", rng.choice([[60, 40, 25], [90, 120, 160], [80, 110, 60], [40, 30, 20]])),
+        ("mouth", np.array([90.0, 30.0, 35.0])),
+        ("nails", skin * 1.1),
+    ):
         mask = canvas.features.get(name)
         if mask is not None:
             alpha = mask[..., None].astype(np.float32)

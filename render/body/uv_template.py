@@ -35,8 +35,9 @@ def read_obj_face_uvs(path: Path, faces: np.ndarray, num_vertices: int) -> np.nd
     if not obj_vertices:
         raise ValueError(f"{path} has no faces: not a UV template")
     if vertex_count != num_vertices:
-        raise ValueError(f"{path} has {vertex_count} vertices but the body model has {num_vertices}: "
-                         "not this model's UV template")
+        raise ValueError(
+            f"{path} has {vertex_count} vertices but the body model has {num_vertices}: not this model's UV template"
+        )
     obj_vertices, obj_uvs, uvs = np.array(obj_vertices), np.array(obj_uvs), np.array(uvs, np.float32)
     obj_order = np.argsort(obj_vertices, axis=1)
     obj_keys = _face_keys(np.take_along_axis(obj_vertices, obj_order, 1), num_vertices)
@@ -48,8 +49,9 @@ def read_obj_face_uvs(path: Path, faces: np.ndarray, num_vertices: int) -> np.nd
     match = lookup[position]
     unmatched = int((obj_keys[match] != keys).sum())
     if unmatched:
-        raise ValueError(f"{path}: {unmatched} of the model's {len(faces)} faces are not in the .obj: "
-                         "not this model's UV template")
+        raise ValueError(
+            f"{path}: {unmatched} of the model's {len(faces)} faces are not in the .obj: not this model's UV template"
+        )
     face_uv_ids = np.empty_like(faces, dtype=np.int64)
     np.put_along_axis(face_uv_ids, face_order, obj_sorted_uvs[match], 1)
     return uvs[face_uv_ids]

@@ -13,8 +13,14 @@ from crocohuman.render.motion.sampler import SamplerMotions, sample_clip
 from crocohuman.render.specs import parse_motion_spec
 
 __all__ = [
-    "MOTION_KINDS", "AmassMotions", "MotionClip", "MotionSource", "SamplerMotions",
-    "load_amass_npz", "motion_source", "sample_clip",
+    "MOTION_KINDS",
+    "AmassMotions",
+    "MotionClip",
+    "MotionSource",
+    "SamplerMotions",
+    "load_amass_npz",
+    "motion_source",
+    "sample_clip",
 ]
 
 
@@ -30,6 +36,7 @@ def motion_source(spec: str = "sampler") -> MotionSource:
     if parsed.kind == "amass":
         return AmassMotions(parsed.path)
     if parsed.sampler_kind is not None and parsed.sampler_kind not in MOTION_KINDS:
-        raise ValueError(f"unknown sampler motion kind {parsed.sampler_kind!r} in {spec!r}; "
-                         f"expected one of {MOTION_KINDS}")
+        raise ValueError(
+            f"unknown sampler motion kind {parsed.sampler_kind!r} in {spec!r}; expected one of {MOTION_KINDS}"
+        )
     return SamplerMotions(parsed.sampler_kind)

@@ -43,7 +43,7 @@ def _pose_arrays(data: np.lib.npyio.NpzFile) -> tuple[np.ndarray, np.ndarray | N
         if poses.ndim != 2 or poses.shape[1] not in _POSES_LAYOUTS:
             raise ValueError(f"poses has shape {poses.shape}, expected (T, 156), (T, 165) or (T, 72)")
         hands_at = _POSES_LAYOUTS[poses.shape[1]]
-        hands = None if hands_at is None else poses[:, hands_at:hands_at + _HANDS]
+        hands = None if hands_at is None else poses[:, hands_at : hands_at + _HANDS]
         return poses[:, :_BODY], hands
     missing = [k for k in ("root_orient", "pose_body") if k not in data.files]
     if missing:
@@ -96,8 +96,11 @@ def load_amass_npz(path: str | Path, root: str | Path | None = None) -> MotionCl
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, ValueError) as exc:
         raise ValueError(f"AMASS file {path}: {exc}") from exc
     return MotionClip(
-        global_orient=body[:, :3], body_pose=body[:, 3:].reshape(-1, NUM_BODY_JOINTS, 3),
-        transl=trans, fps=fps, source=f"amass:{name}",
+        global_orient=body[:, :3],
+        body_pose=body[:, 3:].reshape(-1, NUM_BODY_JOINTS, 3),
+        transl=trans,
+        fps=fps,
+        source=f"amass:{name}",
         hand_pose=None if hands is None else hands.reshape(-1, _HANDS // 3, 3),
         betas=betas if betas is None or betas.ndim == 1 else betas[0],  # some store one per frame
         gender=gender,
@@ -122,11 +125,14 @@ def resample(clip: MotionClip, fps: float, start_frame: int = 0, num_frames: int
         return slerp_axis_angle(aa[i0], aa[i1], frac.reshape((-1,) + (1,) * (aa.ndim - 2)))
 
     return MotionClip(
-        global_orient=rotations(clip.global_orient), body_pose=rotations(clip.body_pose),
+        global_orient=rotations(clip.global_orient),
+        body_pose=rotations(clip.body_pose),
         transl=clip.transl[i0] + frac[:, None] * (clip.transl[i1] - clip.transl[i0]),
-        fps=float(fps), source=clip.source,
+        fps=float(fps),
+        source=clip.source,
         hand_pose=None if clip.hand_pose is None else rotations(clip.hand_pose),
-        betas=clip.betas, gender=clip.gender,
+        betas=clip.betas,
+        gender=clip.gender,
         extra={**clip.extra, "source_fps": clip.fps, "start_frame": start_frame},
     )
 
@@ -145,9 +151,7 @@ class AmassMotions:
         found = self.directory.rglob("*.npz") if self.directory.is_dir() else ()
         self.files: list[Path] = sorted(p for p in found if p.name != _SHAPE_FILE)
         if not self.files:
-            raise FileNotFoundError(
-                f"no AMASS motions in {self.directory}: expected a directory laid out as {LAYOUT}"
-            )
+            raise FileNotFoundError(f"no AMASS motions in {self.directory}: expected a directory laid out as {LAYOUT}")
         self.unreadable = UnreadableInputs()
         self._durations: dict[Path, float] = {}  # seconds, of each valid file read so far
 

@@ -40,11 +40,16 @@ class MotionClip:
     def num_frames(self) -> int:
         return len(self.global_orient)
 
-    def frames(self, index: np.ndarray) -> "MotionClip":
+    def frames(self, index: np.ndarray) -> MotionClip:
         """The clip restricted to the given frame indices (same fps bookkeeping is the caller's)."""
         return MotionClip(
-            global_orient=self.global_orient[index], body_pose=self.body_pose[index],
-            transl=self.transl[index], fps=self.fps, source=self.source,
+            global_orient=self.global_orient[index],
+            body_pose=self.body_pose[index],
+            transl=self.transl[index],
+            fps=self.fps,
+            source=self.source,
             hand_pose=None if self.hand_pose is None else self.hand_pose[index],
-            betas=self.betas, gender=self.gender, extra=dict(self.extra),
+            betas=self.betas,
+            gender=self.gender,
+            extra=dict(self.extra),
         )

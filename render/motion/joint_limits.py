@@ -84,4 +84,3 @@ class Pose:
         for axis, value in target.items():
             c = "xyz".index(axis)
             self.euler[:, j, c] += weight * (mirror[c] * value - self.euler[:, j, c])
-

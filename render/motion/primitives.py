@@ -39,9 +39,14 @@ def _keyframes(t: np.ndarray, key_t: np.ndarray, key_v: np.ndarray) -> np.ndarra
     return key_v[i] + u * (key_v[i + 1] - key_v[i])
 
 
-def _activation(rng: np.random.Generator, t: np.ndarray, rise: tuple[float, float],
-                hold: tuple[float, float], fall: tuple[float, float],
-                rest: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+def _activation(
+    rng: np.random.Generator,
+    t: np.ndarray,
+    rise: tuple[float, float],
+    hold: tuple[float, float],
+    fall: tuple[float, float],
+    rest: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
     """Repeated rest -> rise -> hold -> fall cycles of random length.
 
     Returns the weight (T,) in [0, 1] and the cycle index (T,), which changes only while the
@@ -68,7 +73,7 @@ def _activation(rng: np.random.Generator, t: np.ndarray, rise: tuple[float, floa
 def _ramp_integral(t: np.ndarray, tau: float) -> np.ndarray:
     """Integral of smoothstep(t / tau): a rate that eases in over tau seconds, integrated."""
     u = np.clip(t / tau, 0.0, 1.0)
-    return np.where(t < tau, tau * (u ** 3 - u ** 4 / 2.0), t - tau / 2.0)
+    return np.where(t < tau, tau * (u**3 - u**4 / 2.0), t - tau / 2.0)
 
 
 def _sides(rng: np.random.Generator, both_p: float = 0.25) -> tuple[str, ...]:
@@ -147,33 +152,68 @@ def _gait(rng: np.random.Generator, t: np.ndarray, pose: Pose, g: _Gait) -> None
 
 
 def _walk(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
-    _gait(rng, t, pose, _Gait(
-        freq=rng.uniform(0.8, 1.05), hip=rng.uniform(16, 28), knee_swing=rng.uniform(45, 62),
-        knee_stance=rng.uniform(3, 10), knee_peak=0.4, knee_sharpness=3.0,
-        arm=rng.uniform(8, 28), elbow=rng.uniform(5, 20), lean=rng.uniform(0, 5), in_place=False,
-    ))
+    _gait(
+        rng,
+        t,
+        pose,
+        _Gait(
+            freq=rng.uniform(0.8, 1.05),
+            hip=rng.uniform(16, 28),
+            knee_swing=rng.uniform(45, 62),
+            knee_stance=rng.uniform(3, 10),
+            knee_peak=0.4,
+            knee_sharpness=3.0,
+            arm=rng.uniform(8, 28),
+            elbow=rng.uniform(5, 20),
+            lean=rng.uniform(0, 5),
+            in_place=False,
+        ),
+    )
     curve = rng.uniform(-0.3, 0.3) if rng.uniform() < 0.5 else 0.0
     return curve * t
 
 
 def _run(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
-    _gait(rng, t, pose, _Gait(
-        freq=rng.uniform(1.2, 1.45), hip=rng.uniform(28, 38), knee_swing=rng.uniform(65, 85),
-        knee_stance=rng.uniform(12, 22), knee_peak=0.1, knee_sharpness=2.0,
-        arm=rng.uniform(20, 38), elbow=rng.uniform(60, 90), lean=rng.uniform(4, 12),
-        in_place=rng.uniform() < 0.3,
-    ))
+    _gait(
+        rng,
+        t,
+        pose,
+        _Gait(
+            freq=rng.uniform(1.2, 1.45),
+            hip=rng.uniform(28, 38),
+            knee_swing=rng.uniform(65, 85),
+            knee_stance=rng.uniform(12, 22),
+            knee_peak=0.1,
+            knee_sharpness=2.0,
+            arm=rng.uniform(20, 38),
+            elbow=rng.uniform(60, 90),
+            lean=rng.uniform(4, 12),
+            in_place=rng.uniform() < 0.3,
+        ),
+    )
     curve = rng.uniform(-0.2, 0.2) if rng.uniform() < 0.3 else 0.0
     return curve * t
 
 
 def _turn(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """Stepping in place while the whole body rotates about the vertical, head leading."""
-    _gait(rng, t, pose, _Gait(
-        freq=rng.uniform(0.9, 1.3), hip=rng.uniform(14, 24), knee_swing=0.0,
-        knee_stance=rng.uniform(3, 10), knee_peak=0.0, knee_sharpness=0.0,
-        arm=rng.uniform(3, 12), elbow=rng.uniform(5, 15), lean=rng.uniform(0, 4), in_place=True,
-    ))
+    _gait(
+        rng,
+        t,
+        pose,
+        _Gait(
+            freq=rng.uniform(0.9, 1.3),
+            hip=rng.uniform(14, 24),
+            knee_swing=0.0,
+            knee_stance=rng.uniform(3, 10),
+            knee_peak=0.0,
+            knee_sharpness=0.0,
+            arm=rng.uniform(3, 12),
+            elbow=rng.uniform(5, 15),
+            lean=rng.uniform(0, 4),
+            in_place=True,
+        ),
+    )
     direction = rng.choice([-1.0, 1.0])
     ease = rng.uniform(0.3, 0.8)
     lead = _smoothstep(t / ease)
@@ -258,8 +298,9 @@ def _reach(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
             continue
         elevation = np.radians(rng.uniform(-45, 75, size=n))
         azimuth = np.radians(rng.uniform(-35, 110, size=n))  # from forward toward the arm's side
-        targets[side] = np.stack([np.cos(elevation) * np.sin(azimuth), np.sin(elevation),
-                                  np.cos(elevation) * np.cos(azimuth)], -1)
+        targets[side] = np.stack(
+            [np.cos(elevation) * np.sin(azimuth), np.sin(elevation), np.cos(elevation) * np.cos(azimuth)], -1
+        )
     for side, dirs in targets.items():
         shoulder = np.array([_swing_to(d) for d in dirs])[cycle]
         elevation = np.degrees(np.arcsin(dirs[cycle, 1]))
@@ -334,8 +375,14 @@ def _kick(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
         chamber = [rng.uniform(45, 70), rng.uniform(80, 110), rng.uniform(0, 20), 5, 8]
         extend = [rng.uniform(60, 95), rng.uniform(0, 20), rng.uniform(20, 40), rng.uniform(5, 15), 12]
         # (pose, seconds until the next key): rest, chamber, snap out, hold, re-chamber, land
-        for value, duration in ((stand, (0.2, 0.8)), (stand, (0.3, 0.45)), (chamber, (0.3, 0.45)),
-                                (extend, (0.05, 0.3)), (extend, (0.25, 0.4)), (chamber, (0.3, 0.5))):
+        for value, duration in (
+            (stand, (0.2, 0.8)),
+            (stand, (0.3, 0.45)),
+            (chamber, (0.3, 0.45)),
+            (extend, (0.05, 0.3)),
+            (extend, (0.25, 0.4)),
+            (chamber, (0.3, 0.5)),
+        ):
             key_t.append(now)
             key_v.append(value)
             now += rng.uniform(*duration)
@@ -354,11 +401,19 @@ def _kick(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
 
 
 PRIMITIVES: dict[str, Callable[[np.random.Generator, np.ndarray, Pose], np.ndarray]] = {
-    "walk": _walk, "run": _run, "turn": _turn, "idle": _idle, "squat": _squat, "bend": _bend,
-    "reach": _reach, "wave": _wave, "clap": _clap, "arms_raise": _arms_raise, "kick": _kick,
+    "walk": _walk,
+    "run": _run,
+    "turn": _turn,
+    "idle": _idle,
+    "squat": _squat,
+    "bend": _bend,
+    "reach": _reach,
+    "wave": _wave,
+    "clap": _clap,
+    "arms_raise": _arms_raise,
+    "kick": _kick,
 }
 MOTION_KINDS: tuple[str, ...] = tuple(PRIMITIVES)
 OVERLAY_BASES = ("walk", "turn", "idle")  # kinds whose arms are free for a gesture on top
 OVERLAY_GESTURES = ("wave", "reach")
 OVERLAY_P = 0.3
-

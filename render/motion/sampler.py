@@ -60,8 +60,7 @@ def _place_on_feet(global_orient: np.ndarray, body_pose: np.ndarray) -> np.ndarr
     return np.concatenate([xy, -lowest], axis=1)
 
 
-def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0,
-                kind: str | None = None) -> MotionClip:
+def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0, kind: str | None = None) -> MotionClip:
     """A random clip of ``num_frames`` frames at ``fps`` (a random kind unless one is given)."""
     if kind is None:
         kind = MOTION_KINDS[rng.integers(len(MOTION_KINDS))]
@@ -83,8 +82,14 @@ def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0,
     global_orient = matrix_to_axis_angle(yaw @ SMPL_CANONICAL_TO_WORLD @ local[:, 0])
     body_pose = matrix_to_axis_angle(local[:, 1:])
     transl = _place_on_feet(global_orient, body_pose)
-    return MotionClip(global_orient=global_orient, body_pose=body_pose, transl=transl, fps=float(fps),
-                      source=f"sampler:{kind}", extra=extra)
+    return MotionClip(
+        global_orient=global_orient,
+        body_pose=body_pose,
+        transl=transl,
+        fps=float(fps),
+        source=f"sampler:{kind}",
+        extra=extra,
+    )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .croco import CroCoConfig, CroCoNet, preset_config
 from .croco_weights import load_croco_checkpoint, load_croco_weights
-from .heads import MODES
+from .task_catalog import HEAD_MODES
 
 
 class CroCoBackbone(CroCoNet):
@@ -74,8 +74,8 @@ class CroCoDownstream(nn.Module):
 
     def __init__(self, backbone: CroCoBackbone, head: nn.Module, mode: str = "monocular") -> None:
         super().__init__()
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode not in HEAD_MODES:
+            raise ValueError(f"mode must be one of {HEAD_MODES}, got {mode!r}")
         if mode == "monocular" and backbone.has_decoder:
             backbone.drop_decoder()
         if mode == "binocular" and not backbone.has_decoder:
@@ -99,8 +99,8 @@ class CroCoDownstream(nn.Module):
         `head` may be a function of the backbone's config that builds it, since with a checkpoint
         the widths are only known once it is read.
         """
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode not in HEAD_MODES:
+            raise ValueError(f"mode must be one of {HEAD_MODES}, got {mode!r}")
         kind, _, path = init.partition(":")
         if kind != "random" and config is not None:
             raise ValueError(f"init {init!r} takes its config from the file; config is for 'random' only")

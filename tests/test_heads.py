@@ -16,15 +16,11 @@ from crocohuman.core.rotations import axis_angle_to_matrix
 from crocohuman.model import CroCoNet, save_croco_weights
 from crocohuman.model.croco import preset_config
 from crocohuman.model.downstream import CroCoDownstream
+from crocohuman.model.dpt_head import DENSEPOSE_OUTPUTS, DPTHead, densepose_loss, densepose_outputs, dpt_hooks
 from crocohuman.model.heads import (
-    DENSEPOSE_OUTPUTS,
-    DPTHead,
     IterativeRegressor,
     PooledMLP,
     VertexRegressor,
-    densepose_loss,
-    densepose_outputs,
-    dpt_hooks,
     mesh_downsample_matrix,
     param_spec_for,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from crocohuman.model.heads import DENSEPOSE_OUTPUTS, DPTHead, densepose_loss, densepose_outputs
+from crocohuman.model.dpt_head import DENSEPOSE_OUTPUTS, DPTHead, densepose_loss, densepose_outputs
 from crocohuman.model.tasks.spec import TaskSpec
 
 

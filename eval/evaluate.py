@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,17 +40,17 @@ from crocohuman.eval.predictions import (
 from crocohuman.eval.report import finished_report, markdown_table, scored_fingerprint, write_json, write_text
 from crocohuman.eval.scoring import JOINT_UNITS, score_task
 from crocohuman.model.croco import CroCoConfig
-from crocohuman.model.finetune import FinetuneTask, run_model
+from crocohuman.model.finetune import FinetuneTask, finetune, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.run_checkpoint import load_training_checkpoint
 from crocohuman.model.task_catalog import TASK_INFO, task_spec, tasks_on
-from crocohuman.model.train_config import FinetuneConfig, TrainConfig
+from crocohuman.model.train_config import FinetuneConfig, TrainConfig, load_config
 
 log = logging.getLogger("crocohuman.eval")
 PREDICTIONS_FILE = "predictions.npz"
 NOT_TARGETS = ("img", "img_top", "index", "crop", "key")  # batch entries that are inputs or bookkeeping
 
-__all__ = ["JOINT_UNITS", "EvalConfig", "evaluate", "load_finetuned"]
+__all__ = ["JOINT_UNITS", "EvalConfig", "evaluate", "finetune_and_evaluate", "load_finetuned"]
 
 
 def load_finetuned(path: Path, model_path: str | None = None) -> tuple[torch.nn.Module, TrainConfig, dict]:
@@ -251,3 +253,15 @@ def evaluate(eval_config: EvalConfig) -> dict:
     write_text(out_dir / "results.md", markdown_table(title, list(scores.rows.items()), scores.units))
     write_json(out_dir / "results.json", summary)
     return summary
+
+
+def finetune_and_evaluate(
+    preset: str, overrides: Sequence[str], values: dict[str, Any], test_options: dict[str, Any]
+) -> dict:
+    """Fine-tune one run (resuming from its folder) and score its last checkpoint: the step the few-shot
+    and GUN-71 scripts repeat. ``preset``, ``overrides`` and ``values`` go to ``load_config``; the run
+    folder, benchmark and root are read back from ``values`` so the model is scored where it trained."""
+    out = Path(values["out_dir"])
+    finetune(load_config(preset, overrides, values))
+    benchmark, root = values["finetune.benchmark"], values["finetune.root"]
+    return evaluate(EvalConfig(out / "checkpoint-last.pt", benchmark, root, out / "eval", test_options))

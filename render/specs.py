@@ -7,15 +7,17 @@ anny or OpenGL are imported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 BACKGROUND_FORMS = '"procedural", "images:DIR" or "scene:FILE"'
 MOTION_FORMS = "'sampler', 'sampler:KIND' or 'amass:DIR'"
 # Scene file formats and the up axis each uses by default (glTF's spec and Habitat/Replica .obj
 # exports are Y-up, PLY scans Z-up).
 SCENE_UP_AXIS: dict[str, Literal["y", "z"]] = {".glb": "y", ".gltf": "y", ".obj": "y", ".ply": "z"}
+_SpecT = TypeVar("_SpecT")
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,17 @@ def parse_motion_spec(spec: str) -> MotionSpec:
     raise ValueError(f"unknown motion source {spec!r}; expected {MOTION_FORMS}")
 
 
+def _parse_option(option: str, parse: Callable[[str], _SpecT], spec: str) -> _SpecT:
+    """``parse(spec)``, its syntax error prefixed with the command-line option that carried the spec."""
+    try:
+        return parse(spec)
+    except ValueError as error:
+        raise ValueError(f"{option}: {error}") from None
+
+
 def check_background_spec(spec: str) -> BackgroundSpec:
     """The parsed spec, once its folder or file is known to exist (and a scene's format to be known)."""
-    try:
-        parsed = parse_background_spec(spec)
-    except ValueError as error:
-        raise ValueError(f"--background: {error}") from None
+    parsed = _parse_option("--background", parse_background_spec, spec)
     if parsed.kind == "images" and not parsed.path.is_dir():
         raise ValueError(f"--background {spec}: no such folder {parsed.path}")
     if parsed.kind == "scene":
@@ -77,10 +84,7 @@ def check_background_spec(spec: str) -> BackgroundSpec:
 
 def check_motion_spec(spec: str) -> MotionSpec:
     """The parsed spec, once an AMASS folder is known to exist or a sampler kind to be known."""
-    try:
-        parsed = parse_motion_spec(spec)
-    except ValueError as error:
-        raise ValueError(f"--motion: {error}") from None
+    parsed = _parse_option("--motion", parse_motion_spec, spec)
     if parsed.kind == "amass" and not parsed.path.is_dir():
         raise ValueError(f"--motion {spec}: no such folder {parsed.path}")
     if parsed.sampler_kind is not None:

@@ -12,11 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from crocohuman.eval.evaluate import EvalConfig, evaluate
+from crocohuman.eval.evaluate import finetune_and_evaluate
 from crocohuman.eval.metrics import mean_std
-from crocohuman.model.finetune import finetune
 from crocohuman.model.task_catalog import TASK_INFO
-from crocohuman.model.train_config import load_config
 
 
 def main() -> None:
@@ -41,26 +39,21 @@ def main() -> None:
     for shots in args.shots:
         accuracies, per_class = [], []
         for seed in args.seeds:
-            out = Path(args.runs) / f"{shots}-shot-seed{seed}"
-            finetune(
-                load_config(
-                    args.config,
-                    args.overrides,
-                    {
-                        "init": args.init,
-                        "out_dir": str(out),
-                        "finetune.task": args.task,
-                        "finetune.benchmark": benchmark,
-                        "finetune.root": root,
-                        "finetune.num_classes": args.num_classes,
-                        "finetune.shots": shots,
-                        "finetune.shot_seed": seed,
-                        "finetune.options": {"split": args.train_split},
-                    },
-                )
-            )
-            report = evaluate(
-                EvalConfig(out / "checkpoint-last.pt", benchmark, root, out / "eval", {"split": args.test_split})
+            report = finetune_and_evaluate(
+                args.config,
+                args.overrides,
+                {
+                    "init": args.init,
+                    "out_dir": str(Path(args.runs) / f"{shots}-shot-seed{seed}"),
+                    "finetune.task": args.task,
+                    "finetune.benchmark": benchmark,
+                    "finetune.root": root,
+                    "finetune.num_classes": args.num_classes,
+                    "finetune.shots": shots,
+                    "finetune.shot_seed": seed,
+                    "finetune.options": {"split": args.train_split},
+                },
+                {"split": args.test_split},
             )
             accuracies.append(report["results"]["model"]["accuracy %"])
             per_class.append(report["results"]["model"]["mean per-class %"])

@@ -15,37 +15,27 @@ import argparse
 from pathlib import Path
 
 from crocohuman.datasets.gun71 import NUM_CLASSES, PROTOCOLS
-from crocohuman.eval.evaluate import EvalConfig, evaluate
-from crocohuman.model.finetune import finetune
-from crocohuman.model.train_config import load_config
+from crocohuman.eval.evaluate import finetune_and_evaluate
 
 TITLES = {"best_view": "Best View", "all": "All"}
 
 
 def run_protocol(args: argparse.Namespace, protocol: str) -> dict:
     """Fine-tune and score one protocol; the evaluation summary."""
-    out = Path(args.runs) / protocol
     options = {"protocol": protocol, **({"annotations": args.annotations} if args.annotations else {})}
-    train_options = {**options, "split": args.train_split}
-    finetune(
-        load_config(
-            args.config,
-            args.overrides,
-            {
-                "init": args.init,
-                "out_dir": str(out),
-                "finetune.task": "grasp",
-                "finetune.benchmark": "gun71",
-                "finetune.root": args.data_root,
-                "finetune.num_classes": NUM_CLASSES,
-                "finetune.options": train_options,
-            },
-        )
-    )
-    return evaluate(
-        EvalConfig(
-            out / "checkpoint-last.pt", "gun71", args.data_root, out / "eval", {**options, "split": args.test_split}
-        )
+    return finetune_and_evaluate(
+        args.config,
+        args.overrides,
+        {
+            "init": args.init,
+            "out_dir": str(Path(args.runs) / protocol),
+            "finetune.task": "grasp",
+            "finetune.benchmark": "gun71",
+            "finetune.root": args.data_root,
+            "finetune.num_classes": NUM_CLASSES,
+            "finetune.options": {**options, "split": args.train_split},
+        },
+        {**options, "split": args.test_split},
     )
 
 

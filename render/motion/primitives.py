@@ -9,7 +9,7 @@ world Z, per frame).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -126,6 +126,50 @@ class _Gait:
     in_place: bool
 
 
+_Draw = float | tuple[float, float]  # a fixed value, or the (low, high) of a uniform draw
+
+
+def _draw(rng: np.random.Generator, value: _Draw) -> float:
+    """A uniform draw from a range; a fixed value takes nothing from the generator."""
+    return rng.uniform(*value) if isinstance(value, tuple) else value
+
+
+def _chance(rng: np.random.Generator, p: float) -> bool:
+    """True with probability p; a certain outcome (p = 0 or 1) takes nothing from the generator."""
+    return p >= 1.0 or (p > 0.0 and rng.uniform() < p)
+
+
+@dataclass(frozen=True)
+class _GaitRanges:
+    """Where one gait kind draws its ``_Gait`` from: the same fields, as ranges or fixed values."""
+
+    freq: _Draw
+    hip: _Draw
+    knee_swing: _Draw
+    knee_stance: _Draw
+    knee_peak: _Draw
+    knee_sharpness: _Draw
+    arm: _Draw
+    elbow: _Draw
+    lean: _Draw
+    in_place_p: float  # chance of stepping in place
+
+    def sample(self, rng: np.random.Generator) -> _Gait:
+        """Draws in ``_Gait``'s field order, the order every recorded clip's random stream follows."""
+        drawn = {f.name: _draw(rng, getattr(self, f.name)) for f in fields(_Gait) if f.name != "in_place"}
+        return _Gait(**drawn, in_place=_chance(rng, self.in_place_p))
+
+
+# Per gait kind, in field order: freq (Hz), hip, knee_swing, knee_stance, knee_peak, knee_sharpness,
+# arm, elbow, lean (degrees), in_place_p. Turning steps in place, knee lifting with the hip (see
+# _gait), so it has no swing bump.
+_GAIT_RANGES = {
+    "walk": _GaitRanges((0.8, 1.05), (16, 28), (45, 62), (3, 10), 0.4, 3.0, (8, 28), (5, 20), (0, 5), 0.0),
+    "run": _GaitRanges((1.2, 1.45), (28, 38), (65, 85), (12, 22), 0.1, 2.0, (20, 38), (60, 90), (4, 12), 0.3),
+    "turn": _GaitRanges((0.9, 1.3), (14, 24), 0.0, (3, 10), 0.0, 0.0, (3, 12), (5, 15), (0, 4), 1.0),
+}
+
+
 def _gait(rng: np.random.Generator, t: np.ndarray, pose: Pose, g: _Gait) -> None:
     """Cyclic stepping: legs in antiphase, arms opposite the legs, pelvis twist and drop."""
     phase0 = 2.0 * np.pi * g.freq * t + rng.uniform(0, 2 * np.pi)
@@ -151,69 +195,27 @@ def _gait(rng: np.random.Generator, t: np.ndarray, pose: Pose, g: _Gait) -> None
     pose.add("spine2", x=g.lean / 2)
 
 
-def _walk(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
-    _gait(
-        rng,
-        t,
-        pose,
-        _Gait(
-            freq=rng.uniform(0.8, 1.05),
-            hip=rng.uniform(16, 28),
-            knee_swing=rng.uniform(45, 62),
-            knee_stance=rng.uniform(3, 10),
-            knee_peak=0.4,
-            knee_sharpness=3.0,
-            arm=rng.uniform(8, 28),
-            elbow=rng.uniform(5, 20),
-            lean=rng.uniform(0, 5),
-            in_place=False,
-        ),
-    )
-    curve = rng.uniform(-0.3, 0.3) if rng.uniform() < 0.5 else 0.0
+def _drift(rng: np.random.Generator, t: np.ndarray, p: float, rate: float) -> np.ndarray:
+    """Heading turning at a constant random rate (up to ``rate`` rad/s either way) with probability p."""
+    curve = rng.uniform(-rate, rate) if rng.uniform() < p else 0.0
     return curve * t
+
+
+def _walk(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
+    """Walking forward, along a gentle curve half of the time."""
+    _gait(rng, t, pose, _GAIT_RANGES["walk"].sample(rng))
+    return _drift(rng, t, p=0.5, rate=0.3)
 
 
 def _run(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
-    _gait(
-        rng,
-        t,
-        pose,
-        _Gait(
-            freq=rng.uniform(1.2, 1.45),
-            hip=rng.uniform(28, 38),
-            knee_swing=rng.uniform(65, 85),
-            knee_stance=rng.uniform(12, 22),
-            knee_peak=0.1,
-            knee_sharpness=2.0,
-            arm=rng.uniform(20, 38),
-            elbow=rng.uniform(60, 90),
-            lean=rng.uniform(4, 12),
-            in_place=rng.uniform() < 0.3,
-        ),
-    )
-    curve = rng.uniform(-0.2, 0.2) if rng.uniform() < 0.3 else 0.0
-    return curve * t
+    """Running, now and then on the spot, seldom along a curve."""
+    _gait(rng, t, pose, _GAIT_RANGES["run"].sample(rng))
+    return _drift(rng, t, p=0.3, rate=0.2)
 
 
 def _turn(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """Stepping in place while the whole body rotates about the vertical, head leading."""
-    _gait(
-        rng,
-        t,
-        pose,
-        _Gait(
-            freq=rng.uniform(0.9, 1.3),
-            hip=rng.uniform(14, 24),
-            knee_swing=0.0,
-            knee_stance=rng.uniform(3, 10),
-            knee_peak=0.0,
-            knee_sharpness=0.0,
-            arm=rng.uniform(3, 12),
-            elbow=rng.uniform(5, 15),
-            lean=rng.uniform(0, 4),
-            in_place=True,
-        ),
-    )
+    _gait(rng, t, pose, _GAIT_RANGES["turn"].sample(rng))
     direction = rng.choice([-1.0, 1.0])
     ease = rng.uniform(0.3, 0.8)
     lead = _smoothstep(t / ease)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 os.environ.setdefault("LP_NUM_THREADS", "1")  # Mesa llvmpipe: one rendering thread (one core)
 
@@ -20,21 +21,31 @@ import torch
 
 from crocohuman.render.camera_rig import RigConfig, sample_rig
 from crocohuman.render.config import RenderConfig
-from crocohuman.render.pipeline import make_take_renderer, take_rng
+from crocohuman.render.pipeline import make_take_renderer, renderer_for, take_rng
 from crocohuman.render.raster import MeshBuffers, Rasterizer, create_context
 from crocohuman.render.shard_writer import encode_take
 from crocohuman.render.take_renderer import sample_lighting, vertex_normals
 
 
-def bench_default(config: RenderConfig, images: int) -> tuple[float, str]:
-    renderer = make_take_renderer(config)
+def bench_default(
+    config: RenderConfig, images: int, seconds: float | None = None, before_timing: Callable[[], object] | None = None
+) -> tuple[float, str]:
+    """Labelled img/s of whole takes, rendered and encoded, after a warm-up take: ``images`` images,
+    or as many takes as fit in ``seconds`` (at least one) when it is given. ``before_timing`` runs
+    between the warm-up and the clock's start (e.g. a barrier of worker processes)."""
+    renderer = renderer_for(config)
     renderer.render(take_rng(0, 10**6))  # warm-up: shader compilation, texture canvas
+    if before_timing is not None:
+        before_timing()
     per_take = config.frames * config.rig.views
-    takes = max(1, images // per_take)
+    takes = max(1, images // per_take) if seconds is None else 10**9
     start = time.perf_counter()
     for index in range(takes):
         take = renderer.render(take_rng(0, index))
         encode_take(f"{index:09d}", take, [0, index])
+        if seconds is not None and time.perf_counter() - start >= seconds:
+            takes = index + 1
+            break
     return takes * per_take / (time.perf_counter() - start), renderer.raster.renderer_name
 
 

@@ -33,14 +33,18 @@ TINY = {
 }
 
 
-def time_steps(model: CroCoNet, batch: int, dtype: str, device: torch.device, steps: int, warmup: int) -> float:
-    """Pairs per second of full training steps."""
+def time_steps(
+    model: CroCoNet, batch: int, dtype: str, device: torch.device, steps: int, warmup: int, seconds: float | None = None
+) -> float:
+    """Pairs per second of full training steps after ``warmup`` steps: ``steps`` steps, or fewer
+    when ``seconds`` (if given) have passed."""
     size = model.config.img_size
     img1 = torch.randn(batch, 3, size, size, device=device)
     img2 = torch.randn(batch, 3, size, size, device=device)
     mask = uniform_mask(batch, (size // model.config.patch_size) ** 2, 0.75).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device.type == "cuda")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dtype == "bf16" else nullcontext()
+    timed = 0
     for i in range(warmup + steps):
         if i == warmup:
             if device.type == "cuda":
@@ -52,9 +56,12 @@ def time_steps(model: CroCoNet, batch: int, dtype: str, device: torch.device, st
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        timed += i >= warmup
+        if seconds is not None and timed and time.perf_counter() - start >= seconds:
+            break  # the clock reads the launch, not the GPU: close enough once steps are many
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return batch * steps / (time.perf_counter() - start)
+    return batch * timed / (time.perf_counter() - start)
 
 
 def loader_rate(root: str, size: int, batch: int, workers: int, batches: int) -> float:

@@ -75,32 +75,7 @@ def main() -> None:
 @click.option("--num-shards", default=1, help="How many processes/launcher tasks split the job.")
 @click.option("--workers", default=1, help="Worker processes on this machine.")
 @click.option("--verbose", "-v", is_flag=True)
-def render(
-    output,
-    takes,
-    takes_per_shard,
-    views,
-    frames,
-    fps,
-    size,
-    body,
-    model_path,
-    gender,
-    texture_dir,
-    uv_obj,
-    motion,
-    background,
-    azimuth_range,
-    elevation,
-    distance,
-    focal,
-    rgb_format,
-    seed,
-    shard_index,
-    num_shards,
-    workers,
-    verbose,
-) -> None:
+def render(verbose: bool, **options) -> None:
     """Render SURREAL-style takes: T time steps x N views of one body per take.
 
     Re-running the same command resumes; on a finished folder it changes nothing.
@@ -108,38 +83,35 @@ def render(
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        config = RenderConfig(
-            output=output,
-            takes=takes,
-            takes_per_shard=takes_per_shard,
-            frames=frames,
-            fps=fps,
-            width=size,
-            height=size,
-            body=body,
-            model_path=model_path,
-            gender=gender,
-            texture_dir=texture_dir,
-            uv_obj=uv_obj,
-            motion=motion,
-            background=background,
-            rig=RigConfig(
-                views=views, azimuth_range=azimuth_range, elevation=elevation, distance=distance, focal=focal
-            ),
-            rgb_format=rgb_format,
-            seed=seed,
-            shard_index=shard_index,
-            num_shards=num_shards,
-            workers=workers,
-        )
+        config = _render_config(**options)
         from crocohuman.render.pipeline import run
 
         manifest = run(config)
     except (ValueError, FileNotFoundError, PermissionError, RuntimeError) as error:
         _fail(error)
+    click.echo(_summary(options["output"], manifest))
+
+
+def _render_config(
+    views: int,
+    azimuth_range: float,
+    elevation: tuple[float, float],
+    distance: tuple[float, float],
+    focal: tuple[float, float],
+    size: int,
+    **options,
+) -> RenderConfig:
+    """The typed config of ``render``'s options: the camera options make the rig, ``--size`` both sides;
+    every other option is the config field of the same name."""
+    rig = RigConfig(views=views, azimuth_range=azimuth_range, elevation=elevation, distance=distance, focal=focal)
+    return RenderConfig(width=size, height=size, rig=rig, **options)
+
+
+def _summary(output: Path, manifest: dict) -> str:
+    """One line on the dataset folder: shards done of the job's, takes, images and the preview."""
     counts = manifest["counts"]
     preview = f"; preview: {output / 'preview.png'}" if manifest["preview"] else ""
-    click.echo(
+    return (
         f"{output}: {counts['shards_done']}/{counts['shards_total']} shards, {counts['takes']} takes, "
         f"{counts['images']} images{preview}"
     )

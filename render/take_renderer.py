@@ -89,28 +89,44 @@ class TakeRenderer:
             self.raster.update_mesh("scene", scene.positions, scene.normals)
 
     def render(self, rng: np.random.Generator) -> Take:
+        """Draw one take (body, clip, placement, cameras, lights, backgrounds) and render every view."""
         # One stream per factor: changing how one factor is drawn leaves the others as they were.
         body_rng, motion_rng, place_rng, camera_rng, light_rng, background_rng = rng.spawn(6)
         identity = self.body.sample_identity(body_rng)
         clip = self.motion.sample_clip(motion_rng, self.frames, self.fps)
         posed = self.body.pose(identity, clip)
+        vertices, joints, offset = self._stand(posed, place_rng)
+        cameras = self._cameras(vertices, joints, camera_rng)
+        lighting = sample_lighting(light_rng)
+        rgb, labels = self._render_views(identity, vertices, cameras, lighting, background_rng)
+        return self._take(identity, posed, clip, offset, joints, cameras, rgb, labels)
+
+    def _stand(self, posed, place_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vertices and joints stood on the ground (z = 0), at a drawn spot of the scene if there is one."""
         vertices = posed.vertices.astype(np.float64)
         joints = posed.joints.astype(np.float64)
-        # Stand the person on the ground (z = 0), at the chosen spot of the scene if there is one.
         offset = np.array([-vertices[..., 0].mean(), -vertices[..., 1].mean(), -vertices[..., 2].min()])
-        eyes = None
         if self.scene is not None:
             spot = self.scene.sample_standing_spot(place_rng)
             offset += np.array([spot[0], spot[1], self.scene.floor_z])
-        vertices, joints = vertices + offset, joints + offset
+        return vertices + offset, joints + offset, offset
+
+    def _cameras(self, vertices: np.ndarray, joints: np.ndarray, camera_rng: np.random.Generator) -> list:
+        """The take's cameras, framing the body; in a scene, placed where they see the body past the furniture."""
+        eyes = None
         if self.scene is not None:
             body_points = joints[[0, -1]][:, VISIBLE_JOINTS].reshape(-1, 3)
             eyes = np.stack([self.scene.sample_camera_position(camera_rng, body_points) for _ in range(self.rig.views)])
         # Framing only needs the extreme points: the convex hull of the body over all time steps.
         points = vertices.reshape(-1, 3)
         hull = points[ConvexHull(points).vertices]
-        cameras = sample_rig(camera_rng, self.rig, hull, self.width, self.height, eyes)
-        lighting = sample_lighting(light_rng)
+        return sample_rig(camera_rng, self.rig, hull, self.width, self.height, eyes)
+
+    def _render_views(
+        self, identity, vertices: np.ndarray, cameras: list, lighting: Lighting, background_rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Colour (T, N, H, W, 3) uint8 over the backgrounds, and labels (T, N, H, W, 4) uint16:
+        part (the I of IUV), U, V, depth in mm."""
         texcoords, corner_labels = self._person_static
         self.raster.set_mesh("person", MeshBuffers(texcoords, corner_labels, identity.texture))
         backgrounds = (
@@ -132,6 +148,10 @@ class TakeRenderer:
                 mask = labels[t, v, ..., 0] > 0
                 composite = color if backgrounds is None else np.where(mask[..., None], color, backgrounds[v])
                 rgb[t, v] = soften_edges(composite, mask)
+        return rgb, labels
+
+    def _take(self, identity, posed, clip, offset, joints, cameras, rgb, labels) -> Take:
+        """The rendered views and their targets, assembled into a take."""
         joints2d = np.stack([camera.project(joints)[0] for camera in cameras], 1)
         return Take(
             rgb=rgb,

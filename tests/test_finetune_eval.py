@@ -312,70 +312,71 @@ def test_croco_eval_3dpw_on_the_native_layout(takes, tmp_path):
     assert report["results"]["model"]["MPJPE"] == pytest.approx(mean_error_mm(predictions["joints"], gt), rel=1e-5)
 
 
+def write_smpl_protocol_inputs(root) -> None:
+    """3DPW in its native layout, full-size fake SMPL model files and an H36M regressor, under ``root``."""
+    make_3dpw(root / "3dpw")
+    write_full_size_fake_smpl(root / "models" / "smpl")
+    regressor = np.random.default_rng(0).random((17, 6890))
+    regressor[:, 1024:] = 0.0  # only the fake humanoid's own vertices
+    np.save(root / "J_regressor_h36m.npy", regressor / regressor.sum(1, keepdims=True))
+
+
+def eval_3dpw_smpl(root, *source: str):
+    """``croco-eval 3dpw`` on the inputs under ``root`` with the SMPL protocol's model files and regressor;
+    ``source``: ``--checkpoint`` or ``--predictions`` and its path."""
+    return CliRunner().invoke(
+        eval_cli,
+        [
+            "3dpw",
+            *source,
+            "--data-root",
+            str(root / "3dpw"),
+            "--workers",
+            "0",
+            "--smpl-model",
+            str(root / "models"),
+            "--h36m-regressor",
+            str(root / "J_regressor_h36m.npy"),
+        ],
+    )
+
+
+def write_perfect_predictions(root, predictions) -> None:
+    """``root/perfect.npz``: ``predictions`` with the 3DPW ground truth's own SMPL parameters in place of the
+    model's (rotations as float32 matrices, as the hmr head writes them)."""
+    split = FinetuneDataset(open_benchmark("3dpw", root / "3dpw"), 64, train=False)
+    truth = [split[i] for i in range(len(split))]
+    as_matrix = lambda rotvecs: Rotation.from_rotvec(rotvecs.reshape(-1, 3)).as_matrix()  # noqa: E731
+    perfect = dict(
+        stored(predictions),
+        global_orient=np.stack([as_matrix(s["global_orient"].numpy()) for s in truth])[:, 0],
+        body_pose=np.stack([as_matrix(s["body_pose"].numpy()) for s in truth]),
+        betas=np.stack([s["betas"].numpy() for s in truth]),
+    )
+    np.savez(
+        root / "perfect.npz",
+        **{
+            key: value.astype(np.float32) if key in ("global_orient", "body_pose") else value
+            for key, value in perfect.items()
+        },
+    )
+
+
 def test_croco_eval_3dpw_smpl_protocol(takes, tmp_path):
     """The SPIN/HMR 2.0 3DPW protocol: SMPL meshes from the hmr head's parameters and the 3DPW
     ground truth (per-actor gender) through the H36M regressor, 14 joints, mm."""
     run = tmp_path / "run"
     finetune(config_for(run, "hmr", "synthetic", takes / "train"))
-    make_3dpw(tmp_path / "3dpw")
-    write_full_size_fake_smpl(tmp_path / "models" / "smpl")
-    regressor = np.random.default_rng(0).random((17, 6890))
-    regressor[:, 1024:] = 0.0  # only the fake humanoid's own vertices
-    np.save(tmp_path / "J_regressor_h36m.npy", regressor / regressor.sum(1, keepdims=True))
-    result = CliRunner().invoke(
-        eval_cli,
-        [
-            "3dpw",
-            "--checkpoint",
-            str(run / "checkpoint-last.pt"),
-            "--data-root",
-            str(tmp_path / "3dpw"),
-            "--workers",
-            "0",
-            "--smpl-model",
-            str(tmp_path / "models"),
-            "--h36m-regressor",
-            str(tmp_path / "J_regressor_h36m.npy"),
-        ],
-    )
+    write_smpl_protocol_inputs(tmp_path)
+    result = eval_3dpw_smpl(tmp_path, "--checkpoint", str(run / "checkpoint-last.pt"))
     assert result.exit_code == 0, result.output
     model = json.loads((run / "eval-3dpw" / "results.json").read_text())["results"]["model"]
     assert {"MPJPE (H36M-14)", "PA-MPJPE (H36M-14)", "MPVPE"} <= set(model)
 
     # The ground truth's own SMPL parameters as predictions: every mesh lands on its target (the fake
     # model files of all genders are the same), so all three errors are 0.
-    split = FinetuneDataset(open_benchmark("3dpw", tmp_path / "3dpw"), 64, train=False)
-    truth = [split[i] for i in range(len(split))]
-    as_matrix = lambda rotvecs: Rotation.from_rotvec(rotvecs.reshape(-1, 3)).as_matrix()  # noqa: E731
-    perfect = dict(
-        stored(run / "eval-3dpw" / "predictions.npz"),
-        global_orient=np.stack([as_matrix(s["global_orient"].numpy()) for s in truth])[:, 0],
-        body_pose=np.stack([as_matrix(s["body_pose"].numpy()) for s in truth]),
-        betas=np.stack([s["betas"].numpy() for s in truth]),
-    )
-    np.savez(
-        tmp_path / "perfect.npz",
-        **{
-            key: value.astype(np.float32) if key in ("global_orient", "body_pose") else value
-            for key, value in perfect.items()
-        },
-    )
-    result = CliRunner().invoke(
-        eval_cli,
-        [
-            "3dpw",
-            "--predictions",
-            str(tmp_path / "perfect.npz"),
-            "--data-root",
-            str(tmp_path / "3dpw"),
-            "--workers",
-            "0",
-            "--smpl-model",
-            str(tmp_path / "models"),
-            "--h36m-regressor",
-            str(tmp_path / "J_regressor_h36m.npy"),
-        ],
-    )
+    write_perfect_predictions(tmp_path, run / "eval-3dpw" / "predictions.npz")
+    result = eval_3dpw_smpl(tmp_path, "--predictions", str(tmp_path / "perfect.npz"))
     assert result.exit_code == 0, result.output
     row = json.loads((tmp_path / "perfect-3dpw" / "results.json").read_text())["results"]["model"]
     for name in ("MPJPE (H36M-14)", "PA-MPJPE (H36M-14)", "MPVPE"):

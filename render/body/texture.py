@@ -10,6 +10,7 @@ is baked once per topology; painting an identity is a few vectorised numpy passe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy import ndimage
@@ -68,6 +69,11 @@ class TextureCanvas:
     def size(self) -> int:
         return self.part.shape[0]
 
+    @cached_property
+    def regions(self) -> CanvasRegions:
+        """What painting an identity reads of this canvas, computed on first use and kept."""
+        return CanvasRegions(self)
+
 
 def bake_canvas(
     topology: BodyTopology, rest_vertices: np.ndarray, size: int = 512, features: dict[str, np.ndarray] | None = None
@@ -101,18 +107,56 @@ def bake_canvas(
     )
 
 
-def _in(part: np.ndarray, ids: tuple[int, ...]) -> np.ndarray:
-    return np.isin(part, ids)
+class Texels:
+    """A region of the atlas: its texels' flat (row-major) indices and the canvas's values there."""
+
+    def __init__(self, canvas: TextureCanvas, mask: np.ndarray):
+        self.index = np.flatnonzero(mask)
+        self.part = canvas.part.reshape(-1)[self.index]
+        self.v, self.u, self.height = (
+            a.reshape(-1)[self.index] for a in (canvas.chart_v, canvas.chart_u, canvas.height)
+        )
+        self.x, self.y = (canvas.position[..., k].reshape(-1)[self.index] for k in (0, 1))
 
 
-def _fabric(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarray:
-    """A garment pattern (S, S, 3) in [0, 255]: solid, stripes, checks, dots or mottled."""
+class CanvasRegions:
+    """What ``sample_texture`` reads of a canvas, computed once per canvas: the regions painted per
+    identity (clothes, shoes, head, face features) and their constant masks. Painting then only
+    touches a region's texels instead of whole-atlas arrays (same bytes: every value is computed by
+    the same operations, on the texels that keep it)."""
+
+    def __init__(self, canvas: TextureCanvas):
+        part = canvas.part
+        self.cloth = cloth = Texels(canvas, np.isin(part, TORSO + UPPER_ARM + LOWER_ARM + UPPER_LEG + LOWER_LEG))
+        self.torso = np.isin(cloth.part, TORSO)
+        self.torso_front = cloth.part == TORSO_FRONT
+        self.arm = np.isin(cloth.part, UPPER_ARM + LOWER_ARM)  # 0..1 upper arm, 1..2 lower arm
+        self.arm_position = np.where(np.isin(cloth.part, LOWER_ARM), 1.0 + cloth.v, cloth.v)
+        self.leg = np.isin(cloth.part, UPPER_LEG + LOWER_LEG)  # 0..1 thigh, 1..2 shank
+        self.leg_position = np.where(np.isin(cloth.part, LOWER_LEG), 1.0 + cloth.v, cloth.v)
+        self.shoes = shoes = Texels(canvas, np.isin(part, FEET) | (np.isin(part, LOWER_LEG) & (canvas.chart_v > 0.93)))
+        empty = np.zeros(0, bool)
+        has_shoes = shoes.index.size > 0
+        self.toe = shoes.y < np.quantile(shoes.y, 0.3) if has_shoes else empty  # the rest body faces -Y
+        self.sole = shoes.height < np.quantile(shoes.height, 0.15) if has_shoes else empty
+        self.head = head = Texels(canvas, np.isin(part, HEAD))
+        self.behind = head.y > np.median(head.y) - 0.01 if head.index.size else empty  # the back half (face is -Y)
+        self.features: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # name: (texels, alpha (K, 1) float32)
+        for name, mask in canvas.features.items():
+            alpha = mask.astype(np.float32).reshape(-1)
+            index = np.flatnonzero(alpha)
+            self.features[name] = (index, alpha[index, None])
+
+
+def _fabric(rng: np.random.Generator, cloth: Texels, shape: tuple[int, int]) -> np.ndarray:
+    """A garment pattern (K, 3) in [0, 255] on the ``cloth`` texels of an atlas of ``shape``:
+    solid, stripes, checks, dots or mottled. Noise is drawn for the whole atlas."""
     hue_colors = rng.uniform(0, 255, (2, 3))
     if rng.random() < 0.4:  # muted, everyday colours
         grey = rng.uniform(20, 230)
         hue_colors = grey + (hue_colors - grey) * rng.uniform(0.0, 0.5)
     a, b = hue_colors
-    h, u = canvas.height, canvas.chart_u
+    h, u = cloth.height, cloth.u
     kind = rng.choice(["solid", "stripes", "checks", "dots", "mottled"], p=[0.35, 0.2, 0.15, 0.1, 0.2])
     if kind == "solid":
         weight = np.zeros_like(h)
@@ -125,25 +169,26 @@ def _fabric(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarray:
         f = rng.uniform(80, 200)
         weight = ((np.sin(h * f) * np.sin(u * f / 6 * np.pi)) > 0.6).astype(np.float32)
     else:
-        noise = ndimage.gaussian_filter(rng.standard_normal(h.shape).astype(np.float32), rng.uniform(3, 12))
-        weight = np.clip(0.5 + noise / (noise.std() + 1e-6) * 0.35, 0, 1)
-    grain = 1.0 + 0.06 * rng.standard_normal(h.shape).astype(np.float32)
+        noise = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), rng.uniform(3, 12))
+        weight = np.clip(0.5 + noise.reshape(-1)[cloth.index] / (noise.std() + 1e-6) * 0.35, 0, 1)
+    grain = 1.0 + 0.06 * rng.standard_normal(shape).reshape(-1)[cloth.index].astype(np.float32)
     return (a * (1 - weight[..., None]) + b * weight[..., None]) * grain[..., None]
 
 
 def _front_details(
-    rng: np.random.Generator, canvas: TextureCanvas, image: np.ndarray, skin: np.ndarray, top: np.ndarray
-) -> np.ndarray:
+    rng: np.random.Generator, cloth: Texels, front: np.ndarray, image: np.ndarray, skin: np.ndarray
+) -> None:
     """What makes a top's front differ from its back, as on real clothes: a neckline showing skin
     and often a chest print or a contrasting placket. Without them, front and back views of a
-    body differ only by the face, and the heading of a person is needlessly ambiguous."""
-    x, height = canvas.position[..., 0], canvas.height
-    front = top & (canvas.part == TORSO_FRONT)
+    body differ only by the face, and the heading of a person is needlessly ambiguous.
+
+    ``front``: which ``cloth`` texels are the top's front; ``image`` (S * S, 3) is painted in place."""
     if not front.any():
-        return image
+        return
+    x, height = cloth.x, cloth.height
     collar = height[front].max()
     depth, slope = rng.uniform(0.015, 0.07), rng.uniform(0.0, 0.6)  # scoop (slope 0) to V neck
-    image = np.where((front & (height > collar - depth + slope * np.abs(x)))[..., None], skin, image)
+    image[cloth.index[front & (height > collar - depth + slope * np.abs(x))]] = skin
     detail = rng.choice(["print", "placket", "none"], p=[0.45, 0.25, 0.3])
     if detail == "print":
         centre, half_width, half_height = (
@@ -152,66 +197,60 @@ def _front_details(
             rng.uniform(0.02, 0.05),
         )
         patch = front & (np.abs(x) < half_width) & (np.abs(height - centre) < half_height)
-        image = np.where(patch[..., None], rng.uniform(0, 255, 3), image)
+        image[cloth.index[patch]] = rng.uniform(0, 255, 3)
     elif detail == "placket":
         strip = front & (np.abs(x) < rng.uniform(0.008, 0.02)) & (height < collar - depth)
-        image = np.where(strip[..., None], rng.uniform(0, 255, 3), image)
-    return image
+        image[cloth.index[strip]] = rng.uniform(0, 255, 3)
 
 
-def _shoe(rng: np.random.Generator, canvas: TextureCanvas, shoes: np.ndarray) -> np.ndarray:
-    """Shoe colours (S, S, 3): an upper, a sole of another colour and a toe cap at the front."""
+def _shoe(rng: np.random.Generator, regions: CanvasRegions) -> np.ndarray:
+    """Shoe colours (K, 3) of the shoe texels: an upper, a sole of another colour and a toe cap at the front."""
     upper = rng.uniform(10, 240, 3) * (0.4 if rng.random() < 0.5 else 1.0)
     sole = np.full(3, 235.0) if rng.random() < 0.6 else np.full(3, 35.0)
-    y, height = canvas.position[..., 1], canvas.height
-    toe = shoes & (y < np.quantile(y[shoes], 0.3))  # the rest body faces -Y
-    color = np.where(toe[..., None], upper * rng.uniform(0.5, 0.8) + sole * 0.3, upper)
-    return np.where((shoes & (height < np.quantile(height[shoes], 0.15)))[..., None], sole, color)
+    color = np.where(regions.toe[..., None], upper * rng.uniform(0.5, 0.8) + sole * 0.3, upper)
+    return np.where(regions.sole[..., None], sole, color)
 
 
 def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarray:
     """A random identity's atlas (S, S, 3) uint8: skin, hair, a top, trousers, shoes."""
-    part, v, height = canvas.part, canvas.chart_v, canvas.height
+    regions = canvas.regions
     tone = rng.uniform(0, len(SKIN_TONES) - 1)
     low = int(tone)
     skin = SKIN_TONES[low] + (SKIN_TONES[min(low + 1, len(SKIN_TONES) - 1)] - SKIN_TONES[low]) * (tone - low)
-    skin_variation = ndimage.gaussian_filter(rng.standard_normal(part.shape).astype(np.float32), 6) * 25
-    image = skin[None, None] * (1 + skin_variation[..., None] * 0.01)
+    skin_variation = ndimage.gaussian_filter(rng.standard_normal(canvas.part.shape).astype(np.float32), 6) * 25
+    # float32 skin, held in float64 like the garments painted over it (flat: one row per texel)
+    image = (skin * (1 + skin_variation.reshape(-1, 1) * 0.01)).astype(np.float64)
 
     # Top: torso and upper arms, sleeves of random length; trousers: legs to a random length.
+    cloth = regions.cloth
     sleeve = rng.choice([0.3, 1.0, 1.6, 2.0], p=[0.2, 0.35, 0.15, 0.3])  # 0..1 upper arm, 1..2 lower arm
-    arm_position = np.where(_in(part, LOWER_ARM), 1.0 + v, v)
-    top = _in(part, TORSO) | (_in(part, UPPER_ARM + LOWER_ARM) & (arm_position < sleeve))
+    top = regions.torso | (regions.arm & (regions.arm_position < sleeve))
     trouser = rng.choice([0.7, 1.5, 1.9, 2.0], p=[0.2, 0.1, 0.2, 0.5])  # 0..1 thigh, 1..2 shank
-    leg_position = np.where(_in(part, LOWER_LEG), 1.0 + v, v)
-    legs = _in(part, UPPER_LEG + LOWER_LEG) & (leg_position < trouser)
+    legs = regions.leg & (regions.leg_position < trouser)
     waist = rng.uniform(0.5, 0.58)  # rest height of the waistband
-    bottom = legs | (_in(part, TORSO) & (height < waist))
+    bottom = legs | (regions.torso & (cloth.height < waist))
     if rng.random() < 0.15:  # a dress or overall: one fabric for both
-        top_fabric = bottom_fabric = _fabric(rng, canvas)
+        top_fabric = bottom_fabric = _fabric(rng, cloth, canvas.part.shape)
     else:
-        top_fabric, bottom_fabric = _fabric(rng, canvas), _fabric(rng, canvas)
-    image = np.where(top[..., None], top_fabric, image)
-    image = np.where(bottom[..., None], bottom_fabric, image)
-    image = _front_details(rng, canvas, image, skin, top & ~bottom)
+        top_fabric, bottom_fabric = _fabric(rng, cloth, canvas.part.shape), _fabric(rng, cloth, canvas.part.shape)
+    image[cloth.index[top]] = top_fabric[top]
+    image[cloth.index[bottom]] = bottom_fabric[bottom]
+    _front_details(rng, cloth, top & ~bottom & regions.torso_front, image, skin)
 
-    shoes = _in(part, FEET) | (_in(part, LOWER_LEG) & (v > 0.93))
     if rng.random() < 0.9:
-        image = np.where(shoes[..., None], _shoe(rng, canvas, shoes), image)
+        image[regions.shoes.index] = _shoe(rng, regions)
 
-    head = _in(part, HEAD)
+    head = regions.head
     hair_length = rng.choice([0.0, 0.3, 0.6, 1.0], p=[0.1, 0.4, 0.2, 0.3])
-    if hair_length > 0 and head.any():
-        head_y = canvas.position[head, 1]
-        head_height = height[head]
-        top, chin = head_height.max(), head_height.min()
+    if hair_length > 0 and head.index.size:
+        height = head.height
+        top, chin = height.max(), height.min()
         hairline = top - (top - chin) * rng.uniform(0.12, 0.22)  # forehead top
         nape = top - (top - chin) * (0.45 + 0.6 * hair_length)  # how far down the back it falls
-        behind = canvas.position[..., 1] > np.median(head_y) - 0.01  # the back half (face is -Y)
-        hair = head & ((height > hairline) | (behind & (height > nape)))
+        hair = (height > hairline) | (regions.behind & (height > nape))
         hair_color = HAIR_COLORS[rng.choice(len(HAIR_COLORS), p=HAIR_FREQUENCIES)] * rng.uniform(0.8, 1.2)
-        strands = 1 + 0.15 * np.sin(canvas.chart_u * 400 + rng.uniform(0, 6))
-        image = np.where(hair[..., None], hair_color * strands[..., None], image)
+        strands = 1 + 0.15 * np.sin(head.u[hair] * 400 + rng.uniform(0, 6))
+        image[head.index[hair]] = hair_color * strands[..., None]
 
     for name, color in (
         ("lips", skin * np.array([0.8, 0.55, 0.55])),
@@ -220,8 +259,7 @@ def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarra
         ("mouth", np.array([90.0, 30.0, 35.0])),
         ("nails", skin * 1.1),
     ):
-        mask = canvas.features.get(name)
-        if mask is not None:
-            alpha = mask[..., None].astype(np.float32)
-            image = image * (1 - alpha) + np.asarray(color, np.float32) * alpha
-    return np.clip(image, 0, 255).astype(np.uint8)
+        if name in regions.features:  # texels outside a feature's mask (alpha 0) keep their colour
+            index, alpha = regions.features[name]
+            image[index] = image[index] * (1 - alpha) + np.asarray(color, np.float32) * alpha
+    return np.clip(image, 0, 255, out=image).astype(np.uint8).reshape(*canvas.part.shape, 3)

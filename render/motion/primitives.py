@@ -15,65 +15,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from crocohuman.core.conventions import SMPL_TPOSE_JOINTS
+from crocohuman.render.motion.curves import activation, bump, keyframes, ramp_integral, smoothstep
 from crocohuman.render.motion.joint_limits import EULER_ORDER, JOINT_LIMITS_DEG, NUM_POSE_JOINTS, Angle, Pose
-
-# ---------------------------------------------------------------------------------------------
-# Time tracks
-
-
-def _smoothstep(u: np.ndarray) -> np.ndarray:
-    u = np.clip(u, 0.0, 1.0)
-    return u * u * (3.0 - 2.0 * u)
-
-
-def _bump(phase: np.ndarray, sharpness: float = 2.0) -> np.ndarray:
-    """Smooth periodic bump, 1 at phase 0 and narrower as sharpness grows: shapes knee and ankle."""
-    return np.exp(sharpness * (np.cos(phase) - 1.0))
-
-
-def _keyframes(t: np.ndarray, key_t: np.ndarray, key_v: np.ndarray) -> np.ndarray:
-    """Smoothstep interpolation between keys (zero velocity at each key), held outside them."""
-    i = np.clip(np.searchsorted(key_t, t, side="right") - 1, 0, len(key_t) - 2)
-    u = _smoothstep((t - key_t[i]) / (key_t[i + 1] - key_t[i]))
-    u = u.reshape(u.shape + (1,) * (key_v.ndim - 1))
-    return key_v[i] + u * (key_v[i + 1] - key_v[i])
-
-
-def _activation(
-    rng: np.random.Generator,
-    t: np.ndarray,
-    rise: tuple[float, float],
-    hold: tuple[float, float],
-    fall: tuple[float, float],
-    rest: tuple[float, float],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Repeated rest -> rise -> hold -> fall cycles of random length.
-
-    Returns the weight (T,) in [0, 1] and the cycle index (T,), which changes only while the
-    weight is 0, so a primitive may draw a new target per cycle without a jump.
-    """
-    key_t, key_w, starts = [], [], []
-    now = -rng.uniform(0.0, rise[1] + hold[1])
-    while True:
-        starts.append(now)
-        key_t.append(now)
-        key_w.append(0.0)
-        for duration, weight in ((rise, 1.0), (hold, 1.0), (fall, 0.0)):
-            now += rng.uniform(*duration)
-            key_t.append(now)
-            key_w.append(weight)
-        if now > t[-1]:
-            break
-        now += rng.uniform(*rest)
-    weight = _keyframes(t, np.array(key_t), np.array(key_w))
-    cycle = np.clip(np.searchsorted(np.array(starts), t, side="right") - 1, 0, None)
-    return weight, cycle
-
-
-def _ramp_integral(t: np.ndarray, tau: float) -> np.ndarray:
-    """Integral of smoothstep(t / tau): a rate that eases in over tau seconds, integrated."""
-    u = np.clip(t / tau, 0.0, 1.0)
-    return np.where(t < tau, tau * (u**3 - u**4 / 2.0), t - tau / 2.0)
 
 
 def _sides(rng: np.random.Generator, both_p: float = 0.25) -> tuple[str, ...]:
@@ -182,10 +125,10 @@ def _gait(rng: np.random.Generator, t: np.ndarray, pose: Pose, g: _Gait) -> None
             knee = g.knee_stance + 2.0 * flex
         else:
             flex = g.hip * swing
-            knee = g.knee_stance + g.knee_swing * _bump(phase - g.knee_peak, g.knee_sharpness)
+            knee = g.knee_stance + g.knee_swing * bump(phase - g.knee_peak, g.knee_sharpness)
         pose.add("hip", side, x=-flex)
         pose.add("knee", side, x=knee)
-        pose.add("ankle", side, x=plantar * _bump(phase + 1.9) - dorsi * _bump(phase - 0.3))
+        pose.add("ankle", side, x=plantar * bump(phase + 1.9) - dorsi * bump(phase - 0.3))
         pose.add("shoulder", side, x=g.arm * swing)
         pose.add("elbow", side, y=-g.elbow * (0.7 - 0.3 * swing))
     pose.add("pelvis", y=-twist * np.sin(phase0), z=-drop * np.cos(phase0))
@@ -218,10 +161,10 @@ def _turn(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     _gait(rng, t, pose, _GAIT_RANGES["turn"].sample(rng))
     direction = rng.choice([-1.0, 1.0])
     ease = rng.uniform(0.3, 0.8)
-    lead = _smoothstep(t / ease)
+    lead = smoothstep(t / ease)
     pose.add("neck", y=direction * rng.uniform(10, 25) * lead)
     pose.add("spine3", y=direction * rng.uniform(4, 10) * lead)
-    return direction * rng.uniform(0.7, 1.8) * _ramp_integral(t, ease)
+    return direction * rng.uniform(0.7, 1.8) * ramp_integral(t, ease)
 
 
 def _idle(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
@@ -235,7 +178,7 @@ def _idle(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     pose.add("spine2", x=1.5 * np.sin(2 * np.pi * rng.uniform(0.2, 0.3) * t))
     looks = np.arange(-1.0, t[-1] + 4.0, rng.uniform(1.2, 3.0))
     gaze = rng.uniform(-1, 1, size=(len(looks), 2)) * [25, 12]
-    look = _keyframes(t, looks, gaze)
+    look = keyframes(t, looks, gaze)
     pose.add("neck", x=look[:, 1], y=look[:, 0])
     for side in ("left", "right"):
         pose.add("shoulder", side, x=2 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6)))
@@ -244,7 +187,7 @@ def _idle(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
 
 def _squat(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """Repeated squats, feet flat: thigh forward, shank tilted, trunk leaning for balance."""
-    w, cycle = _activation(rng, t, rise=(0.8, 1.5), hold=(0.1, 1.0), fall=(0.8, 1.5), rest=(0.2, 1.2))
+    w, cycle = activation(rng, t, rise=(0.8, 1.5), hold=(0.1, 1.0), fall=(0.8, 1.5), rest=(0.2, 1.2))
     depth = w * rng.uniform(0.35, 1.0, size=cycle.max() + 1)[cycle]
     thigh, shank, trunk = 90 * depth, 35 * depth, 30 * depth
     for side in ("left", "right"):
@@ -262,7 +205,7 @@ def _squat(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
 
 def _bend(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """Bending forward at the hips and spine (as to pick something up), arms hanging."""
-    w, cycle = _activation(rng, t, rise=(0.8, 1.6), hold=(0.2, 1.5), fall=(0.8, 1.6), rest=(0.3, 1.5))
+    w, cycle = activation(rng, t, rise=(0.8, 1.6), hold=(0.2, 1.5), fall=(0.8, 1.6), rest=(0.3, 1.5))
     amount = w * rng.uniform(0.4, 1.0, size=cycle.max() + 1)[cycle]
     twist = w * rng.uniform(-12, 12, size=cycle.max() + 1)[cycle]
     hips, spine = 55 * amount, 12 * amount
@@ -289,7 +232,7 @@ def _swing_to(direction: np.ndarray) -> np.ndarray:
 
 def _reach(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """One or both arms reaching to random directions (forward, up, aside, low, across)."""
-    w, cycle = _activation(rng, t, rise=(0.6, 1.2), hold=(0.2, 1.2), fall=(0.6, 1.2), rest=(0.2, 1.0))
+    w, cycle = activation(rng, t, rise=(0.6, 1.2), hold=(0.2, 1.2), fall=(0.6, 1.2), rest=(0.2, 1.0))
     sides = _sides(rng, both_p=0.3)
     mirrored = rng.uniform() < 0.5
     n = cycle.max() + 1
@@ -317,7 +260,7 @@ def _reach(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
 
 def _wave(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """Upper arm out and up, forearm upright and swinging side to side."""
-    w, _ = _activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
+    w, _ = activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
     for side in _sides(rng, both_p=0.15):
         raise_deg = rng.uniform(10, 45)
         # Twist the arm a quarter turn about itself so the elbow bends upward, then raise it.
@@ -333,7 +276,7 @@ def _wave(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
 
 def _clap(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """Both arms forward, elbows opening and closing so the hands meet at the midline."""
-    w, _ = _activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
+    w, _ = activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
     shoulder, elbow, wrist = SMPL_TPOSE_JOINTS[[16, 18, 20]]
     upper, fore = np.linalg.norm(elbow - shoulder), np.linalg.norm(wrist - elbow)
     swing = rng.uniform(-80, -62)  # horizontal swing forward
@@ -351,7 +294,7 @@ def _clap(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
 
 def _arms_raise(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     """Raising one or both arms sideways, to the front, or overhead through the front."""
-    w, cycle = _activation(rng, t, rise=(0.6, 1.3), hold=(0.3, 1.5), fall=(0.6, 1.3), rest=(0.2, 1.2))
+    w, cycle = activation(rng, t, rise=(0.6, 1.3), hold=(0.3, 1.5), fall=(0.6, 1.3), rest=(0.2, 1.2))
     n = cycle.max() + 1
     sideways = (rng.uniform(size=n) < 0.5)[cycle]
     sides = _sides(rng, both_p=0.6)
@@ -388,7 +331,7 @@ def _kick(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
             key_t.append(now)
             key_v.append(value)
             now += rng.uniform(*duration)
-    track = _keyframes(t, np.array(key_t), np.array(key_v, dtype=np.float64))
+    track = keyframes(t, np.array(key_t), np.array(key_v, dtype=np.float64))
     other = "right" if side == "left" else "left"
     pose.add("hip", side, x=-track[:, 0])
     pose.add("knee", side, x=track[:, 1])

@@ -148,19 +148,23 @@ def _worker(config: RenderConfig, seconds: float, threads: int, barrier, results
 def bench_workers(config: RenderConfig, workers: int, seconds: float, threads: int = 1) -> tuple[float, float]:
     """Summed img/s of ``workers`` spawned processes (as ``croco-render --workers``) rendering at once
     for ``seconds`` after every one's warm-up, and the largest peak RSS of one worker, in MiB."""
-    context = multiprocessing.get_context("spawn")
+    measured = run_together(multiprocessing.get_context("spawn"), _worker, (config, seconds, threads), workers)
+    return sum(rate for rate, _ in measured), max(rss for _, rss in measured)
+
+
+def run_together(context, target, args: tuple, workers: int, timeout: float = 900) -> list:
+    """Start ``workers`` processes of ``target(*args, barrier, results)``, which start their clocks
+    together at the barrier and put one result each; those results, after every process exited."""
     barrier, results = context.Barrier(workers), context.Queue()
-    processes = [
-        context.Process(target=_worker, args=(config, seconds, threads, barrier, results)) for _ in range(workers)
-    ]
+    processes = [context.Process(target=target, args=(*args, barrier, results)) for _ in range(workers)]
     for process in processes:
         process.start()
-    measured = [results.get(timeout=900) for _ in processes]
+    measured = [results.get(timeout=timeout) for _ in processes]
     for process in processes:
         process.join()
         if process.exitcode:
             raise RuntimeError(f"a render worker exited with status {process.exitcode}")
-    return sum(rate for rate, _ in measured), max(rss for _, rss in measured)
+    return measured
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench scripts next to this one
 
 import torch
-from bench_render import bench_default
+from bench_render import bench_default, run_together
 from bench_train import TINY, time_steps
 
 from crocohuman.model.croco import CroCoNet, preset_config
@@ -101,17 +101,7 @@ def render_in_workers(config: RenderConfig, workers: int, seconds: float) -> tup
     """Summed img/s of ``workers`` forked processes rendering at once (timed after every warm-up).
     Run it before this process opens a GL context or CUDA: the children are forked."""
     context = multiprocessing.get_context("fork")
-    barrier, results = context.Barrier(workers), context.Queue()
-    processes = [
-        context.Process(target=_render_worker, args=(config, seconds, barrier, results)) for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
-    rates = [results.get(timeout=600) for _ in processes]
-    for process in processes:
-        process.join()
-        if process.exitcode:
-            raise RuntimeError(f"a render worker exited with status {process.exitcode}")
+    rates = run_together(context, _render_worker, (config, seconds), workers, timeout=600)
     return sum(rate for rate, _ in rates), rates[0][1]
 
 

@@ -32,7 +32,7 @@ from crocohuman.model.rotation6d import matrix_to_rot6d
 from crocohuman.model.task_catalog import task_spec
 from crocohuman.model.train_config import TrainConfig, load_config
 
-from fake_benchmarks import make_freihand, make_hagrid_v1
+from fake_benchmarks import config_for, make_freihand, make_hagrid_v1
 from fake_smpl import write_fake_mano_npz
 
 TINY = {
@@ -77,28 +77,11 @@ def data(tmp_path_factory):
 
 
 def hand_config(out_dir, data, **finetune) -> TrainConfig:
-    spec = {
-        "task": "hand-mesh",
-        "benchmark": "freihand",
-        "root": str(data / "freihand"),
-        "options": {"split": "training"},
-        "model_path": str(data / "mano"),
-        **finetune,
-    }
-    return TrainConfig(
-        out_dir=str(out_dir),
-        model="croco-v2-base-small",
-        model_overrides=TINY,
-        image_size=64,
-        batch_size=4,
-        num_workers=0,
-        device="cpu",
-        grid_every=0,
-        ckpt_every=5,
-        log_every=1,
-        optim={"base_lr": 2e-2, "warmup_steps": 1, "schedule_steps": 6, "max_steps": 6},
-        finetune=spec,
-    )
+    """``config_for``'s tiny run, fine-tuning hand-mesh on the FreiHAND fixture unless told otherwise."""
+    spec = {"task": "hand-mesh", "benchmark": "freihand", "root": data / "freihand", **finetune}
+    options = {"options": {"split": "training"}, "model_path": str(data / "mano")}
+    rest = {key: value for key, value in spec.items() if key not in ("task", "benchmark", "root")}
+    return config_for(out_dir, spec["task"], spec["benchmark"], spec["root"], **{**options, **rest})
 
 
 def test_mano_joints_are_taken_in_freihand_order():

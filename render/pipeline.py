@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing
+import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -34,7 +35,17 @@ from crocohuman.render.job_folder import (
 )
 from crocohuman.render.shard_writer import encode_take, write_shard
 
-__all__ = ["MANIFEST", "PREVIEW", "code_version", "make_take_renderer", "render_shard", "run", "take_rng"]
+__all__ = [
+    "MANIFEST",
+    "PREVIEW",
+    "code_version",
+    "drain_skipped",
+    "make_take_renderer",
+    "render_shard",
+    "renderer_for",
+    "run",
+    "take_rng",
+]
 
 log = logging.getLogger("crocohuman.render")
 
@@ -84,19 +95,20 @@ def make_take_renderer(config: RenderConfig):
     )
 
 
-_renderers: dict[str, object] = {}  # per process, by configuration: built once, kept across shards
+_renderers: dict[tuple[int, str], object] = {}  # (process id, configuration): built once, kept across shards
 
 
 def renderer_for(config: RenderConfig):
-    """This process's take renderer for ``config`` (loading the body and GL context the first time)."""
-    key = json.dumps(config.to_json(), sort_keys=True)
+    """This process's take renderer for ``config`` (loading the body and GL context the first time).
+    Keyed by process id too: a forked child (a DataLoader worker) builds its own."""
+    key = (os.getpid(), json.dumps(config.to_json(), sort_keys=True))
     if key not in _renderers:
         _renderers.clear()
         _renderers[key] = make_take_renderer(config)
     return _renderers[key]
 
 
-def _drain_skipped(renderer) -> list[str]:
+def drain_skipped(renderer) -> list[str]:
     """Unreadable inputs the renderer's sources drew since the last call (background photos, AMASS files)."""
     return sorted(
         str(path)
@@ -112,7 +124,7 @@ def render_shard(config: RenderConfig, shard: int) -> int:
     if path.exists():
         return 0
     renderer = renderer_for(config)
-    _drain_skipped(renderer)  # forget draws of an earlier shard that failed half-way
+    drain_skipped(renderer)  # forget draws of an earlier shard that failed half-way
     first = shard * config.takes_per_shard
     indices = range(first, first + shard_takes(config.to_json(), shard))
     members = []
@@ -121,7 +133,7 @@ def render_shard(config: RenderConfig, shard: int) -> int:
         members += encode_take(
             f"{take_index:09d}", take, [config.seed, take_index], config.rgb_format, config.jpeg_quality
         )
-    write_record(config.output, shard, _drain_skipped(renderer))
+    write_record(config.output, shard, drain_skipped(renderer))
     write_shard(path, members)
     return len(indices)
 

@@ -13,10 +13,15 @@ The context is EGL: the GPU's driver when one is present, Mesa's llvmpipe on a C
 
 from __future__ import annotations
 
-import functools
+import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
+
+from crocohuman.render.egl_device import EXPLICIT as EXPLICIT_DEVICE, EglDevice, choose_egl_device
+
+log = logging.getLogger(__name__)
 
 _VERTEX_SHADER = """
 #version 330
@@ -138,23 +143,43 @@ def gl_projection(intrinsics: np.ndarray, width: int, height: int, near: float, 
 
 
 def create_context():
-    """A new standalone EGL context (GPU driver if present, else Mesa llvmpipe), made current."""
+    """A new standalone EGL context on this process's device (see ``egl_device``), made current:
+    the GPU's driver when one is present, else Mesa's llvmpipe."""
     import moderngl  # lazy: importing GL bindings is not free and tests of other parts skip it
 
+    device = choose_egl_device()
+    if device.index is not None and not device.explicit:
+        try:
+            return moderngl.create_context(standalone=True, backend="egl", device_index=device.index)
+        except Exception as error:  # noqa: BLE001 - any failure: the default device may still work
+            log.warning("no EGL device %d (%s): %s; using the default device", device.index, device.reason, error)
+            device = EglDevice(None, f"the default device, after {device.reason} failed", explicit=False)
+    options = {} if device.index is None else {"device_index": device.index}
     try:
-        return moderngl.create_context(standalone=True, backend="egl")
+        return moderngl.create_context(standalone=True, backend="egl", **options)
     except Exception as error:  # re-raised with the fix a user needs
+        fix = (
+            "On Debian install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1."
+            if device.index is None
+            else f"Choose an existing device in {EXPLICIT_DEVICE}."
+        )
         raise RuntimeError(
-            "could not create an offscreen OpenGL (EGL) context: "
-            f"{error}. On Debian install libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1."
+            f"could not create an offscreen OpenGL (EGL) context on {device.reason}: {error}. {fix}"
         ) from error
 
 
-@functools.cache
+_contexts: dict[int, object] = {}  # process id -> its context
+
+
 def shared_context():
     """The process's one context, shared because making a second standalone context current
-    would silently redirect the first one's draws."""
-    return create_context()
+    would silently redirect the first one's draws. Keyed by process id: a forked child (a
+    DataLoader worker) must not draw through its parent's context."""
+    pid = os.getpid()
+    if pid not in _contexts:
+        _contexts.clear()
+        _contexts[pid] = create_context()
+    return _contexts[pid]
 
 
 class Rasterizer:

@@ -355,4 +355,4 @@ def test_build_source_names_the_missing_folder_kind_and_layout(tmp_path, rendere
     with pytest.raises(ValueError, match="unknown pair source kind"):
         build_source(SourceConfig("imagenet", str(tmp_path)))
     source = build_source(SourceConfig("rendered", str(rendered[0]), options={"cross_view_fraction": 1.0}))
-    assert isinstance(source, RenderedShards) and source.cross_view_fraction == 1.0
+    assert isinstance(source, RenderedShards) and source.pair_draw.cross_view_fraction == 1.0

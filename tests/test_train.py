@@ -24,16 +24,7 @@ from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import run as render
 
-TINY = {
-    "img_size": 64,
-    "patch_size": 8,
-    "enc_embed_dim": 64,
-    "enc_depth": 2,
-    "enc_num_heads": 2,
-    "dec_embed_dim": 32,
-    "dec_depth": 1,
-    "dec_num_heads": 2,
-}
+from fake_pretrain import TINY, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -54,25 +45,6 @@ def rendered(tmp_path_factory):
         )
     )
     return root
-
-
-def tiny_config(out_dir, data_root, **overrides) -> TrainConfig:
-    settings = dict(
-        out_dir=str(out_dir),
-        model="croco-v2-base-small",
-        model_overrides=TINY,
-        image_size=64,
-        data=[SourceConfig("rendered", str(data_root))],
-        batch_size=4,
-        num_workers=0,
-        device="cpu",
-        optim={"base_lr": 1e-3, "warmup_steps": 2, "schedule_steps": 20, "max_steps": 6},
-        log_every=1,
-        grid_every=3,
-        ckpt_every=2,
-    )
-    settings.update(overrides)
-    return TrainConfig(**settings)
 
 
 def test_tiny_model_overfits_two_rendered_pairs(rendered):

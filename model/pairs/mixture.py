@@ -34,6 +34,7 @@ PAIR_SOURCES = LazyRegistry(
     "pair source kind",
     {
         "rendered": "crocohuman.model.pairs.rendered:RenderedShards",
+        "render": "crocohuman.model.pairs.on_the_fly:RenderedOnTheFly",
         "humbi": "crocohuman.model.pairs.multiview:HumbiBody",
         "aist": "crocohuman.model.pairs.multiview:AistPlusPlus",
         "multiview": "crocohuman.model.pairs.multiview:MultiViewFolder",
@@ -107,17 +108,34 @@ class PairMixture(Dataset):
             **kwargs,
         )
 
+    @property
+    def worker_start_method(self) -> str | None:
+        """ "spawn" when a source cannot run in a forked worker (a renderer: a child forked from a
+        process that holds a GL context deadlocks), else None (the platform's default, fork)."""
+        return "spawn" if any(getattr(source, "needs_spawned_workers", False) for source in self.sources) else None
+
     def __len__(self) -> int:
         return 2**62  # indices are virtual; the sampler decides how many are drawn
+
+    def _item(self, position: int, index: int, attempt: int, rng: np.random.Generator) -> int:
+        """Which base item of source ``position`` sample ``index`` reads: drawn from the sample's own
+        stream, except for a source whose items are dear (a take rendered live): there the
+        ``samples_per_item`` samples of a block of indices share one item, drawn from the block."""
+        source = self.sources[position]
+        group = getattr(source, "samples_per_item", 1)
+        if group == 1:
+            return int(rng.integers(len(source)))
+        block = np.random.SeedSequence([self.seed, index // group, position, attempt])
+        return int(np.random.default_rng(block).integers(len(source)))
 
     def __getitem__(self, index: int) -> dict:
         rng = np.random.default_rng(np.random.SeedSequence([self.seed, index]))
         failed: dict[int, CorruptSampleError] = {}  # source position -> its last error
-        for skipped in range(self.max_skips + 1):  # noqa: B007 - read after the loop: samples skipped
+        for skipped in range(self.max_skips + 1):
             position = int(rng.choice(len(self.sources), p=self.probabilities))
             source = self.sources[position]
             try:
-                raw = source.get(int(rng.integers(len(source))), rng)
+                raw = source.get(self._item(position, index, skipped, rng), rng)
                 break
             except CorruptSampleError as error:
                 failed[position] = error
@@ -135,19 +153,24 @@ class PairMixture(Dataset):
 
 
 class ResumableSampler(Sampler[int]):
-    """Endless index stream of one DDP rank: ``start * world_size + rank + k * world_size``, k = 0, 1, ...
+    """Endless index stream of one DDP rank, in chunks: chunk c of the global stream (indices
+    ``c * chunk`` to ``c * chunk + chunk - 1``) goes to rank ``c % world_size``.
 
-    Rank r takes every ``world_size``-th sample of the global stream; ``start`` counts the samples
-    this rank already consumed, so restarting with it continues the interrupted stream exactly.
+    ``start`` counts the samples this rank already consumed, so restarting with it continues the
+    interrupted stream exactly. Chunks of a batch keep a rank's batch on consecutive indices, which
+    sources that share an item between neighbouring samples (``samples_per_item``) rely on.
     """
 
-    def __init__(self, start: int = 0, world_size: int = 1, rank: int = 0):
-        if start < 0 or not 0 <= rank < world_size:
-            raise ValueError(f"need start >= 0 and 0 <= rank < world_size, got {start}, {rank}, {world_size}")
-        self.start, self.world_size, self.rank = start, world_size, rank
+    def __init__(self, start: int = 0, world_size: int = 1, rank: int = 0, chunk: int = 1):
+        if start < 0 or not 0 <= rank < world_size or chunk < 1:
+            raise ValueError(
+                f"need start >= 0, 0 <= rank < world_size and chunk >= 1, got {start}, {rank}, {world_size}, {chunk}"
+            )
+        self.start, self.world_size, self.rank, self.chunk = start, world_size, rank, chunk
 
     def __iter__(self) -> Iterator[int]:
-        return itertools.count(self.start * self.world_size + self.rank, self.world_size)
+        for k in itertools.count(self.start):
+            yield ((k // self.chunk) * self.world_size + self.rank) * self.chunk + k % self.chunk
 
 
 def make_loader(
@@ -167,8 +190,9 @@ def make_loader(
     return DataLoader(
         dataset,
         batch_size=batch_size,
-        sampler=ResumableSampler(start, world_size, rank),
+        sampler=ResumableSampler(start, world_size, rank, chunk=batch_size),
         num_workers=num_workers,
+        multiprocessing_context=getattr(dataset, "worker_start_method", None) if num_workers else None,
         persistent_workers=num_workers > 0,
         pin_memory=torch.cuda.is_available(),
         generator=torch.Generator().manual_seed(seed),

@@ -18,6 +18,7 @@ from PIL import Image
 from crocohuman.core.errors import CorruptSampleError
 from crocohuman.core.shard_names import parse_image_field
 from crocohuman.core.shards import index_shard, list_shards, read_member
+from crocohuman.model.pairs.take_views import PairDraw
 from crocohuman.model.pairs.types import RawPair
 
 log = logging.getLogger(__name__)
@@ -44,22 +45,15 @@ class _Take:
 class RenderedShards:
     """``PairSource`` over a folder of ``shard-*.tar``; ``len`` is the number of takes.
 
-    ``cross_view_fraction`` is the probability of a cross-view pair when a take allows both
-    kinds (T == 1 allows only cross-view, N == 1 only cross-pose, T == N == 1 a single image).
-    ``frame_gap`` bounds |t - t'| of cross-pose pairs in time steps (None: any two steps).
+    ``cross_view_fraction`` and ``frame_gap`` choose the two images of a take (``PairDraw``).
     Truncated shards are skipped at construction, one warning each, and counted in ``skipped``.
     """
 
     name = "rendered"
 
     def __init__(self, root: str | Path, cross_view_fraction: float = 0.5, frame_gap: int | None = None):
-        if not 0.0 <= cross_view_fraction <= 1.0:
-            raise ValueError(f"cross_view_fraction must be in [0, 1], not {cross_view_fraction}")
-        if frame_gap is not None and frame_gap < 1:
-            raise ValueError(f"frame_gap must be at least 1, not {frame_gap}")
+        self.pair_draw = PairDraw(cross_view_fraction, frame_gap)
         self.root = Path(root)
-        self.cross_view_fraction = cross_view_fraction
-        self.frame_gap = frame_gap
         shards = list_shards(self.root)
         if not shards:
             raise FileNotFoundError(f"{self.root}: no shard-*.tar files (a croco-render output folder)")
@@ -79,32 +73,11 @@ class RenderedShards:
 
     def get(self, index: int, rng: np.random.Generator) -> RawPair:
         take = self.takes[index]
-        kind = self._kind(take, rng)
-        if kind == "cross_view":
-            t = int(rng.integers(take.frames))
-            v1, v2 = (int(v) for v in rng.choice(take.views, size=2, replace=False))
-            t1, t2 = t, t
-        elif kind == "cross_pose":
-            v1 = v2 = int(rng.integers(take.views))
-            t1 = int(rng.integers(take.frames))
-            gap = take.frames if self.frame_gap is None else self.frame_gap
-            others = [t for t in range(take.frames) if t != t1 and abs(t - t1) <= gap]
-            t2 = int(rng.choice(others))
-        else:
-            t1 = t2 = v1 = v2 = 0
+        kind, (t1, v1), (t2, v2) = self.pair_draw.draw(take.frames, take.views, rng)
         img1, mask1 = _read_view(take, t1, v1)
         img2, mask2 = _read_view(take, t2, v2)
         source = f"{self.name}:{take.shard.name}#{take.key} t{t1}v{v1}-t{t2}v{v2}"
         return RawPair(img1=img1, img2=img2, kind=kind, source=source, mask1=mask1, mask2=mask2)
-
-    def _kind(self, take: _Take, rng: np.random.Generator) -> str:
-        if take.frames == 1 and take.views == 1:
-            return "single"
-        if take.frames == 1:
-            return "cross_view"
-        if take.views == 1:
-            return "cross_pose"
-        return "cross_view" if rng.random() < self.cross_view_fraction else "cross_pose"
 
 
 def _index_takes(shard: Path) -> list[_Take]:

@@ -10,7 +10,9 @@ plus ``transl`` *is* the world. Posed bodies give the 24 SMPL joints for SMPL/SM
 SMPL-H/X, SMPL's ``left_hand``/``right_hand`` are the middle-finger knuckles). MANO is a right hand
 alone, outside the 24-joint contract: its ``PosedBody.joints`` are MANO's own 21 joints (wrist,
 15 finger joints, 5 fingertip vertices), named in ``params["joint_names"]``; it is driven by the
-clip's root (``global_orient``, ``transl``) and right-hand pose.
+clip's root (``global_orient``, ``transl``) and right-hand pose. SMPL-H/SMPL-X fingers follow the
+clip's ``hand_pose``; hand keypoint labels (``PosedBody.hand_joints``) are left out for now: their
+fingertips are vertices of the official meshes, which our small test meshes lack.
 
 Textures: without ``texture_dir`` every identity gets a procedural texture (``texture``) painted
 on the DensePose chart atlas (``parts.chart_texture_uvs``). With ``texture_dir`` (SURREAL-style

@@ -74,8 +74,8 @@ SMPL_TPOSE_JOINTS = np.array(
         [-0.43, 0.44, -0.05],  # right_elbow
         [0.68, 0.44, -0.05],  # left_wrist
         [-0.68, 0.44, -0.05],  # right_wrist
-        [0.77, 0.43, -0.06],  # left_hand
-        [-0.77, 0.43, -0.06],  # right_hand
+        [0.775, 0.438, -0.053],  # left_hand: the wrist plus MANO_TPOSE_RIGHT_HAND's middle1, mirrored
+        [-0.775, 0.438, -0.053],  # right_hand
     ],
     dtype=np.float64,
 )
@@ -104,26 +104,53 @@ GENDERS: tuple[str, ...] = ("neutral", "male", "female")
 GENDER_CODES: dict[str, int] = {"neutral": 0, "male": 1, "m": 1, "female": 2, "f": 2}
 GENDER_OF_CODE: dict[int, str] = dict(enumerate(GENDERS))
 
-# MANO / SMPL-H / SMPL-X finger order, and the fingertips thumb to pinky.
+# MANO / SMPL-H / SMPL-X finger order (smplx's ``joint_names``), and the fingertips thumb to pinky.
 MANO_FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")
 MANO_TIPS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
+HAND_SIDES: tuple[str, ...] = ("left", "right")  # hand arrays (..., 2, ...) hold the left hand, then the right
+# A hand pose (..., 2, 15, 3): per side, the 15 finger joints of SMPL-H / MANO in this order, axis-angle
+# rotations relative to the parent joint in the SMPL canonical frame, zeros = flat hand (AMASS's ``poses[66:156]``).
+MANO_HAND_JOINT_NAMES: tuple[str, ...] = tuple(f"{finger}{k}" for finger in MANO_FINGERS for k in (1, 2, 3))
+NUM_HAND_JOINTS = len(MANO_HAND_JOINT_NAMES)
+# Hand keypoints of our labels (``hand_joints3d``/``hand_joints2d``), FreiHAND's and InterHand2.6M's order:
+# wrist, then thumb to pinky, each from the palm outwards ending with the tip (its "4").
+HAND_KEYPOINT_NAMES: tuple[str, ...] = (
+    "wrist",
+    *(name for finger in MANO_TIPS for name in (f"{finger}1", f"{finger}2", f"{finger}3", f"{finger}_tip")),
+)
 MANO_JOINT_NAMES: tuple[str, ...] = (
     "right_wrist",
     *(f"right_{finger}{k}" for finger in MANO_FINGERS for k in (1, 2, 3)),
     *(f"right_{tip}_tip" for tip in MANO_TIPS),
 )
-# FreiHAND's keypoint order (its toolbox, ``utils/mano_utils.py``): wrist, then per finger, thumb
-# to pinky, the three joints from the palm outwards and the tip.
-FREIHAND_JOINT_NAMES: tuple[str, ...] = (
-    "right_wrist",
-    *(
-        name
-        for finger in MANO_TIPS
-        for name in (f"right_{finger}1", f"right_{finger}2", f"right_{finger}3", f"right_{finger}_tip")
-    ),
-)
+# FreiHAND's keypoint order (its toolbox, ``utils/mano_utils.py``): ours, for its right hands.
+FREIHAND_JOINT_NAMES: tuple[str, ...] = tuple(f"right_{name}" for name in HAND_KEYPOINT_NAMES)
 # MANO's 21 joints taken in FreiHAND's order: freihand_joints = mano_joints[:, MANO_TO_FREIHAND]
 MANO_TO_FREIHAND: list[int] = [MANO_JOINT_NAMES.index(name) for name in FREIHAND_JOINT_NAMES]
 # The fingertips of FreiHAND's annotations, thumb to pinky: the mesh vertices its toolbox takes
 # (utils/mano_utils.py, kpId2vertices); smplx's MANO tips differ for ring and pinky (554, 671).
 FREIHAND_TIP_VERTICES: tuple[int, ...] = (744, 320, 443, 555, 672)
+
+# An idealised flat right hand (our rounded numbers after MANO's mean hand, metres, SMPL canonical
+# frame, relative to the wrist): fingers along -X, palm facing down (-Y), thumb forward (+Z). Rows in
+# ``MANO_JOINT_NAMES`` order (wrist, 15 joints, tips; ``MANO_TO_FREIHAND`` gives our label order). The
+# left hand is its mirror image (x negated). Used, like ``SMPL_TPOSE_JOINTS``, for rest bone
+# directions (retargeting) and by the built-in finger sampler.
+# fmt: off
+MANO_TPOSE_RIGHT_HAND = np.array(
+    [
+        [0.000, 0.000, 0.000],  # wrist
+        [-0.088, -0.005, 0.021], [-0.121, -0.001, 0.023], [-0.143, -0.003, 0.023],  # index1-3
+        [-0.095, -0.002, -0.003], [-0.126, 0.000, -0.007], [-0.150, -0.001, -0.010],  # middle1-3
+        [-0.071, -0.010, -0.043], [-0.087, -0.009, -0.055], [-0.102, -0.010, -0.066],  # pinky1-3
+        [-0.082, -0.004, -0.025], [-0.113, -0.004, -0.032], [-0.137, -0.005, -0.037],  # ring1-3
+        [-0.024, -0.016, 0.027], [-0.046, -0.017, 0.044], [-0.065, -0.019, 0.062],  # thumb1-3
+        [-0.085, -0.020, 0.078], [-0.165, -0.004, 0.023], [-0.174, -0.002, -0.012],  # thumb, index, middle tips
+        [-0.160, -0.006, -0.041], [-0.118, -0.011, -0.076],  # ring, pinky tips
+    ],
+    dtype=np.float64,
+)
+# fmt: on
+MANO_HAND_PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 0, 10, 11, 0, 13, 14)  # wrist + 15 joints
+# Row of each tip's last joint in the 16-joint hand (thumb3, index3, middle3, ring3, pinky3).
+MANO_TIP_PARENTS: tuple[int, ...] = tuple(1 + MANO_HAND_JOINT_NAMES.index(f"{tip}3") for tip in MANO_TIPS)

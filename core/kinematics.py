@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from crocohuman.core.conventions import NUM_BODY_JOINTS, SMPL_PARENTS
+from crocohuman.core.conventions import (
+    MANO_HAND_PARENTS,
+    MANO_TIP_PARENTS,
+    MANO_TPOSE_RIGHT_HAND,
+    NUM_BODY_JOINTS,
+    SMPL_PARENTS,
+)
 from crocohuman.core.rotations import array_namespace, axis_angle_to_matrix
 
 
@@ -60,3 +66,28 @@ def smpl_forward_kinematics(
     if transl is not None:
         joints = joints + np.asarray(transl, dtype=np.float64)[:, None]
     return joints, world
+
+
+def tpose_hand(side: int) -> np.ndarray:
+    """The idealised flat hand (21, 3) of a side (0 left, 1 right; ``conventions.HAND_SIDES``), relative
+    to its wrist, in the SMPL canonical frame: ``MANO_TPOSE_RIGHT_HAND``, mirrored for the left."""
+    return MANO_TPOSE_RIGHT_HAND * np.array([1.0 if side else -1.0, 1.0, 1.0])
+
+
+def hand_forward_kinematics(
+    wrist_rotation: np.ndarray, wrist_position: np.ndarray, hand_pose: np.ndarray, side: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints (..., 21, 3) in ``MANO_JOINT_NAMES`` row order and world rotations (..., 16, 3, 3)
+    (wrist, then the 15 finger joints) of the idealised hand of one side, float64.
+
+    ``wrist_rotation`` (..., 3, 3) and ``wrist_position`` (..., 3) place the wrist (e.g. from
+    ``smpl_forward_kinematics``); ``hand_pose`` (..., 15, 3) is axis-angle in MANO's finger order.
+    """
+    rest = tpose_hand(side)
+    hand_pose = np.asarray(hand_pose, dtype=np.float64)
+    local = np.concatenate([np.asarray(wrist_rotation)[..., None, :, :], axis_angle_to_matrix(hand_pose)], -3)
+    joints, world = forward_kinematics(local, rest[:16], MANO_HAND_PARENTS)
+    last = list(MANO_TIP_PARENTS)
+    tips = joints[..., last, :] + (world[..., last, :, :] @ (rest[16:] - rest[last])[..., None])[..., 0]
+    keypoints = np.concatenate([joints, tips], -2) + np.asarray(wrist_position)[..., None, :]
+    return keypoints, world

@@ -72,6 +72,8 @@ def _decode_take(path: Path, key: str, files: dict[str, bytes]) -> Take:
         extrinsics=data["extrinsics"],
         body_params=body,
         meta=meta,
+        hand_joints3d=data.get("hand_joints3d"),  # absent in shards written before hands were labelled
+        hand_joints2d=data.get("hand_joints2d"),
     )
 
 

@@ -22,6 +22,9 @@ class Take:
     extrinsics: np.ndarray  # (N, 3, 4) float32
     body_params: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    # Hands (None for bodies without fingers, and in shards written before hands were labelled):
+    hand_joints3d: np.ndarray | None = None  # (T, 2, 21, 3) float32 world, left then right, HAND_KEYPOINT_NAMES
+    hand_joints2d: np.ndarray | None = None  # (T, N, 2, 21, 2) float32 pixels
 
     @property
     def mask(self) -> np.ndarray:

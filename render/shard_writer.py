@@ -61,6 +61,8 @@ def encode_take(
         "extrinsics": take.extrinsics,
         **{f"body.{k}": v for k, v in take.body_params.items()},
     }
+    if take.hand_joints3d is not None:
+        arrays.update(hand_joints3d=take.hand_joints3d, hand_joints2d=take.hand_joints2d)
     members = [
         (f"{key}.meta.json", json.dumps(meta, sort_keys=True).encode()),
         (f"{key}.arrays.npz", npz_bytes(arrays)),

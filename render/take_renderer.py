@@ -99,7 +99,8 @@ class TakeRenderer:
         cameras = self._cameras(vertices, joints, camera_rng)
         lighting = sample_lighting(light_rng)
         rgb, labels = self._render_views(identity, vertices, cameras, lighting, background_rng)
-        return self._take(identity, posed, clip, offset, joints, cameras, rgb, labels)
+        hands = None if posed.hand_joints is None else posed.hand_joints + offset
+        return self._take(identity, posed, clip, offset, joints, hands, cameras, rgb, labels)
 
     def _stand(self, posed, place_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Vertices and joints stood on the ground (z = 0), at a drawn spot of the scene if there is one."""
@@ -150,9 +151,10 @@ class TakeRenderer:
                 rgb[t, v] = soften_edges(composite, mask)
         return rgb, labels
 
-    def _take(self, identity, posed, clip, offset, joints, cameras, rgb, labels) -> Take:
+    def _take(self, identity, posed, clip, offset, joints, hands, cameras, rgb, labels) -> Take:
         """The rendered views and their targets, assembled into a take."""
         joints2d = np.stack([camera.project(joints)[0] for camera in cameras], 1)
+        hands2d = None if hands is None else np.stack([camera.project(hands)[0] for camera in cameras], 1)
         return Take(
             rgb=rgb,
             parts=labels[..., 0].astype(np.uint8),
@@ -160,6 +162,8 @@ class TakeRenderer:
             depth=labels[..., 3].astype(np.float32) / 1000.0,
             joints3d=joints.astype(np.float32),
             joints2d=joints2d.astype(np.float32),
+            hand_joints3d=None if hands is None else hands.astype(np.float32),
+            hand_joints2d=None if hands is None else hands2d.astype(np.float32),
             intrinsics=np.stack([c.intrinsics for c in cameras]).astype(np.float32),
             extrinsics=np.stack([c.extrinsics for c in cameras]).astype(np.float32),
             body_params={

@@ -83,6 +83,33 @@ def test_projected_joints_match_stored_2d_and_fall_in_the_mask(dataset):
                 assert mask[rows, cols].mean() >= 0.9
 
 
+def test_hand_joints_project_to_stored_2d_and_fall_on_the_hands(dataset):
+    """hand_joints3d projected through the take's cameras gives hand_joints2d (< 0.5 px), and the 2D
+    keypoints of each hand lie on that hand's DensePose part (left 4, right 3) or within 2 px of it,
+    wherever that hand is in view (hands hidden behind the body have no part pixels to fall on)."""
+    _, _, takes = dataset
+    near, seen = 0, 0
+    for take in takes:
+        frames, views = take.joints2d.shape[:2]
+        assert take.hand_joints3d.shape == (frames, 2, 21, 3) and take.hand_joints2d.shape == (frames, views, 2, 21, 2)
+        for v in range(views):
+            k, rt = take.intrinsics[v].astype(np.float64), take.extrinsics[v].astype(np.float64)
+            pixels = (take.hand_joints3d.astype(np.float64) @ rt[:, :3].T + rt[:, 3]) @ k.T
+            pixels = pixels[..., :2] / pixels[..., 2:]
+            assert np.abs(pixels - take.hand_joints2d[:, v]).max() <= 0.5
+            for t in range(frames):
+                for side, part in enumerate((4, 3)):
+                    hand = take.parts[t, v] == part
+                    if hand.sum() < 4:
+                        continue
+                    near_hand = ndimage.binary_dilation(hand, iterations=2)
+                    cols, rows = np.rint(take.hand_joints2d[t, v, side]).astype(int).T
+                    inside = (cols >= 0) & (cols < hand.shape[1]) & (rows >= 0) & (rows < hand.shape[0])
+                    near += near_hand[rows[inside], cols[inside]].sum()
+                    seen += 21
+    assert seen > 0 and near / seen >= 0.9, near / seen
+
+
 def test_depth_agrees_with_the_camera_model(dataset):
     """The rasterizer's pixels line up with projections through the stored K and [R|t]."""
     _, _, takes = dataset

@@ -183,8 +183,8 @@ def test_texture_folder_needs_a_uv_template(tmp_path):
 def test_hand_models_follow_the_clip_hands(tmp_path, model_type, file_name, num_joints):
     write_fake_model_npz(tmp_path / file_name, model_type, rings=5)
     body = SmplFamilyBody(model_type, tmp_path)
-    hand_pose = np.zeros((2, 30, 3))
-    hand_pose[1, 15:, 2] = 0.5  # curl every right finger joint
+    hand_pose = np.zeros((2, 2, 15, 3))
+    hand_pose[1, 1, :, 2] = 0.5  # curl every right finger joint
     posed = body.pose(rest_identity(body.genders[0]), make_clip(hand_pose=hand_pose))
     assert posed.joints.shape == (2, num_joints, 3)
     if model_type == "smplx":  # SMPL-X reads a checked copy from the cache

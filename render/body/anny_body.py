@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from crocohuman.core.conventions import ANNY_PHENOTYPES
-from crocohuman.render.body import anny_rig
+from crocohuman.core.conventions import ANNY_PHENOTYPES, HAND_SIDES, MANO_TO_FREIHAND
+from crocohuman.render.body import anny_hands, anny_rig
 from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import label_faces
 from crocohuman.render.body.retarget import anny_world_orient_pose
@@ -65,6 +65,10 @@ class AnnyBody:
         ].numpy()
         drivers = np.array([anny_rig.driving_joint(label) for label in self.bone_labels])
         face_parts, face_iuv = label_faces(self.rest_vertices, faces, drivers[dominant], rest_joints)
+        sides = range(len(HAND_SIDES))
+        self.hand_bones = np.array([[self.bone_labels.index(b) for b in anny_hands.hand_bone_labels(s)] for s in sides])
+        rest_heads = rest["rest_bone_poses"][0, :, :3, 3].numpy()
+        self.tips = anny_hands.fingertip_vertices(self.rest_vertices, dominant, rest_heads, self.bone_labels)
         uvs = self.model.texture_coordinates.numpy()[self.model.face_texture_coordinate_indices.numpy()]
         self.topology = BodyTopology(
             faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv
@@ -110,7 +114,8 @@ class AnnyBody:
         with torch.no_grad():
             rest = self.model(phenotype_kwargs=phenotypes)
             rest_bone_poses = rest["rest_bone_poses"][0].double().numpy()
-            pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels)
+            rest_hands = self._hands(rest_bone_poses[:, :3, 3], rest["rest_vertices"][0].double().numpy())
+            pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels, rest_hands)
             batch = {key: value.expand(clip.num_frames) for key, value in phenotypes.items()}
             out = self.model(
                 pose_parameters=torch.from_numpy(pose).float(),
@@ -118,13 +123,19 @@ class AnnyBody:
                 pose_parameterization="world-orient",
             )
             local = self.model.get_pose_parameterization(out, "local-bone")[..., :3, :3]
-        bone_poses = out["bone_poses"].numpy()
+        bone_poses, vertices = out["bone_poses"].numpy(), out["vertices"].numpy()
         return PosedBody(
-            vertices=out["vertices"].numpy().astype(np.float32),
+            vertices=vertices.astype(np.float32),
             joints=bone_poses[:, self.joint_bones][..., :3, 3].astype(np.float32),
+            hand_joints=self._hands(bone_poses[..., :3, 3], vertices)[..., MANO_TO_FREIHAND, :].astype(np.float32),
             params={
                 "global_orient": clip.global_orient.astype(np.float32),
                 "body_pose": clip.body_pose.astype(np.float32),
+                "hand_pose": clip.hand_pose.astype(np.float32),
                 "anny_pose_local_bone": local.numpy().astype(np.float32),
             },
         )
+
+    def _hands(self, bone_heads: np.ndarray, vertices: np.ndarray) -> np.ndarray:
+        """Hand keypoints (..., 2, 21, 3) in MANO row order: wrist and finger bone heads, fingertip vertices."""
+        return anny_hands.hand_keypoints(bone_heads, vertices, self.hand_bones, self.tips)

@@ -14,7 +14,8 @@ from crocohuman.core.conventions import SMPL_JOINT_NAMES
 _J = {name: index for index, name in enumerate(SMPL_JOINT_NAMES)}
 
 # (regex on the anny bone label without its .L/.R suffix, SMPL joint stem); "left_"/"right_" is
-# prefixed from the suffix, and stems without a side are central joints.
+# prefixed from the suffix, and stems without a side are central joints. Finger phalanges belong to
+# the wrist here (their part label is the hand); retargeting poses them by MANO's finger joints (anny_hands).
 _DRIVERS: tuple[tuple[str, str], ...] = (
     (r"root|pelvis|spine05|spine04", "pelvis"),
     (r"spine03", "spine1"),

@@ -44,6 +44,7 @@ class PosedBody:
 
     vertices: np.ndarray  # (T, V, 3) float32
     joints: np.ndarray  # (T, 24, 3) float32, SMPL joint order (conventions.SMPL_JOINT_NAMES)
+    hand_joints: np.ndarray | None = None  # (T, 2, 21, 3) float32, left then right, HAND_KEYPOINT_NAMES order
     params: dict[str, np.ndarray] = field(default_factory=dict)  # per-frame pose parameters
 
 

@@ -10,7 +10,9 @@ plus ``transl`` *is* the world. Posed bodies give the 24 SMPL joints for SMPL/SM
 SMPL-H/X, SMPL's ``left_hand``/``right_hand`` are the middle-finger knuckles). MANO is a right hand
 alone, outside the 24-joint contract: its ``PosedBody.joints`` are MANO's own 21 joints (wrist,
 15 finger joints, 5 fingertip vertices), named in ``params["joint_names"]``; it is driven by the
-clip's root (``global_orient``, ``transl``) and right-hand pose.
+clip's root (``global_orient``, ``transl``) and right-hand pose. SMPL-H/SMPL-X fingers follow the
+clip's ``hand_pose``; hand keypoint labels (``PosedBody.hand_joints``) are left out for now: their
+fingertips are vertices of the official meshes, which our small test meshes lack.
 
 Textures: without ``texture_dir`` every identity gets a procedural texture (``texture``) painted
 on the DensePose chart atlas (``parts.chart_texture_uvs``). With ``texture_dir`` (SURREAL-style
@@ -129,17 +131,17 @@ class SmplFamilyBody:
     def _pose_inputs(self, model, clip: MotionClip) -> dict[str, np.ndarray]:
         """smplx forward arguments (T, k) float32 for one clip; undriven joints stay at rest."""
         t = clip.num_frames
-        hands = np.zeros((t, 30, 3), np.float32) if clip.hand_pose is None else np.asarray(clip.hand_pose, np.float32)
+        hands = np.asarray(clip.hand_pose, np.float32)  # (T, 2, 15, 3): left, right
         inputs = {"global_orient": clip.global_orient, "transl": clip.transl}
         if self.spec.is_hand:
-            inputs["hand_pose"] = hands[:, 15:].reshape(t, 45)
+            inputs["hand_pose"] = hands[:, 1].reshape(t, 45)
         else:
             body = np.zeros((t, self.spec.body_pose_joints, 3), np.float32)
             body[:, :NUM_BODY_JOINTS] = clip.body_pose
             inputs["body_pose"] = body.reshape(t, -1)
         if self.spec.hand_start and not self.spec.is_hand:
-            inputs["left_hand_pose"] = hands[:, :15].reshape(t, 45)
-            inputs["right_hand_pose"] = hands[:, 15:].reshape(t, 45)
+            inputs["left_hand_pose"] = hands[:, 0].reshape(t, 45)
+            inputs["right_hand_pose"] = hands[:, 1].reshape(t, 45)
         if self.spec.landmarks:
             for key in ("jaw_pose", "leye_pose", "reye_pose"):
                 inputs[key] = np.zeros((t, 3), np.float32)

@@ -101,7 +101,7 @@ def load_amass_npz(path: str | Path, root: str | Path | None = None) -> MotionCl
         transl=trans,
         fps=fps,
         source=f"amass:{name}",
-        hand_pose=None if hands is None else hands.reshape(-1, _HANDS // 3, 3),
+        hand_pose=None if hands is None else hands.reshape(-1, 2, _HANDS // 6, 3),  # left 15, then right 15
         betas=betas if betas is None or betas.ndim == 1 else betas[0],  # some store one per frame
         gender=gender,
     )
@@ -130,7 +130,7 @@ def resample(clip: MotionClip, fps: float, start_frame: int = 0, num_frames: int
         transl=clip.transl[i0] + frac[:, None] * (clip.transl[i1] - clip.transl[i0]),
         fps=float(fps),
         source=clip.source,
-        hand_pose=None if clip.hand_pose is None else rotations(clip.hand_pose),
+        hand_pose=rotations(clip.hand_pose),
         betas=clip.betas,
         gender=clip.gender,
         extra={**clip.extra, "source_fps": clip.fps, "start_frame": start_frame},

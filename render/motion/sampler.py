@@ -2,7 +2,8 @@
 
 A clip is one motion primitive (walk, squat, wave, ...; primitives.py) with random amplitude,
 speed, phase and handedness, laid over a random static "style" pose, optionally with an arm
-gesture blended on top. Joint angles are clamped to the limits of joint_limits.py.
+gesture blended on top. Joint angles are clamped to the limits of joint_limits.py. Fingers run
+through grasps and gestures of their own (fingers.py), drawn after the body.
 
 The root is then placed by the feet: each frame is lifted so that the lowest foot touches the
 ground, and moved horizontally so that the supporting foot does not slide; walking forward
@@ -20,6 +21,7 @@ from crocohuman.core.conventions import SMPL_CANONICAL_TO_WORLD, SMPL_TPOSE_JOIN
 from crocohuman.core.kinematics import smpl_forward_kinematics
 from crocohuman.core.rotations import matrix_to_axis_angle
 from crocohuman.render.motion.clip import MotionClip
+from crocohuman.render.motion.fingers import sample_hand_pose
 from crocohuman.render.motion.joint_limits import EULER_ORDER, JOINT_LIMITS_DEG, Pose
 from crocohuman.render.motion.primitives import (
     MOTION_KINDS,
@@ -82,12 +84,14 @@ def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0, ki
     global_orient = matrix_to_axis_angle(yaw @ SMPL_CANONICAL_TO_WORLD @ local[:, 0])
     body_pose = matrix_to_axis_angle(local[:, 1:])
     transl = _place_on_feet(global_orient, body_pose)
+    hand_pose, extra["hands"] = sample_hand_pose(rng, t)
     return MotionClip(
         global_orient=global_orient,
         body_pose=body_pose,
         transl=transl,
         fps=float(fps),
         source=f"sampler:{kind}",
+        hand_pose=hand_pose,
         extra=extra,
     )
 

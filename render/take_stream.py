@@ -69,6 +69,10 @@ class TakeStream:
     def __len__(self) -> int:
         return self.config.takes
 
+    @property
+    def images_per_take(self) -> int:
+        return self.config.frames * self.config.rig.views
+
     def take(self, index: int) -> Take:
         if not 0 <= index < len(self):
             raise IndexError(f"take {index} of {self.settings_path}, which has {len(self)}")

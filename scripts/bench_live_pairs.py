@@ -65,12 +65,12 @@ def quickstart_takes(folder: Path, takes: int) -> Path:
     return folder
 
 
-def sources(data: Path, pairs_per_take: int) -> dict[str, SourceConfig]:
+def sources(data: Path, pairs_per_take: int | None) -> dict[str, SourceConfig]:
+    options = {} if pairs_per_take is None else {"pairs_per_take": pairs_per_take}
+    live = f"live (render:, {pairs_per_take or 'default'} pairs per take)"
     return {
         "shards (rendered:)": SourceConfig("rendered", str(data)),
-        f"live (render:, {pairs_per_take} pairs per take)": SourceConfig(
-            "render", str(data), options={"pairs_per_take": pairs_per_take}
-        ),
+        live: SourceConfig("render", str(data), 1.0, options),
     }
 
 
@@ -115,7 +115,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, help="an existing rendered set (default: render the quickstart's)")
     parser.add_argument("--takes", type=int, default=16)
-    parser.add_argument("--pairs-per-take", type=int, default=8)
+    parser.add_argument("--pairs-per-take", type=int, help="default: the source's (half the take's images)")
     parser.add_argument("--samples", type=int, default=64, help="pairs drawn per source for its own rate")
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--skip", type=int, default=10, help="warm-up steps left out of the step rate")

@@ -4,7 +4,7 @@ Nothing is written to disk. The renderer comes from ``crocohuman.render`` by nam
 ``TAKE_STREAMS``, like a plugin: ``model`` has no import of ``render`` (DESIGN.md), and only this
 source needs the renderer's dependencies (anny, moderngl, Mesa or a GPU's EGL driver).
 
-A take costs about as much as ten of its images (body, texture, motion), so one take feeds
+A take costs its images plus a per-take overhead (body, texture, motion), so one take feeds
 ``pairs_per_take`` consecutive samples: the mixture gives them the same take index (see
 ``PairMixture``) and the worker that draws them renders it once. Samples stay a function of
 ``(seed, sample index)``, so a run resumes exactly, as from shards. Each worker renders on its own
@@ -28,7 +28,8 @@ class RenderedOnTheFly:
     """``PairSource`` over the takes a render settings file describes; ``len`` is its ``takes``.
 
     ``cross_view_fraction`` and ``frame_gap`` choose the two images of a take (``PairDraw``), as for
-    shards; ``pairs_per_take`` samples in a row share one take.
+    shards; ``pairs_per_take`` samples in a row share one take (default: half its images, so that
+    each image is used about once: 16 for takes of 8 views x 4 frames).
     """
 
     name = "render"
@@ -39,13 +40,13 @@ class RenderedOnTheFly:
         root: str | Path,
         cross_view_fraction: float = 0.5,
         frame_gap: int | None = None,
-        pairs_per_take: int = 8,
+        pairs_per_take: int | None = None,
     ):
-        if pairs_per_take < 1:
+        if pairs_per_take is not None and pairs_per_take < 1:
             raise ValueError(f"pairs_per_take must be at least 1, not {pairs_per_take}")
         self.pair_draw = PairDraw(cross_view_fraction, frame_gap)
-        self.samples_per_item = pairs_per_take
         self.stream = TAKE_STREAMS["render"](root)
+        self.samples_per_item = pairs_per_take or max(1, self.stream.images_per_take // 2)
         self.root = Path(root)
 
     def __len__(self) -> int:

@@ -2,7 +2,8 @@
 
 Rows: EGL rendering img/s of whole 256 px takes in one process and in 8 forked worker processes
 (DataLoader-style, each with its own GL context; steady state after a warm-up take, all workers
-timed together); ViT-B CroCo (croco-v2-base-small) bf16 pretraining steps with SDPA and
+timed together); pairs/s of the ``render:`` pair source (takes rendered on the fly in spawned
+DataLoader workers); ViT-B CroCo (croco-v2-base-small) bf16 pretraining steps with SDPA and
 torch.compile, pairs/s and MFU; ``croco-eval`` (``evaluate``) samples/s of a one-step fine-tuned
 hmr-free model on a small rendered set; peak GPU memory. Each part is time-boxed so that the whole
 run stays under 8 minutes on one GPU. ``--tiny`` (or ``CROCO_GPU_CHECK_TINY=1``) runs the same code
@@ -103,6 +104,22 @@ def render_in_workers(config: RenderConfig, workers: int, seconds: float) -> tup
     context = multiprocessing.get_context("fork")
     rates = run_together(context, _render_worker, (config, seconds), workers, timeout=600)
     return sum(rate for rate, _ in rates), rates[0][1]
+
+
+def live_pairs_row(sizes: Sizes, data: Path) -> Row:
+    """Pairs/s of the ``render:`` source (takes of ``data``'s settings rendered on the fly) through
+    ``sizes.workers`` spawned DataLoader workers, timed after the first batch (workers' start-up)."""
+    from crocohuman.model.pairs.mixture import PairMixture, SourceConfig, make_loader
+    from crocohuman.model.pairs.transforms import PairTransform
+
+    dataset = PairMixture.from_configs([SourceConfig("render", str(data))], transform=PairTransform(size=sizes.image))
+    loader = iter(make_loader(dataset, sizes.batch, num_workers=sizes.workers))
+    next(loader)
+    start, pairs = time.perf_counter(), 0
+    while pairs == 0 or time.perf_counter() - start < sizes.render_s:
+        pairs += len(next(loader)["source"])
+    rate = pairs / (time.perf_counter() - start)
+    return Row(f"render: pairs rendered on the fly, {sizes.workers} spawned DataLoader workers", rate, "pairs/s")
 
 
 def peak_flops(device: torch.device) -> tuple[float, str]:
@@ -233,6 +250,7 @@ def main() -> None:
         from crocohuman.render.pipeline import run as render
 
         render(config)  # the evaluation set, with this process's renderer
+        rows.append(live_pairs_row(sizes, data))
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
         train, params = train_rows(sizes, device)

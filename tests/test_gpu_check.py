@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ROWS = {  # row prefix: unit, goal (None: no goal)
     "EGL rendering, 1 process": ("img/s", 2000.0),
     "EGL rendering, 2 worker processes": ("img/s", 2000.0),
+    "render: pairs rendered on the fly, 2 spawned DataLoader workers": ("pairs/s", None),
     "tiny CroCo pretraining, fp32, SDPA, compile": ("pairs/s", None),
     "MFU of that": ("%", 40.0),
     "croco-eval synthetic": ("samples/s", None),

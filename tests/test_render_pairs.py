@@ -111,6 +111,17 @@ def test_neighbouring_samples_share_a_take_and_the_stream_resumes_exactly(png_ta
     assert dataset[13]["source"] == whole[13]
 
 
+def test_live_takes_mix_with_shards_by_weight(png_takes):
+    live_source = live(png_takes, pairs_per_take=4)
+    mixed = PairMixture([live_source, RenderedShards(png_takes)], [1.0, 1.0], transform=PairTransform(size=32), seed=2)
+    drawn = [mixed[i]["source"] for i in range(64)]
+    kinds = [source.split(":")[0] for source in drawn]
+    assert 16 < kinds.count("render") < 48, kinds  # 32 expected, binomial sd 4
+    for block in range(0, 64, 4):  # the live samples of a block of 4 share a take
+        takes = {TAKE.search(s).group(1) for s in drawn[block : block + 4] if s.startswith("render:")}
+        assert len(takes) <= 1, drawn[block : block + 4]
+
+
 def test_pretraining_on_live_takes_matches_pretraining_on_their_shards(png_takes, tmp_path):
     """16 steps. With one pair per take the batches are those of the shards, so the losses are equal;
     with four pairs per take (fewer takes per step) they stay within twice the spread that another

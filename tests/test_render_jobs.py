@@ -178,6 +178,24 @@ def test_four_writers_one_killed_give_the_single_process_bytes(tmp_path):
     assert lines[2].startswith(f"corrupt: {shard_name(6)}: truncated or corrupt shard")
 
 
+def test_two_writers_of_the_whole_job_race_to_the_single_process_bytes(tmp_path):
+    """Two identical commands on one folder, no split: both render every missing shard, the renames
+    of identical bytes race, and both succeed with the folder a single process writes."""
+    few = ["--takes", 4, "--takes-per-shard", 1, "--views", 2, "--frames", 1, "--size", 32, "--seed", 8]
+    raced = tmp_path / "raced"
+    writers = [
+        subprocess.Popen(croco_render("--output", raced, *few), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=600) == 0, writer.stderr.read().decode()
+    single = tmp_path / "single"
+    alone = CliRunner().invoke(main, [str(a) for a in ["--output", single, *few]])
+    assert alone.exit_code == 0, alone.output
+    assert contents(raced) == contents(single)
+    assert not list(raced.rglob("*.tmp"))
+
+
 def test_verify_needs_a_dataset_folder(tmp_path):
     check = CliRunner().invoke(main, ["verify", str(tmp_path)])
     assert check.exit_code == 2 and f"{tmp_path}: no job.json" in check.output

@@ -88,7 +88,7 @@ class HandRig:
         target = (points.min(0) + points.max(0)) / 2
         occluders = ~np.any([self.hand_faces[side] for side in sides], axis=0)
         frames = np.unique(np.linspace(0, len(vertices) - 1, min(len(vertices), TESTED_FRAMES)).round().astype(int))
-        scene = [(vertices[t][self.faces[occluders]], keypoints[t]) for t in frames]
+        checks = [(vertices[t][self.faces[occluders]], keypoints[t]) for t in frames]
         cameras = []
         for _ in range(rig.views):
             best, best_visible = None, -1.0
@@ -97,7 +97,7 @@ class HandRig:
                 focal, fill = rng.uniform(*rig.focal) * width, rng.uniform(*HAND_FILL)
                 camera = frame_camera(points, direction, target, focal, fill, width, height)
                 camera = centred(points, camera, fill, width, height)
-                visible = self._visible_share(camera.position, vertices, scene)
+                visible = self._visible_share(camera.position, vertices, checks)
                 if visible > best_visible:
                     best, best_visible = camera, visible
                 if visible >= MIN_VISIBLE:
@@ -106,12 +106,12 @@ class HandRig:
         return cameras, sides
 
     @staticmethod
-    def _visible_share(eye: np.ndarray, vertices: np.ndarray, scene: list) -> float:
+    def _visible_share(eye: np.ndarray, vertices: np.ndarray, checks: list) -> float:
         """The smallest share of unhidden framed keypoints over the tested frames; 0 when the camera
         stands within ``CLEARANCE_M`` of the body."""
         if np.linalg.norm(vertices - eye, axis=-1).min() < CLEARANCE_M:
             return 0.0
-        return min(1.0 - blocked_rays(eye, keypoints, triangles).mean() for triangles, keypoints in scene)
+        return min(1.0 - blocked_rays(eye, keypoints, triangles).mean() for triangles, keypoints in checks)
 
 
 def centred(points: np.ndarray, camera: Camera, fill: float, width: int, height: int) -> Camera:

@@ -118,6 +118,8 @@ HAND_KEYPOINT_NAMES: tuple[str, ...] = (
     "wrist",
     *(name for finger in MANO_TIPS for name in (f"{finger}1", f"{finger}2", f"{finger}3", f"{finger}_tip")),
 )
+# Each hand keypoint's parent in that order: a finger's joint 1 hangs from the wrist, the others from the one before.
+HAND_KEYPOINT_PARENTS: tuple[int, ...] = (-1, *(0 if k % 4 == 1 else k - 1 for k in range(1, len(HAND_KEYPOINT_NAMES))))
 MANO_JOINT_NAMES: tuple[str, ...] = (
     "right_wrist",
     *(f"right_{finger}{k}" for finger in MANO_FINGERS for k in (1, 2, 3)),

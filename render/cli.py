@@ -15,7 +15,7 @@ from typing import NoReturn
 import click
 
 from crocohuman.render.camera_rig import RigConfig
-from crocohuman.render.config import BODIES, GENDERS, RGB_FORMATS, RenderConfig
+from crocohuman.render.config import BODIES, FOCI, GENDERS, RGB_FORMATS, RenderConfig
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
@@ -55,6 +55,12 @@ def main() -> None:
 @click.option("--uv-obj", type=click.Path(path_type=Path), help="SMPL template .obj with UVs, for --texture-dir.")
 @click.option("--motion", default="sampler", help="'sampler', 'sampler:KIND' or 'amass:DIR'.")
 @click.option("--background", default="procedural", help="'procedural', 'images:DIR' or 'scene:FILE'.")
+@click.option(
+    "--focus",
+    type=click.Choice(FOCI),
+    default="body",
+    help="What the cameras frame: the whole person, or one or both hands close up from all around (anny).",
+)
 @click.option("--azimuth-range", default=360.0, help="Degrees the cameras spread around the person (0 to 360).")
 @click.option(
     "--elevation",

@@ -17,7 +17,9 @@ from crocohuman.render.specs import check_background_spec, check_motion_spec
 BodyName = Literal["anny", "smpl", "smplh", "smplx", "mano"]
 Gender = Literal["any", "neutral", "male", "female"]  # SMPL family: any = every gender whose file exists
 RgbFormat = Literal["jpg", "png"]
+Focus = Literal["body", "hands"]  # what the cameras frame: the whole person, or one or both hands close up
 BODIES, GENDERS, RGB_FORMATS = typing.get_args(BodyName), typing.get_args(Gender), typing.get_args(RgbFormat)
+FOCI = typing.get_args(Focus)
 # the Literals spell out what the body-model registry and the conventions define; they must agree
 assert set(BODIES) == {"anny", *MODEL_SPECS} and set(GENDERS) == {"any", *BODY_GENDERS}
 MIN_SIZE, MAX_SIZE = 16, 8192  # image side in pixels: below 16 the framing breaks, above 8192 GL may refuse
@@ -42,6 +44,7 @@ class RenderConfig:
     motion: str = "sampler"  # sampler | amass:DIR
     background: str = "procedural"  # procedural | images:DIR | scene:FILE
     rig: RigConfig = field(default_factory=RigConfig)
+    focus: Focus = "body"
     texture_size: int = 512
     rgb_format: RgbFormat = "jpg"
     jpeg_quality: int = 95
@@ -62,7 +65,7 @@ class RenderConfig:
         self.height = check_int("--size", self.height, MIN_SIZE, MAX_SIZE, unit="pixels")
         self._check_body()
         check_motion_spec(self.motion)
-        check_background_spec(self.background)
+        self._check_focus(check_background_spec(self.background).kind)
         self.texture_size = check_int("texture_size", self.texture_size, MIN_SIZE, MAX_SIZE, unit="pixels")
         self.rgb_format = check_choice("--rgb-format", self.rgb_format, RGB_FORMATS)
         self.jpeg_quality = check_int("jpeg_quality", self.jpeg_quality, 1, 100)
@@ -103,6 +106,16 @@ class RenderConfig:
         if self.texture_dir is not None and self.uv_obj is None:
             raise ValueError("--texture-dir needs --uv-obj, the model's UV template .obj the images are laid out for")
 
+    def _check_focus(self, background_kind: str) -> None:
+        """Hand close-ups need hand keypoints (anny's) and open space around the hand (no scene mesh)."""
+        self.focus = check_choice("--focus", self.focus, FOCI)
+        if self.focus == "hands" and self.body != "anny":
+            raise ValueError(f"--focus hands needs --body anny (--body {self.body} writes no hand keypoints yet)")
+        if self.focus == "hands" and background_kind == "scene":
+            raise ValueError(
+                "--focus hands: not with --background scene:FILE yet (close-up cameras may stand in furniture)"
+            )
+
     @property
     def total_shards(self) -> int:
         return -(-self.takes // self.takes_per_shard)
@@ -113,3 +126,7 @@ class RenderConfig:
         for key in ("output", "shard_index", "num_shards", "workers", "preview_takes"):
             data.pop(key)
         return {key: str(value) if isinstance(value, Path) else value for key, value in data.items()}
+
+
+# Settings added after datasets were written: a job.json without one was rendered with this value.
+LATER_SETTINGS = {"focus": RenderConfig.focus}

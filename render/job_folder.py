@@ -20,6 +20,7 @@ from pathlib import Path
 from crocohuman.core.atomic_files import write_if_absent, write_if_changed
 from crocohuman.core.shard_names import shard_name, shard_number
 from crocohuman.core.shards import list_shards
+from crocohuman.render.config import LATER_SETTINGS
 
 JOB = "job.json"
 MANIFEST = "manifest.json"
@@ -63,7 +64,7 @@ def read_job(root: Path) -> dict | None:
 
 def check_settings(root: Path, job: dict, config: dict) -> None:
     """Refuse to mix two datasets: every setting must equal the recorded one (both JSON-normalised)."""
-    recorded, asked = normalised(job["config"]), normalised(config)
+    recorded, asked = normalised({**LATER_SETTINGS, **job["config"]}), normalised(config)
     changed = sorted(key for key in recorded.keys() | asked.keys() if recorded.get(key) != asked.get(key))
     if changed:
         details = "; ".join(f"{key}: {recorded.get(key)!r} recorded, {asked.get(key)!r} asked" for key in changed)

@@ -74,6 +74,7 @@ def make_body(config: RenderConfig):
 
 def make_take_renderer(config: RenderConfig):
     from crocohuman.render.background import ProceduralBackgrounds, SceneMesh, background_source
+    from crocohuman.render.hand_rig import INTERACTION_P
     from crocohuman.render.motion import motion_source
     from crocohuman.render.scene_stage import SceneStage
     from crocohuman.render.take_renderer import TakeRenderer
@@ -84,7 +85,7 @@ def make_take_renderer(config: RenderConfig):
         background, scene = ProceduralBackgrounds(), SceneStage(background)
     return TakeRenderer(
         make_body(config),
-        motion_source(config.motion),
+        motion_source(config.motion, INTERACTION_P if config.focus == "hands" else 0.0),
         background,
         config.rig,
         config.width,
@@ -92,6 +93,7 @@ def make_take_renderer(config: RenderConfig):
         config.frames,
         config.fps,
         scene=scene,
+        focus=config.focus,
     )
 
 

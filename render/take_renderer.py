@@ -7,9 +7,11 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
+from crocohuman.core.conventions import HAND_SIDES
 from crocohuman.core.take import Take
 from crocohuman.render.body.base import Body
 from crocohuman.render.camera_rig import RigConfig, sample_rig
+from crocohuman.render.hand_rig import HandRig
 from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer
 
 # Joints a scene camera must see past the furniture: pelvis, head, wrists, ankles (SMPL order).
@@ -73,12 +75,14 @@ class TakeRenderer:
         frames: int,
         fps: float,
         scene=None,
+        focus: str = "body",
     ):
         self.body, self.motion, self.background = body, motion, background
         self.rig, self.width, self.height, self.frames, self.fps = rig, width, height, frames, fps
         self.scene = scene
         self.raster = Rasterizer(width, height)
         topology = body.topology
+        self.hand_rig = HandRig(topology) if focus == "hands" else None  # close-ups of the hands instead of the body
         self.faces = topology.faces
         labels = np.concatenate(
             [np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, axis=1), topology.face_iuv], -1
@@ -96,11 +100,17 @@ class TakeRenderer:
         clip = self.motion.sample_clip(motion_rng, self.frames, self.fps)
         posed = self.body.pose(identity, clip)
         vertices, joints, offset = self._stand(posed, place_rng)
-        cameras = self._cameras(vertices, joints, camera_rng)
+        hands = None if posed.hand_joints is None else posed.hand_joints + offset
+        if self.hand_rig is None:
+            cameras, framed = self._cameras(vertices, joints, camera_rng), None
+        else:
+            cameras, framed = self.hand_rig.sample(camera_rng, self.rig, vertices, hands, self.width, self.height)
         lighting = sample_lighting(light_rng)
         rgb, labels = self._render_views(identity, vertices, cameras, lighting, background_rng)
-        hands = None if posed.hand_joints is None else posed.hand_joints + offset
-        return self._take(identity, posed, clip, offset, joints, hands, cameras, rgb, labels)
+        take = self._take(identity, posed, clip, offset, joints, hands, cameras, rgb, labels)
+        if framed is not None:
+            take.meta["framed_hands"] = [HAND_SIDES[side] for side in framed]
+        return take
 
     def _stand(self, posed, place_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Vertices and joints stood on the ground (z = 0), at a drawn spot of the scene if there is one."""

@@ -167,6 +167,7 @@ BAD_OPTIONS = [
     (["--body", "smpl", "--model-path", "{tmp}", "--uv-obj", "{tmp}/a.obj"], "--uv-obj {tmp}/a.obj: no such file"),
     (["--body", "smpl", "--model-path", "{tmp}", "--texture-dir", "{tmp}"], "--texture-dir needs --uv-obj"),
     (["--model-path", "{tmp}"], "--model-path: only for SMPL-family bodies"),
+    (["--focus", "hands", "--body", "smpl", "--model-path", "{tmp}"], "--focus hands needs --body anny"),
     (["--motion", "walk"], "--motion: unknown motion source 'walk'"),
     (["--motion", "sampler:fly"], "--motion sampler:fly: unknown sampler motion kind 'fly'"),
     (["--motion", "amass:{tmp}/nowhere"], "--motion amass:{tmp}/nowhere: no such folder {tmp}/nowhere"),

@@ -30,8 +30,9 @@ class MotionSource(Protocol):
     def sample_clip(self, rng: np.random.Generator, num_frames: int, fps: float = 30.0) -> MotionClip: ...
 
 
-def motion_source(spec: str = "sampler") -> MotionSource:
-    """The motion source a spec names: ``sampler``, ``sampler:KIND`` or ``amass:DIR``."""
+def motion_source(spec: str = "sampler", interaction_p: float = 0.0) -> MotionSource:
+    """The motion source a spec names: ``sampler``, ``sampler:KIND`` or ``amass:DIR``; the sampler
+    draws two-hand interactions in ``interaction_p`` of its clips (``SamplerMotions``)."""
     parsed = parse_motion_spec(spec)
     if parsed.kind == "amass":
         return AmassMotions(parsed.path)
@@ -39,4 +40,4 @@ def motion_source(spec: str = "sampler") -> MotionSource:
         raise ValueError(
             f"unknown sampler motion kind {parsed.sampler_kind!r} in {spec!r}; expected one of {MOTION_KINDS}"
         )
-    return SamplerMotions(parsed.sampler_kind)
+    return SamplerMotions(parsed.sampler_kind, interaction_p)

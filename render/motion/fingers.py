@@ -108,10 +108,12 @@ def _track(rng: np.random.Generator, t: np.ndarray, shapes: dict[str, HandShape]
     return keyframes(t, np.array(key_t), np.array(key_v)), drawn
 
 
-def sample_hand_pose(rng: np.random.Generator, t: np.ndarray) -> tuple[np.ndarray, str]:
+def sample_hand_pose(rng: np.random.Generator, t: np.ndarray, mode: str | None = None) -> tuple[np.ndarray, str]:
     """A hand pose (T, 2, 15, 3) for time stamps ``t`` (seconds), and a description of it
-    (e.g. ``mirrored:fist,open_palm``) for the clip's bookkeeping."""
-    mode = TWO_HAND_MODES[rng.choice(len(TWO_HAND_MODES), p=TWO_HAND_MODE_P)]
+    (e.g. ``mirrored:fist,open_palm``) for the clip's bookkeeping; ``mode`` (``TWO_HAND_MODES``)
+    is drawn unless given."""
+    if mode is None:
+        mode = TWO_HAND_MODES[rng.choice(len(TWO_HAND_MODES), p=TWO_HAND_MODE_P)]
     if mode == "independent":
         (left, left_names), (right, right_names) = (_track(rng, t, ONE_HAND_SHAPES) for _ in HAND_SIDES)
         names = [*left_names, "|", *right_names]

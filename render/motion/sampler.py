@@ -35,6 +35,7 @@ from crocohuman.render.motion.primitives import (
 # Foot contact: (joint index, height of that joint above the ground when it carries the body).
 _CONTACTS = ((7, 0.08), (8, 0.08), (10, 0.05), (11, 0.05))  # ankles, then toes (foot joints)
 _CONTACT_SOFTNESS_M = 0.01
+INTERACTION_KIND, INTERACTION_HANDS_MODE = "clap", "together"  # a two-hand interaction: hands meet, shapes shared
 
 
 def _euler_to_matrix(euler_deg: np.ndarray) -> np.ndarray:
@@ -62,8 +63,14 @@ def _place_on_feet(global_orient: np.ndarray, body_pose: np.ndarray) -> np.ndarr
     return np.concatenate([xy, -lowest], axis=1)
 
 
-def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0, kind: str | None = None) -> MotionClip:
-    """A random clip of ``num_frames`` frames at ``fps`` (a random kind unless one is given)."""
+def sample_clip(
+    rng: np.random.Generator,
+    num_frames: int,
+    fps: float = 30.0,
+    kind: str | None = None,
+    hands_mode: str | None = None,
+) -> MotionClip:
+    """A random clip of ``num_frames`` frames at ``fps`` (a random kind and two-hand mode unless given)."""
     if kind is None:
         kind = MOTION_KINDS[rng.integers(len(MOTION_KINDS))]
     if kind not in PRIMITIVES:
@@ -84,7 +91,7 @@ def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0, ki
     global_orient = matrix_to_axis_angle(yaw @ SMPL_CANONICAL_TO_WORLD @ local[:, 0])
     body_pose = matrix_to_axis_angle(local[:, 1:])
     transl = _place_on_feet(global_orient, body_pose)
-    hand_pose, extra["hands"] = sample_hand_pose(rng, t)
+    hand_pose, extra["hands"] = sample_hand_pose(rng, t, hands_mode)
     return MotionClip(
         global_orient=global_orient,
         body_pose=body_pose,
@@ -98,9 +105,16 @@ def sample_clip(rng: np.random.Generator, num_frames: int, fps: float = 30.0, ki
 
 @dataclass(frozen=True)
 class SamplerMotions:
-    """The sampler as a motion source; ``kind`` fixes the primitive (None: a random one each clip)."""
+    """The sampler as a motion source; ``kind`` fixes the primitive (None: a random one each clip).
+
+    ``interaction_p``: the share of clips (random kinds only) that are a two-hand interaction, hands
+    brought together (``clap``) holding a two-hand shape, so hand-focused sets see enough of them.
+    """
 
     kind: str | None = None
+    interaction_p: float = 0.0
 
     def sample_clip(self, rng: np.random.Generator, num_frames: int, fps: float = 30.0) -> MotionClip:
+        if self.kind is None and self.interaction_p > 0 and rng.uniform() < self.interaction_p:
+            return sample_clip(rng, num_frames, fps, INTERACTION_KIND, INTERACTION_HANDS_MODE)
         return sample_clip(rng, num_frames, fps, self.kind)

@@ -1,0 +1,104 @@
+"""``--focus hands``: close-up cameras around the hands, framed so hands fill the views and are never cut off."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from crocohuman.core.conventions import HAND_SIDES
+from crocohuman.core.shards import list_shards, read_shard
+from crocohuman.render.camera_rig import RigConfig
+from crocohuman.render.config import RenderConfig
+from crocohuman.render.hand_rig import BOTH_HANDS_WITHIN_M, HAND_PARTS, blocked_rays, framed_sides
+from crocohuman.render.job_folder import check_settings
+from crocohuman.render.motion import SamplerMotions
+from crocohuman.render.pipeline import run
+from crocohuman.render.preview import FINGER_COLORS, take_rows
+
+SIZE = 72
+
+
+@pytest.fixture(scope="module")
+def hand_takes(tmp_path_factory):
+    config = RenderConfig(
+        output=tmp_path_factory.mktemp("hands") / "data",
+        takes=2,
+        takes_per_shard=2,
+        frames=2,
+        width=SIZE,
+        height=SIZE,
+        rig=RigConfig(views=3),
+        texture_size=256,
+        seed=3,
+        focus="hands",
+    )
+    run(config)
+    return [take for path in list_shards(config.output) for take in read_shard(path)]
+
+
+def framed_masks(take) -> tuple[list[int], np.ndarray]:
+    """The framed hand sides of a take and their DensePose hand pixels (T, N, H, W)."""
+    sides = [HAND_SIDES.index(name) for name in take.meta["framed_hands"]]
+    return sides, np.isin(take.parts, [HAND_PARTS[side] for side in sides])
+
+
+def test_hands_fill_the_views(hand_takes):
+    """On average at least 15 % of the pixels are the framed hands (whole-body framing gives about 1 %)."""
+    assert np.mean([framed_masks(take)[1].mean() for take in hand_takes]) >= 0.15
+
+
+def test_framed_hand_keypoints_stay_inside_every_image(hand_takes):
+    for take in hand_takes:
+        sides, _ = framed_masks(take)
+        keypoints = take.hand_joints2d[:, :, sides]
+        assert keypoints.min() >= 0 and keypoints.max() <= SIZE - 1
+
+
+def test_framed_hands_never_touch_the_image_border(hand_takes):
+    for take in hand_takes:
+        _, hand = framed_masks(take)
+        assert hand.all(axis=(2, 3)).sum() == 0 and hand.any(axis=(2, 3)).all()  # every view sees the hand
+        border = hand[..., 0, :] | hand[..., -1, :] | hand[..., :, 0] | hand[..., :, -1]
+        assert not border.any()
+
+
+def test_hand_preview_draws_the_fingers(hand_takes):
+    """The first preview row draws each finger's bones in its colour over every view."""
+    take = hand_takes[0]
+    for view, drawn in enumerate(take_rows(take)[0]):
+        changed = (drawn != take.rgb[0, view]).any(-1)
+        colours = {tuple(pixel) for pixel in drawn[changed]}
+        assert len(colours & set(FINGER_COLORS)) >= 3
+
+
+def test_both_hands_are_framed_only_when_close():
+    rng = np.random.default_rng(0)
+    hands = np.zeros((3, 2, 21, 3))
+    assert framed_sides(rng, hands) == (0, 1)
+    hands[1, 1] += [2 * BOTH_HANDS_WITHIN_M, 0, 0]  # apart in one frame: one hand, either side
+    assert {framed_sides(rng, hands) for _ in range(20)} == {(0,), (1,)}
+
+
+def test_rays_are_blocked_by_a_wall_between_eye_and_point_only():
+    wall = np.array([[[-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 1.0, 1.0]]])  # the plane z = 1 around the axis
+    points = np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 0.5], [5.0, 0.0, 2.0]])  # behind it, before it, beside it
+    assert blocked_rays(np.zeros(3), points, wall).tolist() == [True, False, False]
+
+
+def test_hand_sets_draw_two_hand_interactions():
+    clip = SamplerMotions(interaction_p=1.0).sample_clip(np.random.default_rng(0), 3, 10.0)
+    assert clip.source == "sampler:clap" and clip.extra["hands"].startswith("together:")
+
+
+def test_a_job_recorded_before_focus_existed_is_a_body_job(tmp_path):
+    config = RenderConfig(output=tmp_path)
+    older = {key: value for key, value in config.to_json().items() if key != "focus"}
+    check_settings(tmp_path, {"config": older}, config.to_json())
+    with pytest.raises(ValueError, match="focus"):
+        check_settings(tmp_path, {"config": older}, RenderConfig(output=tmp_path, focus="hands").to_json())
+
+
+def test_hand_focus_refuses_scenes(tmp_path):
+    (tmp_path / "room.glb").write_bytes(b"")
+    with pytest.raises(ValueError, match="--focus hands: not with --background scene"):
+        RenderConfig(output=tmp_path / "out", focus="hands", background=f"scene:{tmp_path / 'room.glb'}")

@@ -108,19 +108,17 @@ class AnnyBody:
     def pose(self, identity: Identity, clip: MotionClip) -> PosedBody:
         phenotypes = {key: torch.tensor([float(identity.params[key])]) for key in ANNY_PHENOTYPES}
         with torch.no_grad():
-            rest = self.model(phenotype_kwargs=phenotypes)
-            rest_bone_poses = rest["rest_bone_poses"][0].double().numpy()
-            pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels)
-            batch = {key: value.expand(clip.num_frames) for key, value in phenotypes.items()}
-            out = self.model(
-                pose_parameters=torch.from_numpy(pose).float(),
-                phenotype_kwargs=batch,
-                pose_parameterization="world-orient",
+            # anny's forward shapes the body once per frame and again for the rest pose: shape it once
+            rest = self.model.get_rest_model(self.model.get_phenotype_blendshape_coefficients(**phenotypes))
+            pose = anny_world_orient_pose(clip, rest["rest_bone_poses"][0].double().numpy(), self.bone_labels)
+            transforms, bone_poses = self.model.get_bone_transforms(
+                torch.from_numpy(pose).float(), rest["rest_bone_poses"], pose_parameterization="world-orient"
             )
-            local = self.model.get_pose_parameterization(out, "local-bone")[..., :3, :3]
-        bone_poses = out["bone_poses"].numpy()
+            vertices = self.model.get_skinned_vertices(rest["rest_vertices"].expand(len(pose), -1, -1), transforms)
+            local = self.model.get_pose_parameterization({**rest, "bone_poses": bone_poses}, "local-bone")[..., :3, :3]
+        bone_poses = bone_poses.numpy()
         return PosedBody(
-            vertices=out["vertices"].numpy().astype(np.float32),
+            vertices=vertices.numpy().astype(np.float32),
             joints=bone_poses[:, self.joint_bones][..., :3, 3].astype(np.float32),
             params={
                 "global_orient": clip.global_orient.astype(np.float32),

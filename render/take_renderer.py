@@ -89,7 +89,8 @@ class TakeRenderer:
         labels = np.concatenate(
             [np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, axis=1), topology.face_iuv], -1
         )
-        self._person_static = (topology.face_uvs.reshape(-1, 2), labels.reshape(-1, 3))
+        blank = np.zeros((1, 1, 3), np.uint8)  # each take sets its body's texture
+        self.raster.set_mesh("person", MeshBuffers(topology.face_uvs.reshape(-1, 2), labels.reshape(-1, 3), blank))
         if scene is not None:
             self.raster.set_mesh("scene", scene.mesh_buffers())
             self.raster.update_mesh("scene", scene.positions, scene.normals)
@@ -133,8 +134,7 @@ class TakeRenderer:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Colour (T, N, H, W, 3) uint8 over the backgrounds, and labels (T, N, H, W, 4) uint16:
         part (the I of IUV), U, V, depth in mm."""
-        texcoords, corner_labels = self._person_static
-        self.raster.set_mesh("person", MeshBuffers(texcoords, corner_labels, identity.texture))
+        self.raster.set_texture("person", identity.texture)
         backgrounds = (
             None
             if self.scene is not None

@@ -159,15 +159,15 @@ def _paint(image: np.ndarray, texels: np.ndarray, colors: np.ndarray) -> None:
         image[channel, texels] = colors[channel]
 
 
-def _fabric(rng: np.random.Generator, cloth: Texels, noise: NoiseBank) -> np.ndarray:
-    """A garment pattern (3, K) float32 in [0, 255] on the ``cloth`` texels: solid, stripes,
-    checks, dots or mottled, with a grain."""
+def _fabric(rng: np.random.Generator, cloth: Texels, where: np.ndarray, noise: NoiseBank) -> np.ndarray:
+    """A garment pattern (3, K) float32 in [0, 255] on the K ``cloth`` texels ``where`` is true:
+    solid, stripes, checks, dots or mottled, with a grain."""
     hue_colors = rng.uniform(0, 255, (2, 3))
     if rng.random() < 0.4:  # muted, everyday colours
         grey = rng.uniform(20, 230)
         hue_colors = grey + (hue_colors - grey) * rng.uniform(0.0, 0.5)
     a, b = hue_colors.astype(np.float32)[..., None]
-    h, u = cloth.height, cloth.u
+    h, u, row, col = cloth.height[where], cloth.u[where], cloth.row[where], cloth.col[where]
     kind = rng.choice(["solid", "stripes", "checks", "dots", "mottled"], p=[0.35, 0.2, 0.15, 0.1, 0.2])
     if kind == "solid":
         weight = np.zeros_like(h)
@@ -180,9 +180,9 @@ def _fabric(rng: np.random.Generator, cloth: Texels, noise: NoiseBank) -> np.nda
         f = rng.uniform(80, 200)
         weight = ((np.sin(h * f) * np.sin(u * f / 6 * np.pi)) > 0.6).astype(np.float32)
     else:
-        blotches = noise.smooth[SMOOTH_SIGMAS[rng.integers(len(SMOOTH_SIGMAS))]].at(rng, cloth.row, cloth.col)
+        blotches = noise.smooth[SMOOTH_SIGMAS[rng.integers(len(SMOOTH_SIGMAS))]].at(rng, row, col)
         weight = np.clip(0.5 + 0.35 * blotches, 0, 1)
-    grain = 1.0 + 0.06 * noise.white.at(rng, cloth.row, cloth.col)
+    grain = 1.0 + 0.06 * noise.white.at(rng, row, col)
     return (a + (b - a) * weight) * grain
 
 
@@ -241,13 +241,14 @@ def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarra
     legs = regions.leg & (regions.leg_position < trouser)
     waist = rng.uniform(0.5, 0.58)  # rest height of the waistband
     bottom = legs | (regions.torso & (cloth.height < waist))
+    shown_top = top & ~bottom  # trousers go over the top's hem
     if rng.random() < 0.15:  # a dress or overall: one fabric for both
-        top_fabric = bottom_fabric = _fabric(rng, cloth, noise)
+        dressed = top | bottom
+        _paint(image, cloth.index[dressed], _fabric(rng, cloth, dressed, noise))
     else:
-        top_fabric, bottom_fabric = _fabric(rng, cloth, noise), _fabric(rng, cloth, noise)
-    _paint(image, cloth.index[top], top_fabric[:, top])
-    _paint(image, cloth.index[bottom], bottom_fabric[:, bottom])
-    _front_details(rng, cloth, top & ~bottom & regions.torso_front, image, skin)
+        _paint(image, cloth.index[shown_top], _fabric(rng, cloth, shown_top, noise))
+        _paint(image, cloth.index[bottom], _fabric(rng, cloth, bottom, noise))
+    _front_details(rng, cloth, shown_top & regions.torso_front, image, skin)
 
     if rng.random() < 0.9:
         _paint(image, regions.shoes.index, _shoe(rng, regions))

@@ -27,14 +27,13 @@ def rest_corrections(anny_rest_joints_world: np.ndarray) -> np.ndarray:
     """Per SMPL joint, the rotation (canonical frame) from anny's rest bone direction to SMPL's."""
     anny_canonical = anny_rest_joints_world @ SMPL_CANONICAL_TO_WORLD  # W0^T x, row vectors
     corrections = np.tile(np.eye(3), (24, 1, 1))
+    joints, children = np.array(list(DIRECTION_CHILD.items())).T
+    corrections[joints] = rotation_between(
+        anny_canonical[children] - anny_canonical[joints], SMPL_TPOSE_JOINTS[children] - SMPL_TPOSE_JOINTS[joints]
+    )
     for joint in range(1, 24):  # parents precede children in SMPL order
-        child = DIRECTION_CHILD.get(joint)
-        if child is None:
+        if joint not in DIRECTION_CHILD:
             corrections[joint] = corrections[SMPL_PARENTS[joint]]
-            continue
-        corrections[joint] = rotation_between(
-            anny_canonical[child] - anny_canonical[joint], SMPL_TPOSE_JOINTS[child] - SMPL_TPOSE_JOINTS[joint]
-        )
     return corrections
 
 

@@ -7,6 +7,7 @@ lip and nail regions taken from the masks anny ships.
 
 from __future__ import annotations
 
+import functools
 import os
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +36,11 @@ def _load_anny():
     """Construct anny quietly (its first construction builds a ~790 MB cache once, ~60 s)."""
     os.environ.setdefault("WARP_LOG_LEVEL", "error")
     import anny  # lazy: pulls NVIDIA warp, which prints a banner at import
+    from anny.skinning import warp_skinning
 
+    # anny defines its skinning kernel anew on every call (~3 ms per take); it depends only on its arguments
+    if not hasattr(warp_skinning.get_kernel, "cache_info"):
+        warp_skinning.get_kernel = functools.cache(warp_skinning.get_kernel)
     try:
         import warp
 

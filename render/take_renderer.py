@@ -4,7 +4,6 @@ synchronised cameras."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import ConvexHull
 
 from crocohuman.core.take import Take
 from crocohuman.render.body.base import Body
@@ -124,10 +123,7 @@ class TakeRenderer:
         if self.scene is not None:
             body_points = joints[[0, -1]][:, VISIBLE_JOINTS].reshape(-1, 3)
             eyes = np.stack([self.scene.sample_camera_position(camera_rng, body_points) for _ in range(self.rig.views)])
-        # Framing only needs the extreme points: the convex hull of the body over all time steps.
-        points = vertices.reshape(-1, 3)
-        hull = points[ConvexHull(points).vertices]
-        return sample_rig(camera_rng, self.rig, hull, self.width, self.height, eyes)
+        return sample_rig(camera_rng, self.rig, vertices.reshape(-1, 3), self.width, self.height, eyes)
 
     def _render_views(
         self, identity, vertices: np.ndarray, cameras: list, lighting: Lighting, background_rng: np.random.Generator

@@ -104,19 +104,22 @@ def slerp_axis_angle(aa0: np.ndarray, aa1: np.ndarray, t: np.ndarray | float) ->
 
 
 def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The smallest rotation taking direction ``a`` to direction ``b`` (3x3)."""
-    a = a / np.linalg.norm(a)
-    b = b / np.linalg.norm(b)
+    """The smallest rotations taking directions ``a`` to directions ``b``: (..., 3) -> (..., 3, 3).
+
+    Opposite directions turn half a turn about an axis perpendicular to ``a``. Batched because
+    retargeting asks for one per joint of every take."""
+    a = np.asarray(a, np.float64) / np.linalg.norm(a, axis=-1, keepdims=True)
+    b = np.asarray(b, np.float64) / np.linalg.norm(b, axis=-1, keepdims=True)
     axis = np.cross(a, b)
-    s, c = np.linalg.norm(axis), float(a @ b)
-    if s < 1e-9:
-        if c > 0:
-            return np.eye(3)
-        perpendicular = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
-        perpendicular /= np.linalg.norm(perpendicular)
-        return 2 * np.outer(perpendicular, perpendicular) - np.eye(3)
-    skew = cross_matrix(axis / s)
-    return np.eye(3) + s * skew + (1 - c) * skew @ skew  # Rodrigues with sin and cos known
+    s = np.linalg.norm(axis, axis=-1)[..., None]
+    c = (a * b).sum(-1)[..., None, None]
+    parallel = s < 1e-9
+    perpendicular = np.cross(a, np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]))
+    perpendicular /= np.linalg.norm(perpendicular, axis=-1, keepdims=True)
+    skew = cross_matrix(np.where(parallel, perpendicular, axis / np.where(parallel, 1.0, s)))
+    turn = np.eye(3) + s[..., None] * skew + (1 - c) * skew @ skew  # Rodrigues with sin and cos known
+    half_turn = np.eye(3) + 2 * skew @ skew  # 2 p p^T - I about the perpendicular p
+    return np.where(parallel[..., None], np.where(c > 0, np.eye(3), half_turn), turn)
 
 
 def rotation_aligning(

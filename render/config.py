@@ -25,6 +25,14 @@ assert set(BODIES) == {"anny", *MODEL_SPECS} and set(GENDERS) == {"any", *BODY_G
 MIN_SIZE, MAX_SIZE = 16, 8192  # image side in pixels: below 16 the framing breaks, above 8192 GL may refuse
 
 
+def atlas_side(width: int, height: int) -> int:
+    """The body texture's side for images of ``width`` x ``height``: the longer image side, within
+    256..512. A person spans at most the image, so a larger atlas is only minified (at 256 px, 256²
+    and 512² atlases render alike), while painting and uploading it is a per-take cost: at 512², about
+    as much as rendering two 128-px views (issue 12)."""
+    return min(max(width, height, 256), 512)
+
+
 @dataclass
 class RenderConfig:
     """Everything that defines a rendering job; ``to_json`` is the part that defines the dataset."""
@@ -45,7 +53,7 @@ class RenderConfig:
     background: str = "procedural"  # procedural | images:DIR | scene:FILE
     rig: RigConfig = field(default_factory=RigConfig)
     focus: Focus = "body"
-    texture_size: int = 512
+    texture_size: int | None = None  # body atlas side; None: follows the image (see atlas_side)
     rgb_format: RgbFormat = "jpg"
     jpeg_quality: int = 95
     seed: int = 0
@@ -66,6 +74,8 @@ class RenderConfig:
         self._check_body()
         check_motion_spec(self.motion)
         self._check_focus(check_background_spec(self.background).kind)
+        if self.texture_size is None:
+            self.texture_size = atlas_side(self.width, self.height)
         self.texture_size = check_int("texture_size", self.texture_size, MIN_SIZE, MAX_SIZE, unit="pixels")
         self.rgb_format = check_choice("--rgb-format", self.rgb_format, RGB_FORMATS)
         self.jpeg_quality = check_int("jpeg_quality", self.jpeg_quality, 1, 100)

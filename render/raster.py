@@ -201,8 +201,6 @@ class Rasterizer:
 
     def set_mesh(self, name: str, buffers: MeshBuffers) -> None:
         """Upload a mesh's static attributes; its positions come with each ``render`` call."""
-        import moderngl
-
         corners = len(buffers.texcoords)
         position = self.ctx.buffer(reserve=corners * 12, dynamic=True)
         normal = self.ctx.buffer(reserve=corners * 12, dynamic=True)
@@ -220,12 +218,26 @@ class Rasterizer:
                 (color, "3f", "in_color"),
             ],
         )
-        texture_image = np.ascontiguousarray(buffers.texture[::-1])  # row 0 at V = 0 (bottom)
-        texture = self.ctx.texture(texture_image.shape[1::-1], 3, texture_image.tobytes())
+        texture = self._texture(buffers.texture)
+        self.release_mesh(name)
+        self._meshes[name] = [vao, position, normal, texcoord, label, color, texture]
+
+    def _texture(self, image: np.ndarray):
+        """A mipmapped GL texture of an (H, W, 3) uint8 image."""
+        import moderngl
+
+        image = np.ascontiguousarray(image[::-1])  # row 0 at V = 0 (bottom)
+        texture = self.ctx.texture(image.shape[1::-1], 3, image.tobytes())
         texture.build_mipmaps()
         texture.filter = (moderngl.LINEAR_MIPMAP_LINEAR, moderngl.LINEAR)
-        self.release_mesh(name)
-        self._meshes[name] = (vao, position, normal, texcoord, label, color, texture)
+        return texture
+
+    def set_texture(self, name: str, image: np.ndarray) -> None:
+        """A new albedo (H, W, 3) uint8 for a mesh set with ``set_mesh``, keeping its buffers
+        (a new body's texture per take costs half of re-uploading the whole mesh)."""
+        mesh = self._meshes[name]
+        mesh[-1].release()
+        mesh[-1] = self._texture(image)
 
     def release_mesh(self, name: str) -> None:
         for resource in self._meshes.pop(name, ()):

@@ -1,8 +1,9 @@
 """Labelled images per second of croco-render, against a naive baseline measured in the same run.
 
 Default: takes of 8 views x 4 frames at 256x256 rendered by one ``TakeRenderer`` (body model,
-GL context, programs and buffers built once) and encoded into shard members, on one CPU core
-(torch and Mesa's llvmpipe limited to one thread). Naive baseline: every image opens a
+GL context, programs and buffers built once; body atlas as ``RenderConfig`` sizes it, 256² for
+256-px images since issue 12) and encoded into shard members, on one CPU core (torch and Mesa's
+llvmpipe limited to one thread). Naive baseline: every image opens a
 GL context, builds the renderer (programs, framebuffers, buffers), samples and poses a body and
 renders one view, the way a per-image script would.
 

@@ -71,3 +71,14 @@ def test_rotation_between_turns_one_direction_onto_another():
         rotation = rotation_between(a, b)
         np.testing.assert_allclose(rotation @ (a / np.linalg.norm(a)), b / np.linalg.norm(b), atol=1e-12)
         np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-12)
+
+
+def test_rotation_between_is_batched_with_its_special_cases_per_row():
+    a = np.array([[1.0, 0, 0], [0, 0, 2.0], [1.0, 0, 0], [1.0, 2, 3]])
+    b = np.array([[0, 1.0, 0], [0, 0, 1.0], [-1.0, 0, 0], [-3.0, 1, 0.5]])
+    batched = rotation_between(a, b)
+    assert batched.shape == (4, 3, 3)
+    for k in range(4):
+        np.testing.assert_allclose(batched[k], rotation_between(a[k], b[k]), atol=1e-15)
+    np.testing.assert_allclose(batched[1], np.eye(3), atol=1e-15)  # parallel
+    np.testing.assert_allclose(batched[2] @ a[2], b[2], atol=1e-12)  # opposite: half a turn

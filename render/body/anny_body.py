@@ -7,6 +7,7 @@ lip and nail regions taken from the masks anny ships.
 
 from __future__ import annotations
 
+import functools
 import os
 from functools import cached_property
 from pathlib import Path
@@ -35,7 +36,11 @@ def _load_anny():
     """Construct anny quietly (its first construction builds a ~790 MB cache once, ~60 s)."""
     os.environ.setdefault("WARP_LOG_LEVEL", "error")
     import anny  # lazy: pulls NVIDIA warp, which prints a banner at import
+    from anny.skinning import warp_skinning
 
+    # anny defines its skinning kernel anew on every call (~3 ms per take); it depends only on its arguments
+    if not hasattr(warp_skinning.get_kernel, "cache_info"):
+        warp_skinning.get_kernel = functools.cache(warp_skinning.get_kernel)
     try:
         import warp
 
@@ -112,18 +117,17 @@ class AnnyBody:
     def pose(self, identity: Identity, clip: MotionClip) -> PosedBody:
         phenotypes = {key: torch.tensor([float(identity.params[key])]) for key in ANNY_PHENOTYPES}
         with torch.no_grad():
-            rest = self.model(phenotype_kwargs=phenotypes)
+            # anny's forward shapes the body once per frame and again for the rest pose: shape it once
+            rest = self.model.get_rest_model(self.model.get_phenotype_blendshape_coefficients(**phenotypes))
             rest_bone_poses = rest["rest_bone_poses"][0].double().numpy()
             rest_hands = self._hands(rest_bone_poses[:, :3, 3], rest["rest_vertices"][0].double().numpy())
             pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels, rest_hands)
-            batch = {key: value.expand(clip.num_frames) for key, value in phenotypes.items()}
-            out = self.model(
-                pose_parameters=torch.from_numpy(pose).float(),
-                phenotype_kwargs=batch,
-                pose_parameterization="world-orient",
+            transforms, bone_poses = self.model.get_bone_transforms(
+                torch.from_numpy(pose).float(), rest["rest_bone_poses"], pose_parameterization="world-orient"
             )
-            local = self.model.get_pose_parameterization(out, "local-bone")[..., :3, :3]
-        bone_poses, vertices = out["bone_poses"].numpy(), out["vertices"].numpy()
+            vertices = self.model.get_skinned_vertices(rest["rest_vertices"].expand(len(pose), -1, -1), transforms)
+            local = self.model.get_pose_parameterization({**rest, "bone_poses": bone_poses}, "local-bone")[..., :3, :3]
+        bone_poses, vertices = bone_poses.numpy(), vertices.numpy()
         return PosedBody(
             vertices=vertices.astype(np.float32),
             joints=bone_poses[:, self.joint_bones][..., :3, 3].astype(np.float32),

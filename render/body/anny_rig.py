@@ -7,6 +7,7 @@ joint positions and rest bone directions. Bone names are anny's default rig (``A
 
 from __future__ import annotations
 
+import functools
 import re
 
 from crocohuman.core.conventions import SMPL_JOINT_NAMES
@@ -83,6 +84,7 @@ DIRECTION_CHILD: dict[int, int] = {
 }
 
 
+@functools.cache  # asked for every bone of every take: the regexes cost more than the rest of retargeting
 def driving_joint(bone_label: str) -> int:
     """The SMPL joint index whose rotation drives an anny bone."""
     stem, _, suffix = bone_label.partition(".")

@@ -59,18 +59,16 @@ def rest_corrections(anny_rest_joints_world: np.ndarray, anny_rest_hands_world: 
     ideal_hands = np.stack([tpose_hand(side) for side in range(len(HAND_SIDES))])
     palm_from, palm_to = palm_normal(anny_hands), palm_normal(ideal_hands)
     corrections = np.tile(np.eye(3), (NUM_SMPL_JOINTS + len(HAND_SIDES) * NUM_HAND_JOINTS, 1, 1))
+    joints, children = np.array(list(DIRECTION_CHILD.items())).T
+    sources = anny_canonical[children] - anny_canonical[joints]
+    targets = SMPL_TPOSE_JOINTS[children] - SMPL_TPOSE_JOINTS[joints]
+    corrections[joints] = rotation_between(sources, targets)  # all at once: one call per take, not per joint
+    for side, wrist in enumerate(WRISTS):  # the palm fixes the hand's roll, so fingers flex the SMPL-H way
+        k = list(joints).index(wrist)
+        corrections[wrist] = rotation_aligning(sources[k], palm_from[side], targets[k], palm_to[side])
     for joint in range(1, NUM_SMPL_JOINTS):  # parents precede children in SMPL order
-        child = DIRECTION_CHILD.get(joint)
-        if child is None:
+        if joint not in DIRECTION_CHILD:
             corrections[joint] = corrections[SMPL_PARENTS[joint]]
-            continue
-        source = anny_canonical[child] - anny_canonical[joint]
-        target = SMPL_TPOSE_JOINTS[child] - SMPL_TPOSE_JOINTS[joint]
-        if joint in WRISTS:  # the palm fixes the hand's roll, so fingers flex the SMPL-H way
-            side = WRISTS.index(joint)
-            corrections[joint] = rotation_aligning(source, palm_from[side], target, palm_to[side])
-        else:
-            corrections[joint] = rotation_between(source, target)
     for side in range(len(HAND_SIDES)):
         for row, child in _HAND_CHILD.items():
             corrections[NUM_SMPL_JOINTS + side * NUM_HAND_JOINTS + row - 1] = rotation_aligning(

@@ -101,7 +101,8 @@ def test_uniform_masking_hides_three_quarters_of_each_row():
 
 
 def test_tiny_model_overfits_two_rendered_images_with_the_mae_objective(rendered):
-    """No second view (MAE): the masked-patch error still falls below half of the trivial one."""
+    """No second view (MAE): the masked-patch error still falls below half of the trivial one.
+    120 steps: at 60 the margin depended on the rendered bytes (0.57 of trivial on some seeds)."""
     torch.manual_seed(0)
     dataset = PairMixture.from_configs(
         [SourceConfig("rendered", str(rendered))], transform=PairTransform(size=64), seed=0
@@ -110,7 +111,7 @@ def test_tiny_model_overfits_two_rendered_images_with_the_mae_objective(rendered
     model = CroCoNet(preset_config("croco-v2-base-small", **{**TINY, "dec_embed_dim": 64, "dec_depth": 2}))
     optimizer = model.configure_optimizers(0.0, 3e-3, (0.9, 0.95))
     mask = uniform_mask(2, (TINY["img_size"] // TINY["patch_size"]) ** 2, 0.75, torch.Generator().manual_seed(0))
-    for _ in range(60):
+    for _ in range(120):
         pred, mask, target = model(images, None, mask=mask)
         loss = masked_mse(pred, target, mask)
         loss.backward()

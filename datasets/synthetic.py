@@ -25,10 +25,10 @@ intrinsics; ``meta['mirrored']``). ``joints3d`` are the hand's 21 keypoints in F
 (``HAND_KEYPOINT_NAMES``) in the camera frame of view v, metres; ``joints2d`` their pixels with
 visibility 1 on the hand's pixels, else 0; ``box`` the keypoints' box grown by
 ``KEYPOINT_BOX_MARGIN`` (the fine-tuning crop then takes 1.2 x its side, as FreiHAND's crops
-frame a hand); no dense labels or body parameters. Indexing reads every take's arrays and the
-part images of its candidate hands once.
+frame a hand); no dense labels or body parameters.
 
-Decoding is lazy and random-access: the constructor reads tar headers only (``index_shard``);
+Decoding is lazy and random-access: the constructor reads tar headers only (``index_shard``; with
+``focus="hands"`` also each take's arrays and part images once, to find the visible hands);
 ``__getitem__`` reads the take's small meta/arrays files and the three images of (t, v), by offset.
 """
 
@@ -87,7 +87,6 @@ class SyntheticTakes:
         self.shards = list_shards(self.root)
         if not self.shards:
             raise FileNotFoundError(f"synthetic takes: no shard-*.tar in {self.root}; expected layout:\n{LAYOUT}")
-        self.focus = focus
         index, self._fields = [], []
         for s, shard in enumerate(self.shards):
             for fields in index_shard(shard).values():

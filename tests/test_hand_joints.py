@@ -271,6 +271,10 @@ def test_hand_joints_fine_tuned_and_scored_on_rendered_hands(takes, tmp_path):
         assert stored["keys"].tolist() == [hands[i].key for i in range(len(hands))]
         np.testing.assert_allclose(stored["joints"][:, 0], 0.0, atol=1e-7)  # wrist-relative
     # the task reads hands without the option too; a body focus contradicts it
+    plain = tmp_path / "plain"
+    result = CliRunner().invoke(eval_cli, [*args, "--workers", "0", "--out", str(plain)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((plain / "results.json").read_text())["results"] == report["results"]
     result = CliRunner().invoke(eval_cli, [*args, "--option", "focus=body", "--workers", "0", "--out", str(out)])
     assert result.exit_code == 2 and "task hand-joints reads synthetic with focus=hands" in result.output
 

@@ -16,8 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from crocohuman.core.conventions import HAND_KEYPOINT_NAMES
-
 TaskName = Literal["hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "hand-joints", "densepose", "gesture", "grasp"]
 HeadMode = Literal["monocular", "binocular"]  # encoder only | encoder + decoder on two images (paper Table 6)
 ScoreKind = Literal[
@@ -34,6 +32,7 @@ _BODY_BENCHMARKS = ("synthetic", "3dpw", "eft-coco")
 # reader options a task needs on a benchmark: our renders read as whole people, or as hand crops
 _BODY_READS = {"synthetic": {"focus": "body"}}
 _HAND_READS = {"synthetic": {"focus": "hands"}}
+_HAND_KEYPOINTS = 21  # len(conventions.HAND_KEYPOINT_NAMES), not imported: the command line loads no numpy
 
 
 @dataclass(frozen=True)
@@ -101,7 +100,7 @@ TASK_INFO: dict[str, TaskInfo] = {
             "hand_joints",
             ("synthetic", "freihand"),
             ("joints",),
-            {"joints": (len(HAND_KEYPOINT_NAMES), 3)},
+            {"joints": (_HAND_KEYPOINTS, 3)},
             "hand_mesh:HandJoints",
             reader_options=_HAND_READS,
         ),

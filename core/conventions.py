@@ -108,6 +108,8 @@ GENDER_OF_CODE: dict[int, str] = dict(enumerate(GENDERS))
 MANO_FINGERS: tuple[str, ...] = ("index", "middle", "pinky", "ring", "thumb")
 MANO_TIPS: tuple[str, ...] = ("thumb", "index", "middle", "ring", "pinky")
 HAND_SIDES: tuple[str, ...] = ("left", "right")  # hand arrays (..., 2, ...) hold the left hand, then the right
+# The DensePose part of each hand, in ``HAND_SIDES`` order (left 4, right 3): where a hand's pixels are.
+HAND_PART_IDS: tuple[int, ...] = tuple(DENSEPOSE_PART_NAMES.index(f"{side}_hand") for side in HAND_SIDES)
 # A hand pose (..., 2, 15, 3): per side, the 15 finger joints of SMPL-H / MANO in this order, axis-angle
 # rotations relative to the parent joint in the SMPL canonical frame, zeros = flat hand (AMASS's ``poses[66:156]``).
 MANO_HAND_JOINT_NAMES: tuple[str, ...] = tuple(f"{finger}{k}" for finger in MANO_FINGERS for k in (1, 2, 3))

@@ -37,13 +37,20 @@ from crocohuman.eval.predictions import (
     stored_predictions,
     write_predictions,
 )
-from crocohuman.eval.report import finished_report, markdown_table, scored_fingerprint, write_json, write_text
+from crocohuman.eval.report import (
+    comparison,
+    finished_report,
+    markdown_table,
+    scored_fingerprint,
+    write_json,
+    write_text,
+)
 from crocohuman.eval.scoring import JOINT_UNITS, score_task
 from crocohuman.model.croco import CroCoConfig
 from crocohuman.model.finetune import FinetuneTask, finetune, run_model
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.run_checkpoint import load_training_checkpoint
-from crocohuman.model.task_catalog import TASK_INFO, task_spec, tasks_on
+from crocohuman.model.task_catalog import TASK_INFO, task_reader_options, task_spec, tasks_on
 from crocohuman.model.train_config import FinetuneConfig, TrainConfig, load_config
 
 log = logging.getLogger("crocohuman.eval")
@@ -177,13 +184,19 @@ def _count(eval_config: EvalConfig, benchmark) -> int:
     return len(benchmark) if eval_config.limit is None else min(eval_config.limit, len(benchmark))
 
 
+def open_task_split(eval_config: EvalConfig, task: str):
+    """The split as ``task`` reads it: the ``--option``s and those the task needs (``focus=hands``)."""
+    options = task_reader_options(task, eval_config.benchmark, eval_config.reader_options())
+    return open_benchmark(eval_config.benchmark, eval_config.root, **options)
+
+
 def predict_split(eval_config: EvalConfig) -> tuple[Predictions, dict[str, np.ndarray]]:
     """Run the checkpoint over the split: its predictions (stored form) and the split's targets."""
     device = resolve_device(eval_config.device)
     model, config, baseline = load_finetuned(eval_config.checkpoint, eval_config.model_path)
     task = config.finetune.task
     check_task_fits(eval_config.benchmark, task, eval_config.checkpoint)
-    benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.reader_options())
+    benchmark = open_task_split(eval_config, task)
     dataset = EvalCrops(benchmark, config.image_size, config.finetune.top_crop)
     runner = ModelRunner(model.to(device), config.finetune, device, eval_config.precision == "bf16")
     collected = collect(dataset, eval_config, _count(eval_config, benchmark), runner)
@@ -207,7 +220,7 @@ def read_split_predictions(eval_config: EvalConfig) -> tuple[Predictions, dict[s
     check_task_fits(eval_config.benchmark, predictions.task, path)
     if predictions.benchmark not in (None, eval_config.benchmark):
         raise ValueError(f"{path}: predictions for {predictions.benchmark}, not {eval_config.benchmark}")
-    benchmark = open_benchmark(eval_config.benchmark, eval_config.root, **eval_config.reader_options())
+    benchmark = open_task_split(eval_config, predictions.task)
     what = f"the {eval_config.benchmark} split at {eval_config.root}"
     count = _count(eval_config, benchmark)
     check_sample_count(path, len(predictions), count, what)
@@ -249,8 +262,12 @@ def evaluate(eval_config: EvalConfig) -> dict:
         "scored": fingerprint,
         "files": sorted([*files, *scores.plots, "results.md"]),
     }
+    verdict = comparison(scores.rows, scores.compared_on, scores.units)
+    if verdict is not None:
+        summary["comparison"] = verdict
     title = f"{eval_config.benchmark} / {predictions.task} ({summary['samples']} samples)"
-    write_text(out_dir / "results.md", markdown_table(title, list(scores.rows.items()), scores.units))
+    table = markdown_table(title, list(scores.rows.items()), scores.units)
+    write_text(out_dir / "results.md", table + (f"\n{verdict['sentence']}\n" if verdict else ""))
     write_json(out_dir / "results.json", summary)
     return summary
 

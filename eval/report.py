@@ -81,6 +81,19 @@ def markdown_table(title: str, rows: list[tuple[str, dict[str, float]]], units: 
     return "\n".join(lines) + "\n"
 
 
+def comparison(rows: dict[str, dict[str, float]], metric: str | None, units: dict[str, str]) -> dict | None:
+    """Which row is best on ``metric`` (an error: lower is better), with a sentence saying it, e.g.
+    ``**model** beats mean-hand baseline on PA-MPJPE: 9.8 vs 11.2 [mm]``; None without a metric or
+    when fewer than two rows have it (no baseline to beat)."""
+    scored = {name: values[metric] for name, values in rows.items() if metric in values}
+    if metric is None or len(scored) < 2:
+        return None
+    best, *others = sorted(scored, key=scored.get)
+    numbers = " vs ".join(f"{scored[name]:.1f}" for name in (best, *others))
+    sentence = f"**{best}** beats {', '.join(others)} on {metric}: {numbers} {units.get(metric, '')}".rstrip()
+    return {"metric": metric, "best": best, "sentence": sentence}
+
+
 def _figure():
     import matplotlib
 

@@ -40,11 +40,13 @@ def joint_scores(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
 
 @dataclass
 class TaskScores:
-    """The report's rows (model, baseline: metric -> value), their columns' units, the plots written."""
+    """The report's rows (model, baseline: metric -> value), their columns' units, the plots written,
+    and the metric (lower is better) on which the report says whether the model beats the baseline."""
 
     rows: dict[str, dict[str, float]]
     units: dict[str, str] = field(default_factory=dict)
     plots: list[str] = field(default_factory=list)
+    compared_on: str | None = None
 
 
 def score_joints(results: dict, baseline: dict, out_dir: Path) -> TaskScores:
@@ -57,7 +59,7 @@ def score_joints(results: dict, baseline: dict, out_dir: Path) -> TaskScores:
         rows["mean-pose baseline"] = joint_scores(mean, gt)
         per_joint["mean-pose baseline"] = np.linalg.norm(mean - gt, axis=-1).mean(0)
     plot = plot_per_joint_errors(out_dir / "per_joint_error.png", list(SMPL_JOINT_NAMES[: gt.shape[1]]), per_joint)
-    return TaskScores(rows, dict(JOINT_UNITS), [plot])
+    return TaskScores(rows, dict(JOINT_UNITS), [plot], compared_on="PA-MPJPE")
 
 
 def smpl_vertices(body, gender: str, orient: np.ndarray, body_pose: np.ndarray, betas: np.ndarray) -> np.ndarray:
@@ -196,26 +198,53 @@ def score_densepose(
     return TaskScores({"model": row}, plots=[plot])
 
 
+def freihand_joint_scores(joints: np.ndarray, gt_joints: np.ndarray) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """FreiHAND's joint scores (its ``eval.py``) of predictions in metres: each sample aligned to the
+    ground truth by its own similarity transform (``metrics.freihand_align``: scale, rotation,
+    translation, reflections allowed as ``orthogonal_procrustes``); PA-MPJPE in mm and the AUC of the
+    aligned 3D PCK over 0-50 mm. Returns the scores, the PCK curve and the per-joint errors (mm)."""
+    joint_errors = np.linalg.norm(metrics.freihand_align(joints, gt_joints) - gt_joints, axis=-1)  # (N, 21)
+    pck = metrics.pck_curve(joint_errors, metrics.FREIHAND_THRESHOLDS)
+    scores = {"PA-MPJPE": 1000 * float(joint_errors.mean()), "AUC": metrics.auc(pck, metrics.FREIHAND_THRESHOLDS)}
+    return scores, pck, 1000 * joint_errors.mean(0)
+
+
 def freihand_scores(
     joints: np.ndarray, vertices: np.ndarray, gt_joints: np.ndarray, gt_vertices: np.ndarray
 ) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
-    """FreiHAND's official scores (its ``eval.py``) of predictions in metres: joints and vertices
-    each aligned to the ground truth by their own similarity transform (``metrics.freihand_align``,
-    reflections allowed as ``orthogonal_procrustes``); PA-MPJPE and PA-MPVPE in mm, F@5mm / F@15mm
-    on the aligned vertices, AUC of the aligned 3D PCK over 0-50 mm. Returns the scores, the PCK
-    curve and the per-joint errors (mm)."""
-    joint_errors = np.linalg.norm(metrics.freihand_align(joints, gt_joints) - gt_joints, axis=-1)  # (N, 21)
+    """``freihand_joint_scores`` and the mesh's: the vertices aligned by their own similarity
+    transform, PA-MPVPE in mm, F@5mm / F@15mm on the aligned vertices."""
+    joint, pck, per_joint = freihand_joint_scores(joints, gt_joints)
     aligned = metrics.freihand_align(vertices, gt_vertices)
-    pck = metrics.pck_curve(joint_errors, metrics.FREIHAND_THRESHOLDS)
     scores = {
-        "PA-MPJPE": 1000 * float(joint_errors.mean()),
+        "PA-MPJPE": joint["PA-MPJPE"],
         "PA-MPVPE": 1000 * float(np.linalg.norm(aligned - gt_vertices, axis=-1).mean()),
     }
     for t in metrics.FREIHAND_FSCORE_THRESHOLDS:
         fscores = [metrics.f_score(p, g, t) for p, g in zip(aligned, gt_vertices)]
         scores[f"F@{round(1000 * t)}mm"] = float(np.mean(fscores))
-    scores["AUC"] = metrics.auc(pck, metrics.FREIHAND_THRESHOLDS)
-    return scores, pck, 1000 * joint_errors.mean(0)
+    scores["AUC"] = joint["AUC"]
+    return scores, pck, per_joint
+
+
+def hand_report(scored: dict[str, tuple[dict[str, float], np.ndarray, np.ndarray]], out_dir: Path) -> TaskScores:
+    """The rows of FreiHAND-protocol scores (model, mean hand), their PCK curves and per-joint bars."""
+    rows = {name: scores for name, (scores, _, _) in scored.items()}
+    plots = [
+        plot_curves(
+            out_dir / "pck.png",
+            1000 * metrics.FREIHAND_THRESHOLDS,
+            {name: pck for name, (_, pck, _) in scored.items()},
+            "threshold [mm]",
+            "3D PCK (aligned)",
+        ),
+        plot_per_joint_errors(
+            out_dir / "per_joint_error.png",
+            list(FREIHAND_JOINT_NAMES),
+            {name: per_joint for name, (_, _, per_joint) in scored.items()},
+        ),
+    ]
+    return TaskScores(rows, dict(HAND_UNITS), plots, compared_on="PA-MPJPE")
 
 
 def score_hand_mesh(
@@ -231,16 +260,25 @@ def score_hand_mesh(
             np.broadcast_to(np.asarray(baseline["mean_joints"]), gt_joints.shape),
             np.broadcast_to(np.asarray(baseline["mean_vertices"]), gt_vertices.shape),
         )
-    rows, curves, per_joint = {}, {}, {}
-    for name, (joints, vertices) in predictions.items():
-        rows[name], curves[name], per_joint[name] = freihand_scores(joints, vertices, gt_joints, gt_vertices)
-    plots = [
-        plot_curves(
-            out_dir / "pck.png", 1000 * metrics.FREIHAND_THRESHOLDS, curves, "threshold [mm]", "3D PCK (aligned)"
-        ),
-        plot_per_joint_errors(out_dir / "per_joint_error.png", list(FREIHAND_JOINT_NAMES), per_joint),
-    ]
-    return TaskScores(rows, dict(HAND_UNITS), plots)
+    return hand_report(
+        {
+            name: freihand_scores(joints, vertices, gt_joints, gt_vertices)
+            for name, (joints, vertices) in predictions.items()
+        },
+        out_dir,
+    )
+
+
+def score_hand_joints(
+    results: dict, baseline: dict, info: TaskInfo, eval_config: EvalConfig, out_dir: Path
+) -> TaskScores:
+    """FreiHAND's joint scores (PA-MPJPE, AUC) of the model and of the training split's mean right
+    hand, on FreiHAND or on our renders' hand crops alike; PCK and per-joint error plots."""
+    gt = results["joints"]
+    predictions = {"model": results["pred_joints"]}
+    if "mean_joints" in baseline:
+        predictions["mean-hand baseline"] = np.broadcast_to(np.asarray(baseline["mean_joints"]), gt.shape)
+    return hand_report({name: freihand_joint_scores(joints, gt) for name, joints in predictions.items()}, out_dir)
 
 
 def score_body_joints(
@@ -268,6 +306,7 @@ Scorer = Callable[[dict, dict, TaskInfo, EvalConfig, Path], TaskScores]
 SCORERS: dict[str, Scorer] = {
     "body_joints": score_body_joints,
     "hand_mesh": score_hand_mesh,
+    "hand_joints": score_hand_joints,
     "densepose": score_densepose,
     "classes": score_classes,
 }

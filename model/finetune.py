@@ -1,7 +1,7 @@
 """Fine-tuning a pretrained CroCo on a downstream task (paper Sec. 3.4), with the same loop.
 
-The tasks (``hmr``, ``hmr-free``, ``hand-mesh``, ``hand-mesh-free``, ``densepose``, ``gesture``,
-``grasp``) are registered in ``task_catalog``; each one's head, loss, predictions and baseline is
+The tasks (``hmr``, ``hmr-free``, ``hand-mesh``, ``hand-mesh-free``, ``hand-joints``, ``densepose``,
+``gesture``, ``grasp``) are registered in ``task_catalog``; each one's head, loss, predictions and baseline is
 its ``TaskSpec`` in ``model/tasks/``. Joints are root-relative, camera frame, metres; what each
 benchmark provides is in ``finetune_data``. Monocular uses the encoder; binocular (paper Table 6)
 encoder + decoder.
@@ -19,7 +19,7 @@ from crocohuman.model.croco import CroCoConfig, preset_config
 from crocohuman.model.downstream import CroCoDownstream
 from crocohuman.model.finetune_data import FinetuneDataset
 from crocohuman.model.pairs.transforms import denormalize
-from crocohuman.model.task_catalog import task_spec
+from crocohuman.model.task_catalog import task_reader_options, task_spec
 from crocohuman.model.train_config import FinetuneConfig, TrainConfig
 from crocohuman.model.training_loop import run
 
@@ -51,7 +51,8 @@ class FinetuneTask:
             from crocohuman.datasets import open_benchmark
             from crocohuman.datasets.few_shot import few_shot_indices
 
-            benchmark = open_benchmark(self.spec.benchmark, self.spec.root, **self.spec.options)
+            options = task_reader_options(self.spec.task, self.spec.benchmark, self.spec.options)
+            benchmark = open_benchmark(self.spec.benchmark, self.spec.root, **options)
             if self.spec.shots:
                 benchmark = torch.utils.data.Subset(
                     benchmark, few_shot_indices(benchmark, self.spec.shots, self.spec.shot_seed)

@@ -13,12 +13,14 @@ import functools
 import importlib
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-TaskName = Literal["hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "densepose", "gesture", "grasp"]
+TaskName = Literal["hmr", "hmr-free", "hand-mesh", "hand-mesh-free", "hand-joints", "densepose", "gesture", "grasp"]
 HeadMode = Literal["monocular", "binocular"]  # encoder only | encoder + decoder on two images (paper Table 6)
-ScoreKind = Literal["body_joints", "hand_mesh", "densepose", "classes"]  # which scorer family reads the predictions
+ScoreKind = Literal[
+    "body_joints", "hand_mesh", "hand_joints", "densepose", "classes"
+]  # which scorer family reads the predictions
 
 TASK_NAMES: tuple[str, ...] = typing.get_args(TaskName)
 HEAD_MODES: tuple[str, ...] = typing.get_args(HeadMode)
@@ -27,6 +29,10 @@ SCORE_KINDS: tuple[str, ...] = typing.get_args(ScoreKind)
 _JOINTS = {"joints": (None, 3)}
 _HAND = {"joints": (None, 3), "vertices": (None, 3)}
 _BODY_BENCHMARKS = ("synthetic", "3dpw", "eft-coco")
+# reader options a task needs on a benchmark: our renders read as whole people, or as hand crops
+_BODY_READS = {"synthetic": {"focus": "body"}}
+_HAND_READS = {"synthetic": {"focus": "hands"}}
+_HAND_KEYPOINTS = 21  # len(conventions.HAND_KEYPOINT_NAMES), not imported: the command line loads no numpy
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class TaskInfo:
     image_level: bool = True  # a pooled-token head; False: the dense DPT head on every block's tokens
     needs_classes: bool = False  # a classifier: finetune.num_classes >= 2
     smpl_params: bool = False  # predicts SMPL rotations and betas: the SPIN 3DPW protocol (--smpl-model) applies
+    reader_options: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # benchmark -> options
 
 
 TASK_INFO: dict[str, TaskInfo] = {
@@ -57,6 +64,7 @@ TASK_INFO: dict[str, TaskInfo] = {
             _JOINTS,
             "body_joints:HMR",
             smpl_params=True,
+            reader_options=_BODY_READS,
         ),
         TaskInfo(
             "hmr-free",
@@ -66,6 +74,7 @@ TASK_INFO: dict[str, TaskInfo] = {
             ("joints",),
             _JOINTS,
             "body_joints:HMRFree",
+            reader_options=_BODY_READS,
         ),
         TaskInfo(
             "hand-mesh",
@@ -86,6 +95,16 @@ TASK_INFO: dict[str, TaskInfo] = {
             "hand_mesh:HandMeshFree",
         ),
         TaskInfo(
+            "hand-joints",
+            "model-free: a pooled MLP regresses FreiHAND's 21 hand keypoints (no MANO needed)",
+            "hand_joints",
+            ("synthetic", "freihand"),
+            ("joints",),
+            {"joints": (_HAND_KEYPOINTS, 3)},
+            "hand_mesh:HandJoints",
+            reader_options=_HAND_READS,
+        ),
+        TaskInfo(
             "densepose",
             "DPT head: 25-way part logits and 24 x (U, V)",
             "densepose",
@@ -94,6 +113,7 @@ TASK_INFO: dict[str, TaskInfo] = {
             {"parts": (None, None), "uv": (2, None, None)},
             "densepose:DensePose",
             image_level=False,
+            reader_options=_BODY_READS,
         ),
         TaskInfo(
             "gesture",
@@ -125,6 +145,19 @@ def tasks_on(benchmark: str) -> tuple[str, ...]:
     return tuple(name for name, info in TASK_INFO.items() if benchmark in info.benchmarks)
 
 
+def task_reader_options(task: str, benchmark: str, options: Mapping[str, object]) -> dict:
+    """The reader options of ``benchmark`` for ``task``: the user's ``options`` and those the task
+    needs there (``hand-joints`` reads our renders as hand crops, ``focus=hands``); an option that
+    contradicts the task's is an error, not a silent override."""
+    needed = TASK_INFO[task].reader_options.get(benchmark, {})
+    for key, value in needed.items():
+        if key in options and options[key] != value:
+            raise ValueError(
+                f"task {task} reads {benchmark} with {key}={value}, got the reader option {key}={options[key]}"
+            )
+    return {**options, **needed}
+
+
 @functools.cache
 def task_spec(name: str):
     """The ``TaskSpec`` of task ``name`` (imports its module, and torch, on first use)."""
@@ -144,6 +177,7 @@ __all__ = [
     "ScoreKind",
     "TaskInfo",
     "TaskName",
+    "task_reader_options",
     "task_spec",
     "tasks_on",
 ]

@@ -36,7 +36,7 @@ from crocohuman.core.typed_config import (
 )
 from crocohuman.model.masking import PadRule
 from crocohuman.model.pairs.mixture import SOURCE_KINDS, Objective, SourceConfig
-from crocohuman.model.task_catalog import TASK_INFO, HeadMode, TaskName
+from crocohuman.model.task_catalog import TASK_INFO, HeadMode, TaskName, task_reader_options
 
 PRESETS_PACKAGE = "crocohuman.presets"  # assets/configs/, shipped as package data
 INIT_KINDS = ("random", "croco", "weights")
@@ -111,6 +111,10 @@ class FinetuneConfig:
             f"one of {', '.join(info.benchmarks)} for task {self.task!r}",
             self.benchmark,
         )
+        try:  # a reader option against the task's own (hand-joints reads synthetic takes as hands)
+            task_reader_options(self.task, self.benchmark, self.options)
+        except ValueError as error:
+            raise ConfigError(f"finetune.options: {error}") from None
         for name in ("num_classes", "shots", "shot_seed"):
             require(getattr(self, name) >= 0, f"finetune.{name}", ">= 0", getattr(self, name))
         if info.needs_classes:  # classifiers: how many classes the head outputs

@@ -80,4 +80,4 @@ def test_a_task_is_scored_only_on_its_benchmarks():
         check_task_fits("freihand", "gesture", "run.pt")
     with pytest.raises(ValueError, match="no task is scored on interhand"):
         check_task_fits("interhand", "hmr-free", "run.pt")
-    assert tasks_on("synthetic") == ("hmr", "hmr-free", "densepose")
+    assert tasks_on("synthetic") == ("hmr", "hmr-free", "hand-joints", "densepose")

@@ -67,12 +67,21 @@ class HMR(PointTask):
         return deep_supervision(output[1], hmr_outputs, batch, device, self.info.targets)
 
 
-class HMRFree(PointTask):
-    """``hmr-free``: a pooled MLP regresses the joints, made root-relative."""
+class FreeJoints(PointTask):
+    """Model-free joints: a pooled MLP regresses ``num_joints`` points, made relative to joint 0 (the
+    root: a body's pelvis, a hand's wrist), as the targets are."""
+
+    num_joints: int
 
     def make_head(self, finetune, backbone) -> torch.nn.Module:
-        return PooledMLP(self.head_width(finetune, backbone), NUM_JOINTS * 3)
+        return PooledMLP(self.head_width(finetune, backbone), self.num_joints * 3)
 
     def predict(self, output) -> dict[str, torch.Tensor]:
-        joints = output.view(-1, NUM_JOINTS, 3)
+        joints = output.view(-1, self.num_joints, 3)
         return {"joints": joints - joints[:, :1]}
+
+
+class HMRFree(FreeJoints):
+    """``hmr-free``: the 24 SMPL-order joints."""
+
+    num_joints = NUM_JOINTS

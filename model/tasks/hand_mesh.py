@@ -1,12 +1,14 @@
-"""Hand meshes (FreiHAND): ``hand-mesh``, MANO parameters posed by the user's MANO file, and
-``hand-mesh-free``, the mesh's vertices themselves (heads in ``model/mano_head.py``)."""
+"""Hands (FreiHAND, our renders read as hand crops): ``hand-mesh``, MANO parameters posed by the
+user's MANO file, ``hand-mesh-free``, the mesh's vertices themselves (heads in ``model/mano_head.py``),
+and ``hand-joints``, FreiHAND's 21 keypoints alone, without MANO."""
 
 from __future__ import annotations
 
 import torch
 
+from crocohuman.core.conventions import HAND_KEYPOINT_NAMES
 from crocohuman.model.mano_head import HandMeshHead, model_free_hand_head
-from crocohuman.model.tasks.body_joints import PointTask
+from crocohuman.model.tasks.body_joints import FreeJoints, PointTask
 from crocohuman.model.tasks.losses import deep_supervision
 
 
@@ -32,3 +34,9 @@ class HandMeshFree(PointTask):
     def predict(self, output) -> dict[str, torch.Tensor]:
         root = output["joints"][:, :1]
         return {"joints": output["joints"] - root, "vertices": output["vertices"] - root}
+
+
+class HandJoints(FreeJoints):
+    """``hand-joints``: the 21 keypoints relative to the wrist, as FreiHAND scores them (root-free)."""
+
+    num_joints = len(HAND_KEYPOINT_NAMES)

@@ -9,7 +9,8 @@ renders one view, the way a per-image script would.
 
 Also, in the same run: the per-take overhead (takes of 2 views x 1 frame against takes of 8 views
 x 4 frames, timed in alternating rounds so that a load change hits both; issue 12 asks for at least
-0.5x), the diversity of identities (distinct textures and body shapes among the identities of
+0.5x), hand takes (``--focus hands``, 8 x 4, in the same rounds; issue 13 asks for at least the body
+takes' img/s), the diversity of identities (distinct textures and body shapes among the identities of
 ``--diversity-takes`` takes, sampled as the renderer samples them but not rendered), and worker
 scaling (img/s of 1 and of 2 worker processes rendering at once, each timed after its warm-up, and
 each worker's peak RSS).
@@ -42,6 +43,7 @@ from crocohuman.render.shard_writer import encode_take
 from crocohuman.render.take_renderer import TakeRenderer, sample_lighting, vertex_normals
 
 PER_TAKE_GOAL = 0.5  # issue 12: 2x1 takes reach at least half the img/s of 8x4 takes
+HANDS_GOAL = 1.0  # issue 13: hand takes at least as many img/s as body takes
 PER_CORE_GOAL = 30.0  # issue 12: 8x4 takes at 256 px, img/s on one core
 
 
@@ -183,7 +185,8 @@ def main() -> None:
     two_workers, two_rss = bench_workers(config, 2, args.worker_seconds, args.threads)
     default, gl = bench_default(config, args.images)
     renderer = renderer_for(config)
-    many, few = bench_alternating([renderer, sibling_renderer(renderer, 2, 1)], args.images)
+    hands = make_take_renderer(dataclasses.replace(config, focus="hands"))  # same takes, cameras on the hands
+    many, few, close_ups = bench_alternating([renderer, sibling_renderer(renderer, 2, 1), hands], args.images)
     naive = bench_naive(config, max(16, args.images // 8))
     textures, shapes = identity_diversity(renderer.body, args.diversity_takes)
     print(f"GL renderer: {gl}; torch threads: {args.threads}; LP_NUM_THREADS={os.environ.get('LP_NUM_THREADS')}")
@@ -195,6 +198,8 @@ def main() -> None:
     print(f"| takes of 8 views x 4 frames, alternating rounds (goal {PER_CORE_GOAL:g} at 256 px) | {many:.1f} |")
     print(f"| takes of 2 views x 1 frame, alternating rounds | {few:.1f} |")
     print(f"| ratio 2x1 / 8x4 (per-take overhead; goal >= {PER_TAKE_GOAL}x) | {few / many:.2f}x |")
+    print(f"| hand takes (--focus hands) of 8 views x 4 frames, alternating rounds | {close_ups:.1f} |")
+    print(f"| ratio hands / body 8x4 (goal >= {HANDS_GOAL:g}x) | {close_ups / many:.2f}x |")
     print(f"| 1 worker process, 8x4 takes (peak RSS {one_rss:.0f} MiB) | {one_worker:.1f} |")
     print(f"| 2 worker processes at once, 8x4 takes (peak RSS per worker {two_rss:.0f} MiB) | {two_workers:.1f} |")
     print(f"| ratio 2 workers / 1 worker | {two_workers / one_worker:.2f}x |")

@@ -143,6 +143,20 @@ def write_config(path: Path, config) -> None:
     write_if_changed(path, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
 
 
+def leave_cores_to_workers(dataset, workers: int) -> None:
+    """On a CPU, a trainer with one thread per core and DataLoader workers that render (``render:``
+    pairs) oversubscribe the cores, and torch's threads then wait for each other: on 2 cores with 2
+    workers, one torch thread trains 1.8x faster than two (``scripts/bench_live_pairs.py``). So
+    the trainer keeps ``cores - workers`` threads (at least one) when its workers render."""
+    if not workers or not getattr(dataset, "workers_render", False):
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = max(1, cores - workers)
+    if threads < torch.get_num_threads():
+        log.info("%d torch threads, leaving %d of %d cores to the rendering workers", threads, workers, cores)
+        torch.set_num_threads(threads)
+
+
 @dataclass
 class StepResult:
     loss: float
@@ -173,9 +187,12 @@ class TrainingRun:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             write_config(self.out_dir / "config.json", config)
         self.samples_per_step = config.batch_size * config.accum_steps
+        dataset = task.dataset()
+        if device.type == "cpu":
+            leave_cores_to_workers(dataset, config.num_workers)
         self.batches = iter(
             make_loader(
-                task.dataset(),
+                dataset,
                 config.batch_size,
                 start=self.step * self.samples_per_step,
                 num_workers=config.num_workers,

@@ -5,7 +5,8 @@ from shards (``--data rendered:DIR``), measured in one run.
 2. Steps/s of the ``tiny-cpu`` preset's pretraining with each source, ``--workers`` DataLoader
    workers each: issue 12 asks that the live source reach at least 0.5x the rate from shards on
    2 cores. A step's time is its data wait plus its compute, from the run's ``log.jsonl``, after
-   ``--skip`` warm-up steps.
+   ``--skip`` warm-up steps. With rendering workers on a CPU the trainer keeps ``cores - workers``
+   torch threads (one here), as ``croco-train`` does; from shards it keeps one per core.
 3. How many rendering workers a ViT-B CroCo (``croco-v2-base-small``, 224 px) bf16 step on one
    H200 would need at the goal MFU of 40 %, at the per-worker rate measured here (a CPU core with
    llvmpipe; a GPU's EGL renders faster, so this is an upper bound).
@@ -32,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("LP_NUM_THREADS", "1")  # Mesa llvmpipe: one rendering thread per worker
 
 import numpy as np
+import torch
 
 from crocohuman.model.croco import CroCoNet, preset_config
 from crocohuman.model.pairs.mixture import PairMixture, SourceConfig
@@ -100,7 +102,11 @@ def training_rate(source: SourceConfig, out_dir: Path, steps: int, workers: int,
             "log_every": 1,
         },
     )
-    pretrain(config)
+    threads = torch.get_num_threads()
+    try:
+        pretrain(config)  # with render: workers, it leaves them cores (training_loop.leave_cores_to_workers)
+    finally:
+        torch.set_num_threads(threads)
     lines = [json.loads(line) for line in (out_dir / "log.jsonl").read_text().splitlines()]
     return 1 / statistics.median(line["data_s"] + line["step_s"] for line in lines[skip:])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 
 import numpy as np
@@ -174,3 +175,18 @@ def test_a_missing_rank_device_falls_back_to_the_default_one(monkeypatch, caplog
     monkeypatch.setenv("CROCO_EGL_DEVICE", "7")
     with pytest.raises(RuntimeError, match="CROCO_EGL_DEVICE=7"):
         create_context()
+
+
+def test_a_cpu_trainer_leaves_cores_to_rendering_workers(png_takes):
+    """Torch threads drop to cores - workers with render: workers, and stay with shard readers."""
+    from crocohuman.model.training_loop import leave_cores_to_workers
+
+    cores = len(os.sched_getaffinity(0))
+    threads = torch.get_num_threads()
+    try:
+        for dataset, expected in ((RenderedShards(png_takes), cores + 1), (live(png_takes), max(1, cores - 1))):
+            torch.set_num_threads(cores + 1)
+            leave_cores_to_workers(PairMixture([dataset], [1.0]), workers=1)
+            assert torch.get_num_threads() == expected, dataset.name
+    finally:
+        torch.set_num_threads(threads)

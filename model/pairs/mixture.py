@@ -109,10 +109,15 @@ class PairMixture(Dataset):
         )
 
     @property
+    def workers_render(self) -> bool:
+        """Whether a source renders in the workers (``render:``): they then need their own cores."""
+        return any(getattr(source, "needs_spawned_workers", False) for source in self.sources)
+
+    @property
     def worker_start_method(self) -> str | None:
-        """ "spawn" when a source cannot run in a forked worker (a renderer: a child forked from a
-        process that holds a GL context deadlocks), else None (the platform's default, fork)."""
-        return "spawn" if any(getattr(source, "needs_spawned_workers", False) for source in self.sources) else None
+        """Spawned workers when a source renders (a child forked from a process that holds a GL
+        context deadlocks), else None (the platform's default, fork)."""
+        return "spawn" if self.workers_render else None
 
     def __len__(self) -> int:
         return 2**62  # indices are virtual; the sampler decides how many are drawn

@@ -12,15 +12,16 @@ runs=runs/quick
 
 echo "== 1/4 render: pretraining takes (8 views x 4 frames), fine-tuning takes, held-out takes"
 $bin/croco-render --output $data/pretrain --takes 48 --takes-per-shard 8 --views 8 --frames 4 --size 128 --seed 1 --workers 2
-$bin/croco-render --output $data/train --takes 1600 --takes-per-shard 100 --views 2 --frames 1 --size 128 --seed 2 --workers 2
+$bin/croco-render --output $data/train --takes 1200 --takes-per-shard 100 --views 2 --frames 1 --size 128 --seed 2 --workers 2
 $bin/croco-render --output $data/test --takes 48 --takes-per-shard 8 --views 4 --frames 1 --size 128 --seed 3 --workers 2
 
 echo "== 2/4 pretrain: cross-view + cross-pose completion, human-centric masking"
-$bin/croco-train pretrain --config tiny-cpu --data rendered:$data/pretrain --out $runs/pretrain
+$bin/croco-train pretrain --config tiny-cpu --data rendered:$data/pretrain --out $runs/pretrain \
+    optim.max_steps=300 optim.schedule_steps=300
 
 echo "== 3/4 fine-tune: model-free 3D joints from the pretrained encoder (person crop + top of the box)"
 $bin/croco-train finetune --config finetune-joints-cpu --task hmr-free --data synthetic:$data/train \
-    --init croco:$runs/pretrain/checkpoint-last.pt --out $runs/finetune
+    --init croco:$runs/pretrain/checkpoint-last.pt --out $runs/finetune optim.max_steps=500 optim.schedule_steps=500
 
 echo "== 4/4 evaluate on held-out takes"
 $bin/croco-eval synthetic --checkpoint $runs/finetune/checkpoint-last.pt --data-root $data/test --out $runs/report

@@ -1,4 +1,4 @@
-"""A tiny CroCo pretraining run on the CPU, shared by the pretraining tests."""
+"""A tiny CroCo pretraining run on the CPU and the tiny takes it reads, shared by the pretraining tests."""
 
 from __future__ import annotations
 
@@ -35,3 +35,14 @@ def tiny_config(out_dir, data_root, **overrides) -> TrainConfig:
     )
     settings.update(overrides)
     return TrainConfig(**settings)
+
+
+def render_tiny_takes(root, **settings):
+    """4 takes x 2 frames x 3 views of 64 px (seed 3) into ``root``; ``settings`` override RenderConfig keys."""
+    from crocohuman.render.camera_rig import RigConfig
+    from crocohuman.render.config import RenderConfig
+    from crocohuman.render.pipeline import run as render
+
+    defaults = dict(takes=4, takes_per_shard=2, frames=2, width=64, height=64, rig=RigConfig(views=3), seed=3)
+    render(RenderConfig(output=root, texture_size=128, preview_takes=1, **{**defaults, **settings}))
+    return root

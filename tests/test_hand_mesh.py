@@ -35,16 +35,6 @@ from crocohuman.model.train_config import TrainConfig, load_config
 from fake_benchmarks import config_for, make_freihand, make_hagrid_v1
 from fake_smpl import write_fake_mano_npz
 
-TINY = {
-    "img_size": 64,
-    "patch_size": 8,
-    "enc_embed_dim": 64,
-    "enc_depth": 2,
-    "enc_num_heads": 2,
-    "dec_embed_dim": 32,
-    "dec_depth": 1,
-    "dec_num_heads": 2,
-}
 TIP_VERTICES = [744, 320, 443, 555, 672]  # FreiHAND toolbox's fingertips: thumb, index, middle, ring, pinky
 # FreiHAND (wrist; thumb, index, middle, ring, pinky: 3 joints and the tip) from MANO's 16 joints + tips
 FREIHAND_FROM_MANO = [0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20]

@@ -17,37 +17,18 @@ from crocohuman.model.pairs.mixture import PairMixture, SourceConfig, build_sour
 from crocohuman.model.pairs.rendered import RenderedShards
 from crocohuman.model.pairs.transforms import PairTransform
 from crocohuman.model.pretrain import pretrain
-from crocohuman.render.camera_rig import RigConfig
-from crocohuman.render.config import RenderConfig
 from crocohuman.render.egl_device import choose_egl_device
-from crocohuman.render.pipeline import run as render
 from crocohuman.render.take_stream import TakeStream, read_settings
 
-from fake_pretrain import tiny_config
+from fake_pretrain import render_tiny_takes, tiny_config
 
 TAKE = re.compile(r"#(\d{9}) ")
 
 
 @pytest.fixture(scope="module")
 def png_takes(tmp_path_factory):
-    """4 takes x 2 frames x 3 views of 64 px, PNG (lossless, so disk and memory hold the same pixels)."""
-    root = tmp_path_factory.mktemp("live") / "takes"
-    render(
-        RenderConfig(
-            output=root,
-            takes=4,
-            takes_per_shard=2,
-            frames=2,
-            width=64,
-            height=64,
-            rig=RigConfig(views=3),
-            texture_size=128,
-            rgb_format="png",
-            seed=3,
-            preview_takes=1,
-        )
-    )
-    return root
+    """PNG takes (lossless, so disk and memory hold the same pixels)."""
+    return render_tiny_takes(tmp_path_factory.mktemp("live") / "takes", rgb_format="png")
 
 
 def live(root, **options):

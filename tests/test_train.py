@@ -20,31 +20,13 @@ from crocohuman.model.pairs.mixture import PairMixture, SourceConfig
 from crocohuman.model.pairs.transforms import PairTransform
 from crocohuman.model.pretrain import pretrain
 from crocohuman.model.train_config import TrainConfig
-from crocohuman.render.camera_rig import RigConfig
-from crocohuman.render.config import RenderConfig
-from crocohuman.render.pipeline import run as render
 
-from fake_pretrain import TINY, tiny_config
+from fake_pretrain import TINY, render_tiny_takes, tiny_config
 
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    root = tmp_path_factory.mktemp("takes")
-    render(
-        RenderConfig(
-            output=root,
-            takes=4,
-            takes_per_shard=2,
-            frames=2,
-            width=64,
-            height=64,
-            rig=RigConfig(views=3),
-            texture_size=128,
-            seed=3,
-            preview_takes=1,
-        )
-    )
-    return root
+    return render_tiny_takes(tmp_path_factory.mktemp("takes"))
 
 
 def test_tiny_model_overfits_two_rendered_pairs(rendered):

@@ -125,14 +125,15 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def rotation_aligning(
     primary_from: np.ndarray, secondary_from: np.ndarray, primary_to: np.ndarray, secondary_to: np.ndarray
 ) -> np.ndarray:
-    """The rotation (3x3) taking ``primary_from`` exactly to ``primary_to``'s direction and the plane of
-    both ``from`` vectors onto the plane of both ``to`` vectors (a bone and its roll, e.g. a finger
-    and the palm normal). The secondary vectors must not be parallel to their primaries."""
+    """The rotations (..., 3, 3) taking ``primary_from`` exactly to ``primary_to``'s direction and the
+    plane of both ``from`` vectors onto the plane of both ``to`` vectors (a bone and its roll, e.g. a
+    finger and the palm normal); inputs (..., 3), batched like ``rotation_between``. The secondary
+    vectors must not be parallel to their primaries."""
 
     def frame(primary: np.ndarray, secondary: np.ndarray) -> np.ndarray:
-        x = primary / np.linalg.norm(primary)
-        y = secondary - (secondary @ x) * x
-        y = y / np.linalg.norm(y)
-        return np.stack([x, y, np.cross(x, y)], axis=1)
+        x = primary / np.linalg.norm(primary, axis=-1, keepdims=True)
+        y = secondary - (secondary * x).sum(-1, keepdims=True) * x
+        y = y / np.linalg.norm(y, axis=-1, keepdims=True)
+        return np.stack([x, y, np.cross(x, y)], axis=-1)
 
-    return frame(primary_to, secondary_to) @ frame(primary_from, secondary_from).T
+    return frame(primary_to, secondary_to) @ np.swapaxes(frame(primary_from, secondary_from), -1, -2)

@@ -69,14 +69,13 @@ def rest_corrections(anny_rest_joints_world: np.ndarray, anny_rest_hands_world: 
     for joint in range(1, NUM_SMPL_JOINTS):  # parents precede children in SMPL order
         if joint not in DIRECTION_CHILD:
             corrections[joint] = corrections[SMPL_PARENTS[joint]]
-    for side in range(len(HAND_SIDES)):
-        for row, child in _HAND_CHILD.items():
-            corrections[NUM_SMPL_JOINTS + side * NUM_HAND_JOINTS + row - 1] = rotation_aligning(
-                anny_hands[side, child] - anny_hands[side, row],
-                palm_from[side],
-                ideal_hands[side, child] - ideal_hands[side, row],
-                palm_to[side],
-            )
+    rows, children = np.array(list(_HAND_CHILD.items())).T
+    corrections[NUM_SMPL_JOINTS:] = rotation_aligning(  # every finger joint of both hands in one call
+        anny_hands[:, children] - anny_hands[:, rows],
+        palm_from[:, None],
+        ideal_hands[:, children] - ideal_hands[:, rows],
+        palm_to[:, None],
+    )[:, np.argsort(rows)].reshape(-1, 3, 3)
     return corrections
 
 

@@ -22,6 +22,8 @@ BODIES, GENDERS, RGB_FORMATS = typing.get_args(BodyName), typing.get_args(Gender
 FOCI = typing.get_args(Focus)
 # the Literals spell out what the body-model registry and the conventions define; they must agree
 assert set(BODIES) == {"anny", *MODEL_SPECS} and set(GENDERS) == {"any", *BODY_GENDERS}
+# settings of where and how a job runs, not of what it renders: left out of ``to_json``
+JOB_PLACE_KEYS = ("output", "shard_index", "num_shards", "workers", "preview_takes")
 MIN_SIZE, MAX_SIZE = 16, 8192  # image side in pixels: below 16 the framing breaks, above 8192 GL may refuse
 
 
@@ -133,7 +135,7 @@ class RenderConfig:
     def to_json(self) -> dict:
         """A JSON-able dict of the settings that define the dataset's content."""
         data = dataclasses.asdict(self)
-        for key in ("output", "shard_index", "num_shards", "workers", "preview_takes"):
+        for key in JOB_PLACE_KEYS:
             data.pop(key)
         return {key: str(value) if isinstance(value, Path) else value for key, value in data.items()}
 

@@ -18,14 +18,11 @@ from pathlib import Path
 from crocohuman.core.take import Take
 from crocohuman.core.typed_config import read_yaml
 from crocohuman.render.camera_rig import RigConfig
-from crocohuman.render.config import RenderConfig
+from crocohuman.render.config import JOB_PLACE_KEYS, RenderConfig
 from crocohuman.render.job_folder import JOB, read_job
 from crocohuman.render.pipeline import drain_skipped, renderer_for, take_rng
 
 log = logging.getLogger(__name__)
-
-# settings of a job's place, not of its takes
-NOT_TAKE_SETTINGS = {"output", "shard_index", "num_shards", "workers", "preview_takes"}
 
 
 def read_settings(path: str | Path) -> RenderConfig:
@@ -45,7 +42,7 @@ def read_settings(path: str | Path) -> RenderConfig:
         raise FileNotFoundError(f"{path}: no such render settings file or dataset folder")
     if not isinstance(data, dict):
         raise ValueError(f"{path}: render settings must be a mapping of RenderConfig keys, got {type(data).__name__}")
-    known = set(typing.get_type_hints(RenderConfig)) - NOT_TAKE_SETTINGS
+    known = set(typing.get_type_hints(RenderConfig)) - set(JOB_PLACE_KEYS)
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{path}: unknown render settings {unknown}; known: {', '.join(sorted(known))}")

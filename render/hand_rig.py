@@ -36,27 +36,32 @@ def framed_sides(rng: np.random.Generator, hand_joints: np.ndarray) -> tuple[int
     return (int(rng.integers(len(HAND_SIDES))),)
 
 
-def blocked_rays(eye: np.ndarray, points: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """(K,) whether the segment from ``eye`` to each of ``points`` (K, 3) crosses a triangle (F, 3, 3)
-    before reaching it (Moller-Trumbore, on the triangles whose box meets the segments' box)."""
-    lo, hi = np.minimum(eye, points.min(0)), np.maximum(eye, points.max(0))
-    near = ((triangles.max(1) >= lo) & (triangles.min(1) <= hi)).all(-1)
-    corner, e1, e2 = (
-        triangles[near, 0],
-        triangles[near, 1] - triangles[near, 0],
-        triangles[near, 2] - triangles[near, 0],
-    )
-    rays = points - eye  # (K, 3)
-    p = np.cross(rays[:, None], e2[None])  # (K, F, 3)
-    det = np.einsum("kfc,fc->kf", p, e1)
-    inverse = 1.0 / np.where(np.abs(det) < 1e-12, np.inf, det)
-    s = eye - corner  # (F, 3)
-    q = np.cross(s, e1)  # (F, 3)
-    u = np.einsum("kfc,fc->kf", p, s) * inverse
-    v = (rays @ q.T) * inverse
-    along = np.einsum("fc,fc->f", e2, q)[None] * inverse  # hit distance in units of the ray's length
-    stop = 1.0 - _RAY_STOP_M / np.linalg.norm(rays, axis=-1, keepdims=True)
-    return ((u >= 0) & (v >= 0) & (u + v <= 1) & (along > 0) & (along < stop)).any(-1)
+class Occluders:
+    """Triangles (F, 3, 3) that may hide a point, with their bounding boxes, computed once: a ray test
+    then only compares boxes before intersecting the few triangles near the rays."""
+
+    def __init__(self, triangles: np.ndarray):
+        self.triangles = triangles
+        self.low, self.high = triangles.min(1), triangles.max(1)
+
+    def blocked(self, eye: np.ndarray, points: np.ndarray) -> np.ndarray:
+        """(K,) whether the segment from ``eye`` to each of ``points`` (K, 3) crosses a triangle
+        before reaching it (Moller-Trumbore, on the triangles whose box meets the segments' box)."""
+        lo, hi = np.minimum(eye, points.min(0)), np.maximum(eye, points.max(0))
+        near = np.flatnonzero(((self.high >= lo) & (self.low <= hi)).all(-1))
+        triangles = self.triangles[near]
+        corner, e1, e2 = triangles[:, 0], triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+        rays = points - eye  # (K, 3)
+        p = np.cross(rays[:, None], e2[None])  # (K, F, 3)
+        det = np.einsum("kfc,fc->kf", p, e1)
+        inverse = 1.0 / np.where(np.abs(det) < 1e-12, np.inf, det)
+        s = eye - corner  # (F, 3)
+        q = np.cross(s, e1)  # (F, 3)
+        u = np.einsum("kfc,fc->kf", p, s) * inverse
+        v = (rays @ q.T) * inverse
+        along = np.einsum("fc,fc->f", e2, q)[None] * inverse  # hit distance in units of the ray's length
+        stop = 1.0 - _RAY_STOP_M / np.linalg.norm(rays, axis=-1, keepdims=True)
+        return ((u >= 0) & (v >= 0) & (u + v <= 1) & (along > 0) & (along < stop)).any(-1)
 
 
 class HandRig:
@@ -86,9 +91,9 @@ class HandRig:
         skin = np.concatenate([vertices[:, self.hand_vertices[side]] for side in sides], axis=1)
         points = np.concatenate([skin, keypoints], axis=1).reshape(-1, 3)
         target = (points.min(0) + points.max(0)) / 2
-        occluders = ~np.any([self.hand_faces[side] for side in sides], axis=0)
+        occluder_faces = self.faces[~np.any([self.hand_faces[side] for side in sides], axis=0)]
         frames = np.unique(np.linspace(0, len(vertices) - 1, min(len(vertices), TESTED_FRAMES)).round().astype(int))
-        checks = [(vertices[t][self.faces[occluders]], keypoints[t]) for t in frames]
+        checks = [(Occluders(vertices[t][occluder_faces]), keypoints[t]) for t in frames]
         cameras = []
         for _ in range(rig.views):
             best, best_visible = None, -1.0
@@ -109,9 +114,9 @@ class HandRig:
     def _visible_share(eye: np.ndarray, vertices: np.ndarray, checks: list) -> float:
         """The smallest share of unhidden framed keypoints over the tested frames; 0 when the camera
         stands within ``CLEARANCE_M`` of the body."""
-        if np.linalg.norm(vertices - eye, axis=-1).min() < CLEARANCE_M:
+        if np.square(vertices - eye).sum(-1).min() < CLEARANCE_M**2:
             return 0.0
-        return min(1.0 - blocked_rays(eye, keypoints, triangles).mean() for triangles, keypoints in checks)
+        return min(1.0 - occluders.blocked(eye, keypoints).mean() for occluders, keypoints in checks)
 
 
 def centred(points: np.ndarray, camera: Camera, fill: float, width: int, height: int) -> Camera:

@@ -9,6 +9,7 @@ import tarfile
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from scipy.spatial.transform import Rotation
 
@@ -21,6 +22,7 @@ from crocohuman.eval.report import comparison
 from crocohuman.eval.scoring import freihand_joint_scores
 from crocohuman.model.cli import main as train_cli
 from crocohuman.model.task_catalog import task_reader_options
+from crocohuman.model.tasks.losses import similarity_aligned
 from crocohuman.model.train_config import load_config
 
 from fake_benchmarks import TINY, make_freihand, render_takes
@@ -47,6 +49,23 @@ def test_a_similarity_of_the_truth_scores_zero_and_the_auc_misses_only_the_zero_
     # errors of ~1e-17 m exceed only the threshold 0: PCK 0 there, 1 after; trapezoid area 1 - STEP / 2
     assert pck[0] == 0 and (pck[1:] == 1).all()
     assert scores["AUC"] == pytest.approx(1 - 0.5 / 99, abs=1e-12)
+
+
+def test_the_training_loss_aligns_as_scoring_does_and_pushes_the_shape_only(rng):
+    gt = rng.normal(scale=0.05, size=(3, 21, 3))
+    rotation = Rotation.from_euler("xyz", [30, -50, 110], degrees=True).as_matrix()
+    moved = torch.tensor(1.7 * gt @ rotation.T + np.array([0.2, -0.1, 0.9]), requires_grad=True)
+    target = torch.tensor(gt)
+    aligned = similarity_aligned(moved, target)
+    np.testing.assert_allclose(aligned.detach().numpy(), gt, atol=1e-9)  # a similarity of the truth: no loss
+    other = rng.normal(scale=0.05, size=(3, 21, 3))
+    fitted = similarity_aligned(torch.tensor(other), target).numpy()
+    np.testing.assert_allclose(fitted, metrics.procrustes_align(other, gt), atol=1e-9)
+    # the fit carries no gradient: a step on the aligned L1 moves the shape towards the truth's
+    pred = torch.tensor(other, requires_grad=True)
+    (similarity_aligned(pred, target) - target).abs().mean().backward()
+    stepped = pred.detach() - 0.05 * pred.grad / pred.grad.abs().max()
+    assert metrics.pa_mpjpe(stepped.numpy(), gt).mean() < metrics.pa_mpjpe(other, gt).mean()
 
 
 def test_a_zigzag_off_a_line_leaves_the_pa_mpjpe_worked_out_by_hand():

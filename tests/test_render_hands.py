@@ -9,7 +9,7 @@ from crocohuman.core.conventions import HAND_SIDES
 from crocohuman.core.shards import list_shards, read_shard
 from crocohuman.render.camera_rig import RigConfig
 from crocohuman.render.config import RenderConfig
-from crocohuman.render.hand_rig import BOTH_HANDS_WITHIN_M, HAND_PARTS, blocked_rays, framed_sides
+from crocohuman.render.hand_rig import BOTH_HANDS_WITHIN_M, HAND_PARTS, Occluders, framed_sides
 from crocohuman.render.job_folder import check_settings
 from crocohuman.render.motion import SamplerMotions
 from crocohuman.render.pipeline import run
@@ -82,7 +82,7 @@ def test_both_hands_are_framed_only_when_close():
 def test_rays_are_blocked_by_a_wall_between_eye_and_point_only():
     wall = np.array([[[-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 1.0, 1.0]]])  # the plane z = 1 around the axis
     points = np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 0.5], [5.0, 0.0, 2.0]])  # behind it, before it, beside it
-    assert blocked_rays(np.zeros(3), points, wall).tolist() == [True, False, False]
+    assert Occluders(wall).blocked(np.zeros(3), points).tolist() == [True, False, False]
 
 
 def test_hand_sets_draw_two_hand_interactions():

@@ -17,6 +17,7 @@ import torch
 
 from crocohuman.core.conventions import ANNY_PHENOTYPES, HAND_SIDES, MANO_TO_FREIHAND
 from crocohuman.render.body import anny_hands, anny_rig
+from crocohuman.render.body.anny_population import AnnyPopulation
 from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import label_faces
 from crocohuman.render.body.retarget import anny_world_orient_pose
@@ -57,9 +58,12 @@ class AnnyBody:
 
     def __init__(self, texture_size: int = 512, min_age: float = 5.0):
         self.anny, self.model = _load_anny()
-        self.texture_size, self.min_age = texture_size, min_age
+        self.texture_size = texture_size
         self.bone_labels: list[str] = list(self.model.bone_labels)
         self.joint_bones = anny_rig.joint_bone_indices(self.bone_labels)
+        self.bone_parents = np.array(self.model.bone_parents[1:])
+        if self.model.reference_bone_orientations is not None:
+            self.reference_orientations = self.model.reference_bone_orientations.double().numpy()
         with torch.no_grad():
             rest = self.model(phenotype_kwargs={})
         self.rest_vertices = rest["rest_vertices"][0].numpy().astype(np.float64)
@@ -78,7 +82,7 @@ class AnnyBody:
         self.topology = BodyTopology(
             faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv
         )
-        self._shape_sampler = self.anny.shape_distribution.SimpleShapeDistribution(self.model)
+        self.population = AnnyPopulation(Path(self.anny.__file__).parent / "data" / "shape_calibration", min_age)
 
     @cached_property
     def canvas(self) -> TextureCanvas:
@@ -102,14 +106,9 @@ class AnnyBody:
         return masks
 
     def sample_identity(self, rng: np.random.Generator) -> Identity:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(rng.integers(2**31)))
-            for _ in range(100):  # the population sampler includes infants: redraw below min_age
-                age, phenotypes = self._shape_sampler.sample(1)
-                if float(age.reshape(-1)[0]) >= self.min_age:
-                    break
-        params = {key: np.float32(phenotypes[key].reshape(-1)[0]) for key in ANNY_PHENOTYPES}
-        params["morphological_age"] = np.float32(age.reshape(-1)[0])
+        age, phenotypes = self.population.sample(rng)
+        params = {key: np.float32(phenotypes[key]) for key in ANNY_PHENOTYPES}
+        params["morphological_age"] = np.float32(age)
         gender = "female" if params["gender"] > 0.5 else "male"
         description = f"anny {gender}, age {float(params['morphological_age']):.0f}"
         return Identity(params=params, texture=sample_texture(rng, self.canvas), description=description)
@@ -126,8 +125,8 @@ class AnnyBody:
                 torch.from_numpy(pose).float(), rest["rest_bone_poses"], pose_parameterization="world-orient"
             )
             vertices = self.model.get_skinned_vertices(rest["rest_vertices"].expand(len(pose), -1, -1), transforms)
-            local = self.model.get_pose_parameterization({**rest, "bone_poses": bone_poses}, "local-bone")[..., :3, :3]
         bone_poses, vertices = bone_poses.numpy(), vertices.numpy()
+        local = self._local_bone_rotations(pose[..., :3, :3], rest_bone_poses[:, :3, :3])
         return PosedBody(
             vertices=vertices.astype(np.float32),
             joints=bone_poses[:, self.joint_bones][..., :3, 3].astype(np.float32),
@@ -136,9 +135,20 @@ class AnnyBody:
                 "global_orient": clip.global_orient.astype(np.float32),
                 "body_pose": clip.body_pose.astype(np.float32),
                 "hand_pose": clip.hand_pose.astype(np.float32),
-                "anny_pose_local_bone": local.numpy().astype(np.float32),
+                "anny_pose_local_bone": local.astype(np.float32),
             },
         )
+
+    def _local_bone_rotations(self, world: np.ndarray, rest: np.ndarray) -> np.ndarray:
+        """anny's 'local-bone' rotations (T, bones, 3, 3) of bones in world orientations ``world``:
+        the root's world rotation, then each bone's rotation relative to its parent, about the
+        relative rotation of their reference orientations (those of ``get_pose_parameterization``,
+        from the rotations alone: ~0.3 ms instead of its ~4 ms of rigid 4x4 algebra per take)."""
+        reference = rest if self.model.reference_bone_orientations is None else self.reference_orientations
+        parents = self.bone_parents
+        relative = np.swapaxes(world[:, parents], -1, -2) @ world[:, 1:]
+        reference_relative = np.swapaxes(reference[parents], -1, -2) @ reference[1:]
+        return np.concatenate([world[:, :1], np.swapaxes(reference_relative, -1, -2) @ relative], axis=1)
 
     def _hands(self, bone_heads: np.ndarray, vertices: np.ndarray) -> np.ndarray:
         """Hand keypoints (..., 2, 21, 3) in MANO row order: wrist and finger bone heads, fingertip vertices."""

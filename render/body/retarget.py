@@ -13,6 +13,8 @@ their parents, so limb and finger directions match SMPL-H's exactly.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from crocohuman.core.conventions import (
@@ -89,8 +91,10 @@ def world_rotations(clip: MotionClip) -> np.ndarray:
     return np.concatenate([body, *hands], axis=1)
 
 
-def bone_drivers(bone_labels: list[str]) -> np.ndarray:
-    """Per anny bone, the joint (index into ``world_rotations``) whose rotation drives it."""
+@functools.cache
+def bone_drivers(bone_labels: tuple[str, ...]) -> np.ndarray:
+    """Per anny bone, the joint (index into ``world_rotations``) whose rotation drives it (a rig's
+    constant: cached, as matching 104 labels costs ~3 ms)."""
     hand_joints = [hand_joint_of_bone(label) for label in bone_labels]
     return np.array(
         [
@@ -118,7 +122,7 @@ def anny_world_orient_pose(
     anny_leg = np.linalg.norm(anny_joints[4] - anny_joints[1]) + np.linalg.norm(anny_joints[7] - anny_joints[4])
     pelvis = clip.transl + SMPL_TEMPLATE_PELVIS  # SMPL turns the root about its own rest position
 
-    drivers = bone_drivers(bone_labels)
+    drivers = bone_drivers(tuple(bone_labels))
     # G_b = Rw[j] C[j] W0^T: rest-to-posed world rotation of each bone; D_b = G_b R_b.
     to_canonical = corrections @ SMPL_CANONICAL_TO_WORLD.T  # (54, 3, 3)
     g = world_rotations(clip)[:, drivers] @ to_canonical[drivers]  # (T, bones, 3, 3)

@@ -85,9 +85,15 @@ def test_rays_are_blocked_by_a_wall_between_eye_and_point_only():
     assert Occluders(wall).blocked(np.zeros(3), points).tolist() == [True, False, False]
 
 
-def test_hand_sets_draw_two_hand_interactions():
-    clip = SamplerMotions(interaction_p=1.0).sample_clip(np.random.default_rng(0), 3, 10.0)
-    assert clip.source == "sampler:clap" and clip.extra["hands"].startswith("together:")
+def test_hand_sets_draw_two_hand_interactions_that_frame_both_hands_all_along():
+    from crocohuman.render.body.anny_body import AnnyBody
+
+    anny, rng = AnnyBody(texture_size=64), np.random.default_rng(0)
+    for _ in range(10):  # the clap they replace framed both hands in about half of its takes
+        clip = SamplerMotions(interaction_p=1.0).sample_clip(rng, 8, 10.0)
+        assert clip.source == "sampler:hands_together" and clip.extra["hands"].startswith("together:")
+        hands = anny.pose(anny.sample_identity(rng), clip).hand_joints
+        assert framed_sides(rng, hands) == (0, 1)
 
 
 def test_a_job_recorded_before_focus_existed_is_a_body_job(tmp_path):

@@ -243,3 +243,45 @@ def test_pickles_naming_other_globals_are_refused(tmp_path):
     path.write_bytes(pickle.dumps({"v_template": os.getcwd}, protocol=2))
     with pytest.raises(ValueError, match="refusing global"):
         SmplFamilyBody("smpl", tmp_path)
+
+
+@pytest.mark.parametrize(
+    "model_type, file_name, hand_start",
+    [("smplh", "smplh/female/model.npz", 22), ("smplx", "smplx/SMPLX_NEUTRAL.npz", 25)],
+)
+def test_hand_keypoints_are_the_wrists_finger_joints_and_tip_vertices_in_freihand_order(
+    tmp_path, monkeypatch, model_type, file_name, hand_start
+):
+    from crocohuman.core.conventions import HAND_KEYPOINT_NAMES, MANO_TIPS
+    from crocohuman.render.body import smpl_family
+
+    write_fake_model_npz(tmp_path / file_name, model_type, rings=5)
+    body = SmplFamilyBody(model_type, tmp_path)
+    hand_pose = np.zeros((2, 2, 15, 3))
+    hand_pose[1, 1, :, 2] = 0.5  # curl every right finger joint in frame 1
+    clip = make_clip(hand_pose=hand_pose)
+    assert body.pose(rest_identity(body.genders[0]), clip).hand_joints is None  # a tiny mesh has no official tips
+    # stand-ins for smplx's ids (thousands): per side, a vertex skinned most to each finger's last joint
+    dominant = fake_model_arrays(model_type, rings=5)["weights"].argmax(1)
+    last = [hand_start + 15 * side + 3 * "imprt".index(tip[0]) + 2 for side in (0, 1) for tip in MANO_TIPS]
+    tips = np.array([np.flatnonzero(dominant == joint)[0] for joint in last]).reshape(2, 5)
+    monkeypatch.setattr(smpl_family, "hand_tip_vertices", lambda _model_type: tips)
+    posed = body.pose(rest_identity(body.genders[0]), clip)
+    model = body.model(body.genders[0])
+    vertices, joints = body._forward(model, np.zeros(model.num_betas, np.float32), body._pose_inputs(model, clip))
+    hands = posed.hand_joints
+    assert hands.shape == (2, 2, 21, 3)
+    for side, wrist in enumerate((J["left_wrist"], J["right_wrist"])):
+        np.testing.assert_allclose(hands[:, side, 0], joints[:, wrist], atol=1e-6)
+        for finger, tip in enumerate(MANO_TIPS):
+            np.testing.assert_allclose(
+                hands[:, side, HAND_KEYPOINT_NAMES.index(f"{tip}_tip")], vertices[:, tips[side, finger]]
+            )
+        # smplx's finger joints per side: index, middle, pinky, ring, thumb, three each
+        start = hand_start + 15 * side
+        np.testing.assert_allclose(hands[:, side, HAND_KEYPOINT_NAMES.index("index1")], joints[:, start])
+        np.testing.assert_allclose(hands[:, side, HAND_KEYPOINT_NAMES.index("thumb3")], joints[:, start + 14])
+        np.testing.assert_allclose(hands[:, side, HAND_KEYPOINT_NAMES.index("ring2")], joints[:, start + 10])
+    moved = np.linalg.norm(hands[1] - hands[0], axis=-1)  # the right fingers curled, the left joints did not
+    joints_only = [k for k, name in enumerate(HAND_KEYPOINT_NAMES) if not name.endswith("_tip")]  # fake pose
+    assert moved[0, joints_only].max() < 1e-5 and moved[1, 2:].max() > 1e-3  # blendshapes move every vertex

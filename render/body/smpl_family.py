@@ -11,8 +11,9 @@ SMPL-H/X, SMPL's ``left_hand``/``right_hand`` are the middle-finger knuckles). M
 alone, outside the 24-joint contract: its ``PosedBody.joints`` are MANO's own 21 joints (wrist,
 15 finger joints, 5 fingertip vertices), named in ``params["joint_names"]``; it is driven by the
 clip's root (``global_orient``, ``transl``) and right-hand pose. SMPL-H/SMPL-X fingers follow the
-clip's ``hand_pose``; hand keypoint labels (``PosedBody.hand_joints``) are left out for now: their
-fingertips are vertices of the official meshes, which our small test meshes lack.
+clip's ``hand_pose`` and give the hand keypoint labels (``PosedBody.hand_joints``, FreiHAND's order):
+SMPL's wrists, the model's 15 finger joints per side and smplx's fingertip vertices of the official
+meshes (``hand_tip_vertices``); a mesh without those vertices (not an official one) gives none.
 
 Textures: without ``texture_dir`` every identity gets a procedural texture (``texture``) painted
 on the DensePose chart atlas (``parts.chart_texture_uvs``). With ``texture_dir`` (SURREAL-style
@@ -30,7 +31,16 @@ import numpy as np
 
 from crocohuman.core.bodymodel.reader import mano_tip_vertices
 from crocohuman.core.bodymodel.smplx_layer import BodyModelLayers, check_model_choice
-from crocohuman.core.conventions import MANO_JOINT_NAMES, NUM_BODY_JOINTS, SMPL_CANONICAL_TO_WORLD, SMPL_JOINT_NAMES
+from crocohuman.core.conventions import (
+    HAND_SIDES,
+    MANO_JOINT_NAMES,
+    MANO_TIPS,
+    MANO_TO_FREIHAND,
+    NUM_BODY_JOINTS,
+    NUM_HAND_JOINTS,
+    SMPL_CANONICAL_TO_WORLD,
+    SMPL_JOINT_NAMES,
+)
 from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import chart_texture_uvs, label_faces
 from crocohuman.render.body.texture import TextureCanvas, bake_canvas, sample_texture
@@ -38,8 +48,17 @@ from crocohuman.render.body.texture_folder import TextureFolder
 from crocohuman.render.body.uv_template import read_obj_face_uvs
 from crocohuman.render.motion.clip import MotionClip
 
+WRISTS = (SMPL_JOINT_NAMES.index("left_wrist"), SMPL_JOINT_NAMES.index("right_wrist"))
 BETA_CLIP = 3.0  # betas ~ N(0, 1) clipped to +-3 std, as SURREAL's variety
 FORWARD_CHUNK = 128  # frames per smplx forward: bounds lbs's (frames, vertices, 4, 4) temporaries
+
+
+def hand_tip_vertices(model_type: str) -> np.ndarray:
+    """(2, 5) fingertip vertex ids of the official SMPL-H/SMPL-X meshes, left then right, thumb to
+    pinky (smplx's ``vertex_ids``, as its fingertip joints)."""
+    from smplx.vertex_ids import vertex_ids
+
+    return np.array([[vertex_ids[model_type][side[0] + tip] for tip in MANO_TIPS] for side in HAND_SIDES])
 
 
 class SmplFamilyBody:
@@ -118,6 +137,7 @@ class SmplFamilyBody:
         betas[: len(given)] = given
         vertices, joints = self._forward(model, betas, inputs)
         names = MANO_JOINT_NAMES if self.spec.is_hand else SMPL_JOINT_NAMES
+        hands = None if self.spec.is_hand else self._hand_keypoints(joints, vertices)
         if not self.spec.is_hand:
             joints = joints[:, self.spec.smpl_joint_source()]
         params = {
@@ -126,7 +146,20 @@ class SmplFamilyBody:
             if key != "expression"
         }
         params.update(betas=betas, gender=np.array(gender), model_type=np.array(self.name), joint_names=np.array(names))
-        return PosedBody(vertices=vertices, joints=joints, params=params)
+        return PosedBody(vertices=vertices, joints=joints, params=params, hand_joints=hands)
+
+    def _hand_keypoints(self, joints: np.ndarray, vertices: np.ndarray) -> np.ndarray | None:
+        """(T, 2, 21, 3) hand keypoints in FreiHAND's order, left then right, from the model's joints
+        (T, J, 3) and vertices; None for a model without finger joints or fingertip vertices."""
+        tips = hand_tip_vertices(self.name) if self.spec.hand_start else None
+        if tips is None or vertices.shape[1] <= tips.max():
+            return None
+        sides = []
+        for side, wrist in enumerate(WRISTS):
+            start = self.spec.hand_start + side * NUM_HAND_JOINTS
+            rows = [joints[:, wrist : wrist + 1], joints[:, start : start + NUM_HAND_JOINTS], vertices[:, tips[side]]]
+            sides.append(np.concatenate(rows, axis=1)[:, MANO_TO_FREIHAND])  # MANO's rows, then our order
+        return np.stack(sides, axis=1).astype(np.float32)
 
     def _pose_inputs(self, model, clip: MotionClip) -> dict[str, np.ndarray]:
         """smplx forward arguments (T, k) float32 for one clip; undriven joints stay at rest."""

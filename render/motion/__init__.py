@@ -8,7 +8,7 @@ import numpy as np
 
 from crocohuman.render.motion.amass import AmassMotions, load_amass_npz
 from crocohuman.render.motion.clip import MotionClip
-from crocohuman.render.motion.primitives import MOTION_KINDS
+from crocohuman.render.motion.primitives import MOTION_KINDS, PRIMITIVES
 from crocohuman.render.motion.sampler import SamplerMotions, sample_clip
 from crocohuman.render.specs import parse_motion_spec
 
@@ -36,8 +36,8 @@ def motion_source(spec: str = "sampler", interaction_p: float = 0.0) -> MotionSo
     parsed = parse_motion_spec(spec)
     if parsed.kind == "amass":
         return AmassMotions(parsed.path)
-    if parsed.sampler_kind is not None and parsed.sampler_kind not in MOTION_KINDS:
+    if parsed.sampler_kind is not None and parsed.sampler_kind not in PRIMITIVES:
         raise ValueError(
-            f"unknown sampler motion kind {parsed.sampler_kind!r} in {spec!r}; expected one of {MOTION_KINDS}"
+            f"unknown sampler motion kind {parsed.sampler_kind!r} in {spec!r}; expected one of {tuple(PRIMITIVES)}"
         )
     return SamplerMotions(parsed.sampler_kind, interaction_p)

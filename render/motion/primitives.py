@@ -274,21 +274,34 @@ def _wave(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
     return np.zeros_like(t)
 
 
-def _clap(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
-    """Both arms forward, elbows opening and closing so the hands meet at the midline."""
-    w, _ = activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
+def _hands_meet(rng: np.random.Generator, pose: Pose, w: np.ndarray, opening: np.ndarray) -> None:
+    """Both arms forward with weight ``w``, elbows flexed so that the hands meet at the midline, then
+    opened by ``opening`` degrees (per frame) each."""
     shoulder, elbow, wrist = SMPL_TPOSE_JOINTS[[16, 18, 20]]
     upper, fore = np.linalg.norm(elbow - shoulder), np.linalg.norm(wrist - elbow)
     swing = rng.uniform(-80, -62)  # horizontal swing forward
     # Elbow flexion that brings the wrist to x = 6 cm, so the hands meet at the midline.
     reach = (0.06 - shoulder[0] - upper * np.cos(np.radians(swing))) / fore
     closed = float(np.clip(swing + np.degrees(np.arccos(np.clip(reach, -1, 1))), 20, 140))
-    opening = rng.uniform(20, 40) * (0.5 + 0.5 * np.cos(2 * np.pi * rng.uniform(1.5, 2.5) * t))
     height = rng.uniform(-25, 10)
     for side in ("left", "right"):
         pose.toward("shoulder", side, w, x=height, y=swing, z=0.0)
         pose.toward("elbow", side, w, y=-closed)
         pose.add("elbow", side, y=w * opening)
+
+
+def _clap(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
+    """Clapping: the hands meet at the midline and open 20-40 degrees between claps, arms down between bouts."""
+    w, _ = activation(rng, t, rise=(0.5, 1.0), hold=(1.5, 4.0), fall=(0.5, 1.0), rest=(0.3, 1.5))
+    _hands_meet(rng, pose, w, rng.uniform(20, 40) * (0.5 + 0.5 * np.cos(2 * np.pi * rng.uniform(1.5, 2.5) * t)))
+    return np.zeros_like(t)
+
+
+def _hands_together(rng: np.random.Generator, t: np.ndarray, pose: Pose) -> np.ndarray:
+    """Hands held together at the midline all along (clasped, palms pressed, fingers interlaced), swaying
+    a few degrees: the two-hand interaction of hand-focused sets, whose every frame frames both hands."""
+    sway = rng.uniform(0, 5) * np.sin(2 * np.pi * rng.uniform(0.2, 0.6) * t + rng.uniform(0, 2 * np.pi))
+    _hands_meet(rng, pose, np.ones_like(t), np.abs(sway))
     return np.zeros_like(t)
 
 
@@ -357,8 +370,10 @@ PRIMITIVES: dict[str, Callable[[np.random.Generator, np.ndarray, Pose], np.ndarr
     "clap": _clap,
     "arms_raise": _arms_raise,
     "kick": _kick,
+    "hands_together": _hands_together,
 }
-MOTION_KINDS: tuple[str, ...] = tuple(PRIMITIVES)
+INTERACTIONS = ("hands_together",)  # drawn only for hand-focused sets (``SamplerMotions.interaction_p``)
+MOTION_KINDS: tuple[str, ...] = tuple(kind for kind in PRIMITIVES if kind not in INTERACTIONS)
 OVERLAY_BASES = ("walk", "turn", "idle")  # kinds whose arms are free for a gesture on top
 OVERLAY_GESTURES = ("wave", "reach")
 OVERLAY_P = 0.3

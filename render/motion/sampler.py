@@ -35,7 +35,7 @@ from crocohuman.render.motion.primitives import (
 # Foot contact: (joint index, height of that joint above the ground when it carries the body).
 _CONTACTS = ((7, 0.08), (8, 0.08), (10, 0.05), (11, 0.05))  # ankles, then toes (foot joints)
 _CONTACT_SOFTNESS_M = 0.01
-INTERACTION_KIND, INTERACTION_HANDS_MODE = "clap", "together"  # a two-hand interaction: hands meet, shapes shared
+INTERACTION_KIND, INTERACTION_HANDS_MODE = "hands_together", "together"  # hands held together, shapes shared
 
 
 def _euler_to_matrix(euler_deg: np.ndarray) -> np.ndarray:
@@ -108,7 +108,7 @@ class SamplerMotions:
     """The sampler as a motion source; ``kind`` fixes the primitive (None: a random one each clip).
 
     ``interaction_p``: the share of clips (random kinds only) that are a two-hand interaction, hands
-    brought together (``clap``) holding a two-hand shape, so hand-focused sets see enough of them.
+    held together (``hands_together``) in a two-hand shape, so hand-focused sets see enough of them.
     """
 
     kind: str | None = None

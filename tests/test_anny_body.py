@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from crocohuman.core.conventions import SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS
+from crocohuman.core.conventions import HAND_PART_IDS, SMPL_JOINT_NAMES, SMPL_TPOSE_JOINTS
 from crocohuman.core.kinematics import smpl_forward_kinematics
 from crocohuman.render.body.anny_body import AnnyBody
+from crocohuman.render.body.hand_jewellery import RING_BAND
+from crocohuman.render.body.texture import RING_PREFIX
 from crocohuman.render.motion import MOTION_KINDS, sample_clip
 
 J = {name: i for i, name in enumerate(SMPL_JOINT_NAMES)}
@@ -82,3 +85,28 @@ def test_identities_vary(anny):
     assert np.abs(textures[0] - textures[1]).mean() > 10
     again = AnnyBody.sample_identity(anny, np.random.default_rng(1))
     assert (again.texture == identities[0].texture).all()
+
+
+def test_ring_bands_circle_the_proximal_phalanx_of_their_finger(anny):
+    """Each ring mask lies on its side's hand, within its band along the phalanx (from the texels'
+    rest positions, not the baked band positions) and all around the finger."""
+    canvas = anny.canvas
+    with torch.no_grad():
+        heads = anny.model(phenotype_kwargs={})["rest_bone_poses"][0, :, :3, 3].double().numpy()
+    masks = {name: mask > 0 for name, mask in canvas.features.items() if name.startswith(RING_PREFIX)}
+    assert len(masks) == 8 and not np.any(np.sum(list(masks.values()), 0) > 1)  # disjoint
+    for side, part in enumerate(HAND_PART_IDS):
+        for finger in (2, 3, 4, 5):
+            mask = masks[f"{RING_PREFIX}{'LR'[side]}{finger}"]
+            assert mask.sum() >= 8 and (canvas.part[mask] == part).all()
+            proximal, middle = (anny.bone_labels.index(f"finger{finger}-{n}.{'LR'[side]}") for n in (1, 2))
+            axis = heads[middle] - heads[proximal]
+            offset = canvas.position[mask] - heads[proximal]
+            along = offset @ axis / (axis @ axis)
+            assert along.min() > RING_BAND[0] - 0.02 and along.max() < RING_BAND[1] + 0.02
+            across = offset - along[:, None] * axis
+            assert np.linalg.norm(across, axis=1).max() < 0.025  # on the finger's skin, not the palm
+            reference = np.cross(axis, [0.0, 0.0, 1.0])
+            angle = np.arctan2(np.cross(reference, across) @ axis / np.linalg.norm(axis), across @ reference)
+            gaps = np.diff(np.sort(np.concatenate([angle, [angle.min() + 2 * np.pi]])))
+            assert gaps.max() < np.radians(120)  # around the finger, not a patch on one side

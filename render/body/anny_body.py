@@ -2,7 +2,8 @@
 
 Shapes come from anny's population-calibrated sampler (sexes, ages, body types); poses from
 ``retarget``; textures are painted on anny's own UV atlas (``texture``), with its eye, mouth,
-lip and nail regions taken from the masks anny ships.
+lip and nail regions taken from the masks anny ships and ring bands from its finger bones
+(``hand_jewellery``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from crocohuman.core.conventions import ANNY_PHENOTYPES, HAND_SIDES, MANO_TO_FREIHAND
-from crocohuman.render.body import anny_hands, anny_rig
+from crocohuman.render.body import anny_hands, anny_rig, hand_jewellery
 from crocohuman.render.body.anny_population import AnnyPopulation
 from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import label_faces
@@ -78,6 +79,7 @@ class AnnyBody:
         self.hand_bones = np.array([[self.bone_labels.index(b) for b in anny_hands.hand_bone_labels(s)] for s in sides])
         rest_heads = rest["rest_bone_poses"][0, :, :3, 3].numpy()
         self.tips = anny_hands.fingertip_vertices(self.rest_vertices, dominant, rest_heads, self.bone_labels)
+        self.ring_positions = hand_jewellery.ring_positions(self.rest_vertices, dominant, rest_heads, self.bone_labels)
         uvs = self.model.texture_coordinates.numpy()[self.model.face_texture_coordinate_indices.numpy()]
         self.topology = BodyTopology(
             faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv
@@ -86,7 +88,10 @@ class AnnyBody:
 
     @cached_property
     def canvas(self) -> TextureCanvas:
-        return bake_canvas(self.topology, self.rest_vertices, self.texture_size, self._feature_masks())
+        rings = hand_jewellery.ring_masks(
+            self.topology.faces, self.topology.face_uvs, self.ring_positions, self.texture_size
+        )
+        return bake_canvas(self.topology, self.rest_vertices, self.texture_size, self._feature_masks() | rings)
 
     def _feature_masks(self) -> dict[str, np.ndarray]:
         """Eye, mouth, lip and nail regions from anny's own UV masks, resized to the canvas."""

@@ -3,7 +3,9 @@
 No body model we can ship comes with skin or clothes, so each identity gets a texture painted
 per texel from where that texel sits on the rest body: its DensePose part, the position along
 the part's bone (chart V) and its rest height. Garments are then regions in 3D (sleeve length,
-trouser length, hairline) and stay continuous across UV seams. The canvas (what each texel is)
+trouser length, hairline) and stay continuous across UV seams. Hands, which fill hand crops, get
+nail polish and rings (bands a body provides as ``ring:*`` features, e.g. ``hand_jewellery``) for a
+share of identities, drawn after everything else. The canvas (what each texel is)
 is baked once per topology, the noise fields once per atlas size (``texture_noise``); painting an
 identity is a few vectorised float32 passes, on the texels of each region (a few ms at 512²).
 """
@@ -55,6 +57,29 @@ HAIR_COLORS = np.array(
 )
 HAIR_FREQUENCIES = np.array([0.3, 0.25, 0.15, 0.08, 0.05, 0.03, 0.04, 0.06, 0.04])  # mostly dark
 SKIN_MOTTLE = 0.012  # standard deviation of the skin's relative brightness (smooth blotches)
+IRIS_COLORS = np.array([[60, 40, 25], [90, 120, 160], [80, 110, 60], [40, 30, 20]], dtype=np.float32)
+# Nail polishes (sRGB): reds, pinks, nude, dark, vivid; worn by a share of identities.
+NAIL_POLISHES = np.array(
+    [
+        [170, 20, 35],
+        [120, 15, 30],
+        [230, 110, 150],
+        [245, 180, 190],
+        [215, 170, 150],
+        [190, 140, 120],
+        [35, 25, 35],
+        [60, 20, 70],
+        [40, 80, 200],
+        [40, 170, 120],
+        [250, 140, 40],
+    ],
+    dtype=np.float32,
+)
+POLISH_SHARE = 0.28
+# Ring metals (sRGB): gold, silver, rose gold, dark; worn (1 to 3 rings) by a share of identities.
+RING_METALS = np.array([[212, 175, 80], [200, 200, 205], [200, 140, 120], [70, 70, 75]], dtype=np.float32)
+RING_SHARE = 0.3
+RING_PREFIX = "ring:"  # canvas features named so are ring bands (``hand_jewellery``)
 
 
 @dataclass
@@ -222,6 +247,22 @@ def _shoe(rng: np.random.Generator, regions: CanvasRegions) -> np.ndarray:
     return np.where(regions.sole, sole, color)
 
 
+def _blend(image: np.ndarray, index: np.ndarray, alpha: np.ndarray, color: np.ndarray) -> None:
+    """Lay ``color`` (3,) over the texels ``index`` by ``alpha``: texels at alpha 0 keep their colour."""
+    _paint(image, index, image[:, index] * (1 - alpha) + color[:, None] * alpha)
+
+
+def _rings(rng: np.random.Generator, regions: CanvasRegions, image: np.ndarray) -> None:
+    """1 to 3 rings of one metal, each a little brighter or darker, for ``RING_SHARE`` of identities
+    (none on a canvas without ring bands). Drawn last: the rest of the atlas keeps its bytes."""
+    bands = [name for name in regions.features if name.startswith(RING_PREFIX)]
+    if not bands or rng.random() >= RING_SHARE:
+        return
+    metal = RING_METALS[rng.integers(len(RING_METALS))]
+    for band in rng.permutation(len(bands))[: rng.integers(1, 4)]:
+        _blend(image, *regions.features[bands[band]], metal * np.float32(rng.uniform(0.85, 1.1)))
+
+
 def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarray:
     """A random identity's atlas (S, S, 3) uint8: skin, hair, a top, trousers, shoes.
 
@@ -265,16 +306,18 @@ def sample_texture(rng: np.random.Generator, canvas: TextureCanvas) -> np.ndarra
         strands = 1 + 0.15 * np.sin(head.u[hair] * 400 + rng.uniform(0, 6))
         _paint(image, head.index[hair], hair_color[:, None] * strands)
 
+    iris = rng.choice(IRIS_COLORS)
+    nails = NAIL_POLISHES[rng.integers(len(NAIL_POLISHES))] if rng.random() < POLISH_SHARE else skin * 1.1
     for name, color in (
         ("lips", skin * np.array([0.8, 0.55, 0.55])),
         ("eye_white", np.full(3, 235.0)),
-        ("iris", rng.choice([[60, 40, 25], [90, 120, 160], [80, 110, 60], [40, 30, 20]])),
+        ("iris", iris),
         ("mouth", np.array([90.0, 30.0, 35.0])),
-        ("nails", skin * 1.1),
+        ("nails", nails),
     ):
-        if name in regions.features:  # texels outside a feature's mask (alpha 0) keep their colour
-            index, alpha = regions.features[name]
-            _paint(image, index, image[:, index] * (1 - alpha) + np.asarray(color, np.float32)[:, None] * alpha)
+        if name in regions.features:
+            _blend(image, *regions.features[name], np.asarray(color, np.float32))
+    _rings(rng, regions, image)
     np.clip(image, 0, 255, out=image)
     atlas = np.empty((canvas.size, canvas.size, 3), np.uint8)
     for channel in range(3):

@@ -21,7 +21,7 @@ $bin/croco-train pretrain --config tiny-cpu --data rendered:$data/pretrain --out
 
 echo "== 3/4 fine-tune: model-free 3D joints from the pretrained encoder (person crop + top of the box)"
 $bin/croco-train finetune --config finetune-joints-cpu --task hmr-free --data synthetic:$data/train \
-    --init croco:$runs/pretrain/checkpoint-last.pt --out $runs/finetune optim.max_steps=500 optim.schedule_steps=500
+    --init croco:$runs/pretrain/checkpoint-last.pt --out $runs/finetune optim.max_steps=450 optim.schedule_steps=450
 
 echo "== 4/4 evaluate on held-out takes"
 $bin/croco-eval synthetic --checkpoint $runs/finetune/checkpoint-last.pt --data-root $data/test --out $runs/report

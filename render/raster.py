@@ -126,6 +126,7 @@ class MeshBuffers:
     labels: np.ndarray  # (F*3, 3) float32: part id, U, V
     texture: np.ndarray  # (H, W, 3) uint8
     colors: np.ndarray | None = None  # (F*3, 3) float32 sRGB factors in [0, 1] on the texture; None = 1
+    closed: bool = False  # a closed surface wound counter-clockwise seen from outside: back faces are skipped
 
 
 def gl_projection(intrinsics: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
@@ -193,7 +194,8 @@ class Rasterizer:
         self.label = self.ctx.renderbuffer((width, height), components=4, dtype="u2")
         self.depth = self.ctx.depth_renderbuffer((width, height))
         self.fbo = self.ctx.framebuffer(color_attachments=[self.color, self.label], depth_attachment=self.depth)
-        self._meshes: dict[str, tuple] = {}
+        self._meshes: dict[str, list] = {}
+        self._closed: dict[str, bool] = {}
 
     @property
     def renderer_name(self) -> str:
@@ -221,6 +223,7 @@ class Rasterizer:
         texture = self._texture(buffers.texture)
         self.release_mesh(name)
         self._meshes[name] = [vao, position, normal, texcoord, label, color, texture]
+        self._closed[name] = buffers.closed
 
     def _texture(self, image: np.ndarray):
         """A mipmapped GL texture of an (H, W, 3) uint8 image."""
@@ -242,6 +245,7 @@ class Rasterizer:
     def release_mesh(self, name: str) -> None:
         for resource in self._meshes.pop(name, ()):
             resource.release()
+        self._closed.pop(name, None)
 
     def update_mesh(self, name: str, positions: np.ndarray, normals: np.ndarray) -> None:
         """New per-corner positions and normals (F*3, 3) for a mesh set with ``set_mesh``."""
@@ -282,10 +286,11 @@ class Rasterizer:
         self.fbo.use()
         self.ctx.viewport = (0, 0, self.width, self.height)
         self.ctx.enable(moderngl.DEPTH_TEST)
-        self.ctx.disable(moderngl.CULL_FACE)
         self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         for name in (person, *others):
             vao, *_, texture = self._meshes[name]
+            # the back faces of a closed surface are always hidden: culling them skips ~15 % of a body's work
+            (self.ctx.enable if self._closed[name] else self.ctx.disable)(moderngl.CULL_FACE)
             p["is_person"].value = 1.0 if name == person else 0.0
             texture.use(0)
             p["albedo"].value = 0
@@ -313,7 +318,7 @@ def bake_uv_attributes(face_uvs: np.ndarray, corner_values: np.ndarray, size: in
     vao = ctx.vertex_array(program, [(uv, "2f", "in_texcoord"), (values, "4f", "in_value")])
     fbo.use()
     ctx.viewport = (0, 0, size, size)
-    ctx.disable(moderngl.DEPTH_TEST)
+    ctx.disable(moderngl.DEPTH_TEST | moderngl.CULL_FACE)  # atlas charts are wound either way
     fbo.clear(np.nan, np.nan, np.nan, np.nan)
     vao.render(moderngl.TRIANGLES)
     baked = np.frombuffer(fbo.read(components=4, dtype="f4"), np.float32).reshape(size, size, 4)[::-1].copy()

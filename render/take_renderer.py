@@ -93,7 +93,10 @@ class TakeRenderer:
             [np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, axis=1), topology.face_iuv], -1
         )
         blank = np.zeros((1, 1, 3), np.uint8)  # each take sets its body's texture
-        self.raster.set_mesh("person", MeshBuffers(topology.face_uvs.reshape(-1, 2), labels.reshape(-1, 3), blank))
+        self.raster.set_mesh(
+            "person",
+            MeshBuffers(topology.face_uvs.reshape(-1, 2), labels.reshape(-1, 3), blank, closed=topology.closed),
+        )
         if scene is not None:
             self.raster.set_mesh("scene", scene.mesh_buffers())
             self.raster.update_mesh("scene", scene.positions, scene.normals)

@@ -82,7 +82,7 @@ class AnnyBody:
         self.ring_positions = hand_jewellery.ring_positions(self.rest_vertices, dominant, rest_heads, self.bone_labels)
         uvs = self.model.texture_coordinates.numpy()[self.model.face_texture_coordinate_indices.numpy()]
         self.topology = BodyTopology(
-            faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv
+            faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv, closed=True
         )
         self.population = AnnyPopulation(Path(self.anny.__file__).parent / "data" / "shape_calibration", min_age)
 

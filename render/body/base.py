@@ -23,6 +23,7 @@ class BodyTopology:
     face_uvs: np.ndarray  # (F, 3, 2) float32 texture coordinates
     face_parts: np.ndarray  # (F,) uint8 DensePose part id 1..24
     face_iuv: np.ndarray  # (F, 3, 2) float32 DensePose-style U, V
+    closed: bool = False  # closed, wound counter-clockwise seen from outside: back faces never show
 
     @property
     def num_faces(self) -> int:

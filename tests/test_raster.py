@@ -1,0 +1,44 @@
+"""The rasterizer's back-face culling of closed meshes (``MeshBuffers.closed``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+
+from crocohuman.core.camera import pinhole_intrinsics
+from crocohuman.render.camera_rig import look_at
+from crocohuman.render.raster import MeshBuffers, Rasterizer
+from crocohuman.render.take_renderer import sample_lighting
+
+
+def render_sphere(closed: bool, inside_out: bool = False) -> np.ndarray:
+    """Labels (H, W, 4) of a unit sphere (outward counter-clockwise faces, or reversed) seen from 4 m."""
+    sphere = trimesh.creation.icosphere(subdivisions=2)
+    faces = sphere.faces[:, ::-1] if inside_out else sphere.faces
+    corners = sphere.vertices[faces].reshape(-1, 3)
+    labels = np.tile([[5.0, 0.5, 0.5]], (len(corners), 1))  # part 5, U = V = 0.5
+    raster = Rasterizer(64, 64)
+    raster.set_mesh(
+        "person", MeshBuffers(np.zeros((len(corners), 2)), labels, np.zeros((1, 1, 3), np.uint8), closed=closed)
+    )
+    raster.update_mesh("person", corners, corners)  # a unit sphere's normals are its points
+    extrinsics = look_at(np.array([0.0, -4.0, 0.5]), np.zeros(3))
+    _, label = raster.render(pinhole_intrinsics(60.0, 64, 64), extrinsics, sample_lighting(np.random.default_rng(0)))
+    raster.release_mesh("person")
+    return label
+
+
+def test_culling_the_back_faces_of_a_closed_mesh_leaves_its_image_unchanged():
+    drawn = render_sphere(closed=False)
+    assert (drawn[..., 0] == 5).mean() > 0.1  # the sphere fills part of the view
+    np.testing.assert_array_equal(render_sphere(closed=True), drawn)  # depth included: the near side shows
+
+
+def test_culling_needs_faces_wound_outwards():
+    # reversed faces, culled: only the far half's inner faces survive, seen through where the near half was
+    far = render_sphere(closed=True, inside_out=True)
+    near = render_sphere(closed=False)
+    seen = near[..., 0] == 5
+    assert (far[..., 0] == 5)[seen].mean() > 0.9
+    deeper = far[..., 3][seen].astype(int) - near[..., 3][seen]
+    assert deeper.min() >= 0 and np.median(deeper) > 500  # the far side, 0 at the rim to 2 m at the centre

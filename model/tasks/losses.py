@@ -42,16 +42,16 @@ def similarity_aligned(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     """``pred`` [B, J, 3] moved by the similarity (scale, rotation, translation) that best fits it onto
     ``target``, as PA-MPJPE aligns before scoring (``eval.metrics.procrustes_align``). The fit is
     made without gradient: a loss on the result pushes the predicted shape, not its orientation."""
+    centred, target_mean = pred - pred.mean(1, keepdim=True).detach(), target.mean(1, keepdim=True)
     with torch.no_grad():
-        centred, target_centred = pred - pred.mean(1, keepdim=True), target - target.mean(1, keepdim=True)
-        u, singular, vh = torch.linalg.svd(centred.transpose(1, 2).double() @ target_centred.double())
+        x, y = centred.double(), (target - target_mean).double()
+        u, singular, vh = torch.linalg.svd(x.transpose(1, 2) @ y)
         flip = torch.ones_like(singular)
         flip[:, 2] = torch.sign(torch.linalg.det(vh.transpose(1, 2) @ u.transpose(1, 2)))
         rotation = vh.transpose(1, 2) @ torch.diag_embed(flip) @ u.transpose(1, 2)
-        scale = (singular * flip).sum(1) / centred.double().square().sum((1, 2)).clamp(min=1e-12)
+        scale = (singular * flip).sum(1) / x.square().sum((1, 2)).clamp(min=1e-12)
         rotation, scale = rotation.to(pred.dtype), scale.to(pred.dtype)
-    aligned = (pred - pred.mean(1, keepdim=True).detach()) @ rotation.transpose(1, 2)
-    return scale[:, None, None] * aligned + target.mean(1, keepdim=True)
+    return scale[:, None, None] * (centred @ rotation.transpose(1, 2)) + target_mean
 
 
 def deep_supervision(

@@ -63,8 +63,8 @@ class AnnyBody:
         self.bone_labels: list[str] = list(self.model.bone_labels)
         self.joint_bones = anny_rig.joint_bone_indices(self.bone_labels)
         self.bone_parents = np.array(self.model.bone_parents[1:])
-        if self.model.reference_bone_orientations is not None:
-            self.reference_orientations = self.model.reference_bone_orientations.double().numpy()
+        reference = self.model.reference_bone_orientations  # None: each shape's rest orientations
+        self.reference_orientations = None if reference is None else reference.double().numpy()
         with torch.no_grad():
             rest = self.model(phenotype_kwargs={})
         self.rest_vertices = rest["rest_vertices"][0].numpy().astype(np.float64)
@@ -149,7 +149,7 @@ class AnnyBody:
         the root's world rotation, then each bone's rotation relative to its parent, about the
         relative rotation of their reference orientations (those of ``get_pose_parameterization``,
         from the rotations alone: ~0.3 ms instead of its ~4 ms of rigid 4x4 algebra per take)."""
-        reference = rest if self.model.reference_bone_orientations is None else self.reference_orientations
+        reference = rest if self.reference_orientations is None else self.reference_orientations
         parents = self.bone_parents
         relative = np.swapaxes(world[:, parents], -1, -2) @ world[:, 1:]
         reference_relative = np.swapaxes(reference[parents], -1, -2) @ reference[1:]

@@ -41,6 +41,15 @@ def array_namespace(x) -> SimpleNamespace:
     )
 
 
+def cross(a, b) -> np.ndarray:
+    """a x b of 3-vectors (..., 3), broadcast, written out: ``np.cross`` spends 20-80 µs on axis
+    handling, and a take asks for dozens of small cross products (framing, retargeting)."""
+    a, b = np.asarray(a), np.asarray(b)
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+
+
 def cross_matrix(v):
     """(..., 3) -> (..., 3, 3) skew matrices K with K @ u = v x u."""
     xp = array_namespace(v)
@@ -110,11 +119,11 @@ def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     retargeting asks for one per joint of every take."""
     a = np.asarray(a, np.float64) / np.linalg.norm(a, axis=-1, keepdims=True)
     b = np.asarray(b, np.float64) / np.linalg.norm(b, axis=-1, keepdims=True)
-    axis = np.cross(a, b)
+    axis = cross(a, b)
     s = np.linalg.norm(axis, axis=-1)[..., None]
     c = (a * b).sum(-1)[..., None, None]
     parallel = s < 1e-9
-    perpendicular = np.cross(a, np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]))
+    perpendicular = cross(a, np.where(np.abs(a[..., :1]) < 0.9, [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]))
     perpendicular /= np.linalg.norm(perpendicular, axis=-1, keepdims=True)
     skew = cross_matrix(np.where(parallel, perpendicular, axis / np.where(parallel, 1.0, s)))
     turn = np.eye(3) + s[..., None] * skew + (1 - c) * skew @ skew  # Rodrigues with sin and cos known
@@ -134,6 +143,6 @@ def rotation_aligning(
         x = primary / np.linalg.norm(primary, axis=-1, keepdims=True)
         y = secondary - (secondary * x).sum(-1, keepdims=True) * x
         y = y / np.linalg.norm(y, axis=-1, keepdims=True)
-        return np.stack([x, y, np.cross(x, y)], axis=-1)
+        return np.stack([x, y, cross(x, y)], axis=-1)
 
     return frame(primary_to, secondary_to) @ np.swapaxes(frame(primary_from, secondary_from), -1, -2)

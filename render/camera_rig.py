@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crocohuman.core.camera import pinhole_intrinsics, project, world_to_camera
+from crocohuman.core.rotations import cross
 from crocohuman.render.option_checks import check_int, check_number, check_range
 
 WORLD_UP = np.array([0.0, 0.0, 1.0])
@@ -57,21 +58,15 @@ class Camera:
         return project(cam, self.intrinsics), cam[..., 2]
 
 
-def _cross(a: np.ndarray, b) -> np.ndarray:
-    """a x b of two 3-vectors, written out: np.cross spends ~0.1 ms on axis handling, and framing a
-    take calls look_at dozens of times."""
-    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
-
-
 def look_at(eye: np.ndarray, target: np.ndarray, roll: float = 0.0) -> np.ndarray:
     """World-to-camera [R | t] of an OpenCV camera at ``eye`` looking at ``target``, Z-up world."""
     z = target - eye
     z = z / np.linalg.norm(z)
-    x = _cross(z, WORLD_UP)
+    x = cross(z, WORLD_UP)
     if np.linalg.norm(x) < 1e-6:  # looking straight up or down
-        x = _cross(z, [0.0, 1.0, 0.0])
+        x = cross(z, [0.0, 1.0, 0.0])
     x = x / np.linalg.norm(x)
-    y = _cross(z, x)
+    y = cross(z, x)
     rotation = np.stack([x, y, z])
     if roll:
         c, s = np.cos(np.radians(roll)), np.sin(np.radians(roll))
@@ -105,15 +100,18 @@ def frame_camera(
     every vertex of a take, no convex hull needed).
     """
     intrinsics = pinhole_intrinsics(focal, width, height)
-    local = (points - target) @ look_at(target + direction, target, roll)[:, :3].T  # camera frame at distance 0
+    # camera frame at distance 0, as planar rows (3, P): whole-row passes, not strided columns
+    x, y, z = look_at(target + direction, target, roll)[:, :3] @ (points - target).T
     scale = np.array([intrinsics[0, 0] / (width / 2), intrinsics[1, 1] / (height / 2)])
-    distance = max(3.0, 2 * np.sqrt((local * local).sum(-1).max()))
+    distance = max(3.0, 2 * np.sqrt((x * x + y * y + z * z).max()))
+    x, y = np.abs(x), np.abs(y)
     for _ in range(6):
-        depth = local[:, 2] + distance
+        depth = z + distance
         if depth.min() <= 0.1:
             distance *= 1.5
             continue
-        extent = max(scale[0] * np.abs(local[:, 0] / depth).max(), scale[1] * np.abs(local[:, 1] / depth).max())
+        inverse = 1.0 / depth
+        extent = max(scale[0] * (x * inverse).max(), scale[1] * (y * inverse).max())
         distance *= extent / fill
     return Camera(intrinsics, look_at(target + direction * distance, target, roll))
 

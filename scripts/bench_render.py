@@ -40,7 +40,7 @@ from crocohuman.render.config import RenderConfig
 from crocohuman.render.pipeline import make_take_renderer, renderer_for, take_rng
 from crocohuman.render.raster import MeshBuffers, Rasterizer, create_context
 from crocohuman.render.shard_writer import encode_take
-from crocohuman.render.take_renderer import TakeRenderer, sample_lighting, vertex_normals
+from crocohuman.render.take_renderer import TakeRenderer, VertexNormals, sample_lighting
 
 PER_TAKE_GOAL = 0.5  # issue 12: 2x1 takes reach at least half the img/s of 8x4 takes
 HANDS_GOAL = 1.0  # issue 13: hand takes at least as many img/s as body takes
@@ -85,9 +85,8 @@ def bench_naive(config: RenderConfig, images: int) -> float:
         raster = Rasterizer(config.width, config.height, context)
         raster.set_mesh("person", MeshBuffers(topology.face_uvs.reshape(-1, 2), labels, identity.texture))
         faces = topology.faces
-        raster.update_mesh(
-            "person", vertices[faces].reshape(-1, 3), vertex_normals(vertices, faces)[faces].reshape(-1, 3)
-        )
+        normals = VertexNormals(faces)(vertices)
+        raster.update_mesh("person", vertices[faces].reshape(-1, 3), normals[faces].reshape(-1, 3))
         camera = sample_rig(rng, RigConfig(views=1), vertices, config.width, config.height)[0]
         color, label = raster.render(camera.intrinsics, camera.extrinsics, sample_lighting(rng))
         background = renderer.background.sample(rng, config.height, config.width)

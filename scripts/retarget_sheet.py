@@ -22,7 +22,7 @@ from crocohuman.render.camera_rig import fit_focal, look_at
 from crocohuman.render.motion import MOTION_KINDS, motion_source
 from crocohuman.render.preview import draw_skeleton
 from crocohuman.render.raster import MeshBuffers, Rasterizer
-from crocohuman.render.take_renderer import sample_lighting, vertex_normals
+from crocohuman.render.take_renderer import VertexNormals, sample_lighting
 
 SIZE = 192
 
@@ -65,11 +65,9 @@ def main() -> None:
         raster.set_mesh("person", MeshBuffers(topology.face_uvs.reshape(-1, 2), labels, identity.texture))
         lighting = sample_lighting(rng)
         panels = []
+        faces, normals = topology.faces, VertexNormals(topology.faces)
         for t in range(args.frames):
-            faces = topology.faces
-            raster.update_mesh(
-                "person", vertices[t][faces].reshape(-1, 3), vertex_normals(vertices[t], faces)[faces].reshape(-1, 3)
-            )
+            raster.update_mesh("person", vertices[t][faces].reshape(-1, 3), normals(vertices[t])[faces].reshape(-1, 3))
             color, label = raster.render(camera.intrinsics, camera.extrinsics, lighting)
             color = np.where(label[..., :1] > 0, color, 235).astype(np.uint8)
             panels.append(draw_skeleton(color, camera.project(joints[t])[0]))

@@ -8,26 +8,39 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from crocohuman.render.background.materials import cell_pattern, colorize, palette
+from crocohuman.render.background.materials import cell_pattern, palette
 from crocohuman.render.background.noise import Canvas, pick
 
 
 @dataclass(frozen=True)
 class Shape:
-    """A clutter item: its bounding box and a signed-distance function (pixels, > 0 inside)."""
+    """A clutter item: its bounding box, a signed-distance function over it (pixels, > 0 inside)
+    and the part of the box the item's soft edge can reach (the rest is room for its shadow)."""
 
     y0: int
     y1: int
     x0: int
     x1: int
     distance: np.ndarray  # (y1 - y0, x1 - x0) float32
+    inner: tuple[slice, slice]
 
 
-def _random_shape(rng: np.random.Generator, cv: Canvas, horizon: float | None, margin: float) -> Shape | None:
+def _half_planes(px: np.ndarray, py: np.ndarray, planes: list[tuple[float, float, float]]) -> np.ndarray:
+    """min over (nx, ny, offset) of offset - nx * px - ny * py: the signed distance to a convex
+    shape with those unit edge normals. Each plane is affine in the pixel coordinates, so it is
+    one broadcast pass of a row (1, w) and a column (h, 1)."""
+    dist = None
+    for nx, ny, offset in planes:
+        plane = (np.float32(offset) - np.float32(nx) * px) - np.float32(ny) * py
+        dist = plane if dist is None else np.minimum(dist, plane, out=dist)
+    return dist
+
+
+def _random_shape(rng: np.random.Generator, cv: Canvas, horizon: float | None, edge: float) -> Shape | None:
     """A rectangle, ellipse or convex polygon somewhere in the frame; furniture stands on the floor.
 
-    The bounding box is tight around the shape plus ``margin`` pixels for soft edges and shadow;
-    None when it falls outside the frame.
+    The box is tight around the shape plus room for an ``edge``-pixel soft edge and the drop
+    shadow; None when the shape is outside the frame.
     """
     s = max(cv.h, cv.w)
     size = s * float(np.exp(rng.uniform(np.log(0.04), np.log(0.45))))
@@ -42,51 +55,66 @@ def _random_shape(rng: np.random.Generator, cv: Canvas, horizon: float | None, m
         rx, ry = a * abs(cos) + b * abs(sin), a * abs(sin) + b * abs(cos)
     else:
         rx, ry = float(np.hypot(a * cos, b * sin)), float(np.hypot(a * sin, b * cos))
-    y0, y1 = max(int(cy - ry - margin), 0), min(int(cy + ry + margin) + 1, cv.h)
-    x0, x1 = max(int(cx - rx - margin), 0), min(int(cx + rx + margin) + 1, cv.w)
-    if y1 - y0 < 2 or x1 - x0 < 2:
+    # the soft edge reaches edge / 2 out of the shape, the shadow's edge + 5 (its offset)
+    outer, soft_edge = edge + 6.0, edge / 2.0 + 1.0
+    y0, y1 = max(int(cy - ry - outer), 0), min(int(cy + ry + outer) + 1, cv.h)
+    x0, x1 = max(int(cx - rx - outer), 0), min(int(cx + rx + outer) + 1, cv.w)
+    iy0, iy1 = max(int(cy - ry - soft_edge), y0), min(int(cy + ry + soft_edge) + 1, y1)
+    ix0, ix1 = max(int(cx - rx - soft_edge), x0), min(int(cx + rx + soft_edge) + 1, x1)
+    if iy1 - iy0 < 2 or ix1 - ix0 < 2:
         return None
-    py = np.arange(y0, y1, dtype=np.float32)[:, None] + np.float32(0.5 - cy)
-    px = np.arange(x0, x1, dtype=np.float32)[None, :] + np.float32(0.5 - cx)
-    cos, sin = np.float32(cos), np.float32(sin)
-    pu, pv = cos * px + sin * py, cos * py - sin * px
-    a32, b32 = np.float32(a), np.float32(b)
-    if kind == "box":
-        dist = np.minimum(a32 - np.abs(pu), b32 - np.abs(pv))
+    py = (np.arange(y0, y1, dtype=np.float32) + np.float32(0.5 - cy))[:, None]
+    px = (np.arange(x0, x1, dtype=np.float32) + np.float32(0.5 - cx))[None, :]
+    # the shape's own axes: u = cos * x + sin * y, v = cos * y - sin * x
+    if kind == "box" and angle == 0.0:  # min(a - |x|, b - |y|): a row against a column, one pass
+        dist = np.minimum(np.float32(a) - np.abs(px), np.float32(b) - np.abs(py))
+    elif kind == "box":
+        dist = _half_planes(px, py, [(cos, sin, a), (-cos, -sin, a), (-sin, cos, b), (sin, -cos, b)])
     elif kind == "ellipse":
-        dist = (1.0 - np.sqrt((pu / a32) ** 2 + (pv / b32) ** 2)) * np.float32(min(a, b))
+        radius = np.float32(cos / a) * px + np.float32(sin / a) * py
+        radius *= radius
+        pv = np.float32(cos / b) * py - np.float32(sin / b) * px
+        radius += pv * pv
+        np.sqrt(radius, out=radius)
+        dist = np.float32(min(a, b)) * (1.0 - radius)
     else:  # corners on an ellipse in angular order always make a convex polygon
         corners = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 8))))
-        vx, vy = (a * np.cos(corners)).tolist(), (b * np.sin(corners)).tolist()
-        dist = None
-        for i in range(len(corners)):
-            ex, ey = vx[i - 1] - vx[i], vy[i - 1] - vy[i]
-            inv = 1.0 / max(float(np.hypot(ex, ey)), 1e-6)
-            edge = (pv - np.float32(vy[i])) * np.float32(ex * inv) - (pu - np.float32(vx[i])) * np.float32(ey * inv)
-            dist = edge if dist is None else np.minimum(dist, edge)
-    return Shape(y0, y1, x0, x1, dist)
+        vu, vv = (a * np.cos(corners)).tolist(), (b * np.sin(corners)).tolist()
+        planes = []
+        for i in range(len(corners)):  # the edge from corner i to i - 1, its inward normal on the left
+            eu, ev = vu[i - 1] - vu[i], vv[i - 1] - vv[i]
+            norm = max(float(np.hypot(eu, ev)), 1e-6)
+            nu, nv = ev / norm, -eu / norm  # in (u, v); turned into (x, y) below
+            planes.append((nu * cos - nv * sin, nu * sin + nv * cos, nu * vu[i] + nv * vv[i]))
+        dist = _half_planes(px, py, planes)
+    return Shape(y0, y1, x0, x1, dist, (slice(iy0 - y0, iy1 - y0), slice(ix0 - x0, ix1 - x0)))
 
 
 def _shape_texture(rng: np.random.Generator, cv: Canvas, shape: Shape, bank: tuple[np.ndarray, ...]) -> np.ndarray:
-    """Colours for a clutter item, (3, h, w): a noise field from the bank or a cell pattern
-    (shelves, tiles, books) in its own palette, shaded by a linear light gradient."""
-    gx = cv.x[:, shape.x0 : shape.x1] - cv.x[0, shape.x0]
-    gy = cv.y[shape.y0 : shape.y1] - cv.y[shape.y0, 0]
+    """Colours for a clutter item over its soft-edge box, (3, h, w): a noise field from the bank
+    or a cell pattern (shelves, tiles, books) in its own palette, shaded by a linear light gradient."""
+    rows, cols = shape.inner
+    y0, y1, x0, x1 = shape.y0 + rows.start, shape.y0 + rows.stop, shape.x0 + cols.start, shape.x0 + cols.stop
+    gx = cv.x[:, x0:x1] - cv.x[0, shape.x0]
+    gy = cv.y[y0:y1] - cv.y[shape.y0, 0]
     scale = np.float32(max(cv.h, cv.w) / max(shape.distance.shape))  # 1 / item size
     if rng.random() < 0.3:
         field, _ = cell_pattern(
             rng, gx * (scale * np.float32(rng.uniform(1.0, 8.0))), gy * (scale * np.float32(rng.uniform(1.0, 8.0)))
         )
     else:
-        field = pick(rng, bank)[shape.y0 : shape.y1, shape.x0 : shape.x1]
+        field = pick(rng, bank)[y0:y1, x0:x1]
     c = palette(rng, 2)
-    tex = colorize(field * np.float32(rng.uniform(0.1, 1.0)), c[0], c[1])
+    contrast = np.float32(rng.uniform(0.1, 1.0))
     light = (
         1.0
         + (scale * np.float32(rng.normal(0, 0.4))) * (gx - 0.5 / scale)
         + (scale * np.float32(rng.normal(-0.3, 0.3))) * (gy - 0.5 / scale)
     )
-    return tex * light
+    tex = np.multiply(field, ((c[1] - c[0]) * contrast)[:, None, None])  # colorize, with the contrast folded in
+    tex += c[0][:, None, None]
+    tex *= light
+    return tex
 
 
 def _composite(
@@ -98,17 +126,29 @@ def _composite(
     soft: np.float32,
     shadow: bool,
 ) -> None:
-    """Alpha-blend one textured item into ``img`` in place, optionally over a drop shadow."""
+    """Alpha-blend one textured item into ``img`` in place, optionally over a drop shadow.
+
+    Written as in-place passes over the item's box: the cost of a background is these passes.
+    """
     region = img[:, shape.y0 : shape.y1, shape.x0 : shape.x1]
     hh, ww = shape.distance.shape
     dy, dx = int(rng.integers(1, 6)), int(rng.integers(-4, 5))
+    scaled = shape.distance * soft
     if shadow and dy < hh and abs(dx) < ww:
-        penumbra = np.clip(shape.distance * (soft * 0.5) + 0.5, 0.0, 1.0)
-        sub = region[:, dy:, max(dx, 0) : ww + min(dx, 0)]
+        # 1 - darkness * clip(scaled / 2 + 1 / 2, 0, 1): darkest inside, fading over the edge
         darkness = np.float32(rng.uniform(0.2, 0.5))
-        sub *= 1.0 - darkness * penumbra[: hh - dy, max(-dx, 0) : ww - max(dx, 0)]
-    alpha = np.clip(shape.distance * soft + 0.5, 0.0, 1.0)
-    region += alpha * (_shape_texture(rng, cv, shape, bank) - region)
+        shade = scaled[: hh - dy, max(-dx, 0) : ww - max(dx, 0)] * (-darkness / 2) + (1 - darkness / 2)
+        np.clip(shade, 1 - darkness, 1.0, out=shade)
+        region[:, dy:, max(dx, 0) : ww + min(dx, 0)] *= shade
+    rows, cols = shape.inner
+    alpha = scaled[rows, cols]
+    alpha += 0.5
+    np.clip(alpha, 0.0, 1.0, out=alpha)
+    inner = region[:, rows, cols]
+    tex = _shape_texture(rng, cv, shape, bank)
+    tex -= inner
+    tex *= alpha
+    inner += tex
 
 
 def draw_clutter(
@@ -125,7 +165,7 @@ def draw_clutter(
     (pictures, windows, cabinet doors)."""
     for _ in range(count):
         edge = rng.uniform(*blur)
-        shape = _random_shape(rng, cv, horizon, margin=edge + 6.0)  # room for the drop shadow
+        shape = _random_shape(rng, cv, horizon, edge)
         if shape is None:
             continue
         soft = np.float32(1.0 / edge)

@@ -19,6 +19,7 @@ import torch
 from crocohuman.core.conventions import ANNY_PHENOTYPES, HAND_SIDES, MANO_TO_FREIHAND
 from crocohuman.render.body import anny_hands, anny_rig, hand_jewellery
 from crocohuman.render.body.anny_population import AnnyPopulation
+from crocohuman.render.body.anny_shape import AnnyShape
 from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import label_faces
 from crocohuman.render.body.retarget import anny_world_orient_pose
@@ -84,6 +85,7 @@ class AnnyBody:
         self.topology = BodyTopology(
             faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv, closed=True
         )
+        self.shape = AnnyShape(self.model)
         self.population = AnnyPopulation(Path(self.anny.__file__).parent / "data" / "shape_calibration", min_age)
 
     @cached_property
@@ -119,17 +121,17 @@ class AnnyBody:
         return Identity(params=params, texture=sample_texture(rng, self.canvas), description=description)
 
     def pose(self, identity: Identity, clip: MotionClip) -> PosedBody:
-        phenotypes = {key: torch.tensor([float(identity.params[key])]) for key in ANNY_PHENOTYPES}
+        # the rest shape once per take (anny's forward would shape the body again per frame)
+        rest_vertices, rest_bone_poses = self.shape.rest(self.shape.coefficients(identity.params))
+        rest_hands = self._hands(rest_bone_poses[:, :3, 3], rest_vertices.double().numpy())
+        pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels, rest_hands)
         with torch.no_grad():
-            # anny's forward shapes the body once per frame and again for the rest pose: shape it once
-            rest = self.model.get_rest_model(self.model.get_phenotype_blendshape_coefficients(**phenotypes))
-            rest_bone_poses = rest["rest_bone_poses"][0].double().numpy()
-            rest_hands = self._hands(rest_bone_poses[:, :3, 3], rest["rest_vertices"][0].double().numpy())
-            pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels, rest_hands)
             transforms, bone_poses = self.model.get_bone_transforms(
-                torch.from_numpy(pose).float(), rest["rest_bone_poses"], pose_parameterization="world-orient"
+                torch.from_numpy(pose).float(),
+                torch.from_numpy(rest_bone_poses[None]).float(),
+                pose_parameterization="world-orient",
             )
-            vertices = self.model.get_skinned_vertices(rest["rest_vertices"].expand(len(pose), -1, -1), transforms)
+            vertices = self.model.get_skinned_vertices(rest_vertices[None].expand(len(pose), -1, -1), transforms)
         bone_poses, vertices = bone_poses.numpy(), vertices.numpy()
         local = self._local_bone_rotations(pose[..., :3, :3], rest_bone_poses[:, :3, :3])
         return PosedBody(

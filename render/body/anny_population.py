@@ -20,14 +20,22 @@ SEXES = ("boys", "girls")  # anny's calibration files; phenotype gender <= 0.5 d
 SLIDERS = ("height", "weight", "muscle", "proportions")  # drawn from Beta laws given age, in this order
 
 
-def interpolate(value: float, anchors: np.ndarray, values: np.ndarray, extrapolate: bool) -> float:
-    """Piecewise-linear ``values`` at ``value`` over increasing ``anchors``: past the ends, the end
-    segments continued (``extrapolate``) or the end values (anny's two interpolation modes)."""
+def interpolation_weights(value: float, anchors: np.ndarray, extrapolate: bool) -> np.ndarray:
+    """The weights (n,) of increasing ``anchors`` in the piecewise-linear interpolation at ``value``:
+    two neighbours share it; past the ends, the end segments are continued (``extrapolate``) or the
+    end anchor takes it all (anny's two interpolation modes)."""
     if not extrapolate:
-        return float(np.interp(value, anchors, values))
+        value = min(max(value, anchors[0]), anchors[-1])
     upper = int(np.clip(np.searchsorted(anchors, value), 1, len(anchors) - 1))
     weight = (value - anchors[upper - 1]) / (anchors[upper] - anchors[upper - 1])
-    return float((1.0 - weight) * values[upper - 1] + weight * values[upper])
+    weights = np.zeros(len(anchors))
+    weights[upper - 1], weights[upper] = 1.0 - weight, weight
+    return weights
+
+
+def interpolate(value: float, anchors: np.ndarray, values: np.ndarray, extrapolate: bool) -> float:
+    """Piecewise-linear ``values`` at ``value`` over increasing ``anchors`` (see ``interpolation_weights``)."""
+    return float(interpolation_weights(value, anchors, extrapolate) @ values)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from crocohuman.core.conventions import (
     SMPL_TPOSE_JOINTS,
 )
 from crocohuman.core.kinematics import hand_forward_kinematics, smpl_forward_kinematics, tpose_hand
-from crocohuman.core.rotations import rotation_aligning, rotation_between
+from crocohuman.core.rotations import cross, rotation_aligning, rotation_between
 from crocohuman.render.body.anny_hands import hand_joint_of_bone
 from crocohuman.render.body.anny_rig import DIRECTION_CHILD, driving_joint, joint_bone_indices
 from crocohuman.render.motion.clip import MotionClip
@@ -47,7 +47,7 @@ _HAND_CHILD = {
 
 def palm_normal(hand: np.ndarray) -> np.ndarray:
     """A hand's palm normal (..., 3) from its MANO rows (..., 21, 3): index1 and pinky1 seen from the wrist."""
-    return np.cross(hand[..., 1, :] - hand[..., 0, :], hand[..., 7, :] - hand[..., 0, :])
+    return cross(hand[..., 1, :] - hand[..., 0, :], hand[..., 7, :] - hand[..., 0, :])
 
 
 def rest_corrections(anny_rest_joints_world: np.ndarray, anny_rest_hands_world: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ def _half_planes(px: np.ndarray, py: np.ndarray, planes: list[tuple[float, float
     one broadcast pass of a row (1, w) and a column (h, 1)."""
     dist = None
     for nx, ny, offset in planes:
-        plane = (np.float32(offset) - np.float32(nx) * px) - np.float32(ny) * py
+        plane = (offset - nx * px) - ny * py
         dist = plane if dist is None else np.minimum(dist, plane, out=dist)
     return dist
 
@@ -55,30 +55,37 @@ def _random_shape(rng: np.random.Generator, cv: Canvas, horizon: float | None, e
         rx, ry = a * abs(cos) + b * abs(sin), a * abs(sin) + b * abs(cos)
     else:
         rx, ry = float(np.hypot(a * cos, b * sin)), float(np.hypot(a * sin, b * cos))
-    # the soft edge reaches edge / 2 out of the shape, the shadow's edge + 5 (its offset)
-    outer, soft_edge = edge + 6.0, edge / 2.0 + 1.0
+    # How far the soft edge (alpha > 0 where distance > -edge / 2) reaches out of the shape's extent:
+    # edge / 2 for an upright box; an ellipse's distance is scaled by its minor axis, so further along
+    # the major one; half-planes reach edge / 2 / sin(corner / 2) past a corner (corners of 60 degrees
+    # and more are covered). The shadow reaches edge + 5 (its offset).
+    if kind == "ellipse":
+        soft_edge = edge / 2.0 * max(a, b) / min(a, b) + 1.0
+    else:
+        soft_edge = (edge / 2.0 if angle == 0.0 else edge) + 1.0
+    outer = edge + 6.0
     y0, y1 = max(int(cy - ry - outer), 0), min(int(cy + ry + outer) + 1, cv.h)
     x0, x1 = max(int(cx - rx - outer), 0), min(int(cx + rx + outer) + 1, cv.w)
     iy0, iy1 = max(int(cy - ry - soft_edge), y0), min(int(cy + ry + soft_edge) + 1, y1)
     ix0, ix1 = max(int(cx - rx - soft_edge), x0), min(int(cx + rx + soft_edge) + 1, x1)
     if iy1 - iy0 < 2 or ix1 - ix0 < 2:
         return None
-    py = (np.arange(y0, y1, dtype=np.float32) + np.float32(0.5 - cy))[:, None]
-    px = (np.arange(x0, x1, dtype=np.float32) + np.float32(0.5 - cx))[None, :]
+    py = (np.arange(y0, y1, dtype=np.float32) + (0.5 - cy))[:, None]
+    px = (np.arange(x0, x1, dtype=np.float32) + (0.5 - cx))[None, :]
     # the shape's own axes: u = cos * x + sin * y, v = cos * y - sin * x
     if kind == "box" and angle == 0.0:  # min(a - |x|, b - |y|): a row against a column, one pass
-        dist = np.minimum(np.float32(a) - np.abs(px), np.float32(b) - np.abs(py))
+        dist = np.minimum(a - np.abs(px), b - np.abs(py))
     elif kind == "box":
         dist = _half_planes(px, py, [(cos, sin, a), (-cos, -sin, a), (-sin, cos, b), (sin, -cos, b)])
     elif kind == "ellipse":
-        radius = np.float32(cos / a) * px + np.float32(sin / a) * py
+        radius = (cos / a) * px + (sin / a) * py
         radius *= radius
-        pv = np.float32(cos / b) * py - np.float32(sin / b) * px
+        pv = (cos / b) * py - (sin / b) * px
         radius += pv * pv
         np.sqrt(radius, out=radius)
-        dist = np.float32(min(a, b)) * (1.0 - radius)
+        dist = min(a, b) * (1.0 - radius)
     else:  # corners on an ellipse in angular order always make a convex polygon
-        corners = np.sort(rng.uniform(0, 2 * np.pi, int(rng.integers(3, 8))))
+        corners = np.sort(rng.uniform(0, 2 * np.pi, 3 + int(5 * rng.random())))
         vu, vv = (a * np.cos(corners)).tolist(), (b * np.sin(corners)).tolist()
         planes = []
         for i in range(len(corners)):  # the edge from corner i to i - 1, its inward normal on the left
@@ -97,19 +104,15 @@ def _shape_texture(rng: np.random.Generator, cv: Canvas, shape: Shape, bank: tup
     y0, y1, x0, x1 = shape.y0 + rows.start, shape.y0 + rows.stop, shape.x0 + cols.start, shape.x0 + cols.stop
     gx = cv.x[:, x0:x1] - cv.x[0, shape.x0]
     gy = cv.y[y0:y1] - cv.y[shape.y0, 0]
-    scale = np.float32(max(cv.h, cv.w) / max(shape.distance.shape))  # 1 / item size
+    scale = max(cv.h, cv.w) / max(shape.distance.shape)  # 1 / item size
     if rng.random() < 0.3:
-        field, _ = cell_pattern(
-            rng, gx * (scale * np.float32(rng.uniform(1.0, 8.0))), gy * (scale * np.float32(rng.uniform(1.0, 8.0)))
-        )
+        field, _ = cell_pattern(rng, gx * (scale * rng.uniform(1.0, 8.0)), gy * (scale * rng.uniform(1.0, 8.0)))
     else:
         field = pick(rng, bank)[y0:y1, x0:x1]
     c = palette(rng, 2)
-    contrast = np.float32(rng.uniform(0.1, 1.0))
+    contrast = rng.uniform(0.1, 1.0)
     light = (
-        1.0
-        + (scale * np.float32(rng.normal(0, 0.4))) * (gx - 0.5 / scale)
-        + (scale * np.float32(rng.normal(-0.3, 0.3))) * (gy - 0.5 / scale)
+        1.0 + (scale * rng.normal(0, 0.4)) * (gx - 0.5 / scale) + (scale * rng.normal(-0.3, 0.3)) * (gy - 0.5 / scale)
     )
     tex = np.multiply(field, ((c[1] - c[0]) * contrast)[:, None, None])  # colorize, with the contrast folded in
     tex += c[0][:, None, None]
@@ -123,7 +126,7 @@ def _composite(
     img: np.ndarray,
     shape: Shape,
     bank: tuple[np.ndarray, ...],
-    soft: np.float32,
+    soft: float,
     shadow: bool,
 ) -> None:
     """Alpha-blend one textured item into ``img`` in place, optionally over a drop shadow.
@@ -132,18 +135,18 @@ def _composite(
     """
     region = img[:, shape.y0 : shape.y1, shape.x0 : shape.x1]
     hh, ww = shape.distance.shape
-    dy, dx = int(rng.integers(1, 6)), int(rng.integers(-4, 5))
+    dy, dx = 1 + int(5 * rng.random()), int(9 * rng.random()) - 4  # random() is 3x cheaper than integers()
     scaled = shape.distance * soft
     if shadow and dy < hh and abs(dx) < ww:
         # 1 - darkness * clip(scaled / 2 + 1 / 2, 0, 1): darkest inside, fading over the edge
-        darkness = np.float32(rng.uniform(0.2, 0.5))
+        darkness = rng.uniform(0.2, 0.5)
         shade = scaled[: hh - dy, max(-dx, 0) : ww - max(dx, 0)] * (-darkness / 2) + (1 - darkness / 2)
-        np.clip(shade, 1 - darkness, 1.0, out=shade)
+        np.maximum(np.minimum(shade, 1.0, out=shade), 1 - darkness, out=shade)  # np.clip costs 2x the call
         region[:, dy:, max(dx, 0) : ww + min(dx, 0)] *= shade
     rows, cols = shape.inner
     alpha = scaled[rows, cols]
     alpha += 0.5
-    np.clip(alpha, 0.0, 1.0, out=alpha)
+    np.maximum(np.minimum(alpha, 1.0, out=alpha), 0.0, out=alpha)
     inner = region[:, rows, cols]
     tex = _shape_texture(rng, cv, shape, bank)
     tex -= inner
@@ -168,9 +171,9 @@ def draw_clutter(
         shape = _random_shape(rng, cv, horizon, edge)
         if shape is None:
             continue
-        soft = np.float32(1.0 / edge)
+        soft = 1.0 / edge
         _composite(rng, cv, img, shape, bank, soft, shadow=rng.random() < 0.6)
         if rng.random() < 0.3:
-            border = np.float32(rng.uniform(0.08, 0.3) * shape.distance.max())
+            border = rng.uniform(0.08, 0.3) * float(shape.distance.max())
             inset = replace(shape, distance=shape.distance - border)
             _composite(rng, cv, img, inset, bank, soft, shadow=False)

@@ -18,7 +18,7 @@ _T = TypeVar("_T")
 
 def pick(rng: np.random.Generator, options: tuple[_T, ...]) -> _T:
     """A uniformly random option (repeat an option to weight it)."""
-    return options[int(rng.integers(len(options)))]
+    return options[int(len(options) * rng.random())]  # random() is 3x cheaper than integers()
 
 
 @dataclass(frozen=True)

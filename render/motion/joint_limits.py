@@ -69,14 +69,16 @@ class Pose:
     def __init__(self, style: np.ndarray, num_frames: int) -> None:
         self.euler = np.repeat(style[None], num_frames, axis=0)
 
-    def _slot(self, part: str, side: str | None) -> tuple[int, np.ndarray]:
-        mirror = np.array([1.0, -1.0, -1.0]) if side == "right" else np.ones(3)
+    def _slot(self, part: str, side: str | None) -> tuple[int, tuple[float, float, float]]:
+        mirror = (1.0, -1.0, -1.0) if side == "right" else (1.0, 1.0, 1.0)
         return _INDEX[part if part in _INDEX else f"{side}_{part}"], mirror
 
     def add(self, part: str, side: str | None = None, x: Angle = 0.0, y: Angle = 0.0, z: Angle = 0.0) -> None:
         """Add angles (scalars or per-frame arrays) to a joint."""
         j, mirror = self._slot(part, side)
-        self.euler[:, j] += np.stack([np.broadcast_to(v, len(self.euler)) for v in (x, y, z)], -1) * mirror
+        for c, value in enumerate((x, y, z)):
+            if not (np.isscalar(value) and value == 0.0):  # most calls set one or two channels
+                self.euler[:, j, c] += mirror[c] * value
 
     def toward(self, part: str, side: str | None, weight: np.ndarray, **target: Angle) -> None:
         """Blend the named channels (x=, y=, z=) toward target values with per-frame weights."""

@@ -7,9 +7,9 @@ import pytest
 
 from crocohuman.core.conventions import HAND_SIDES
 from crocohuman.core.shards import list_shards, read_shard
-from crocohuman.render.camera_rig import RigConfig
+from crocohuman.render.camera_rig import RigConfig, fit_focal, frame_camera
 from crocohuman.render.config import RenderConfig
-from crocohuman.render.hand_rig import BOTH_HANDS_WITHIN_M, HAND_PARTS, Occluders, framed_sides
+from crocohuman.render.hand_rig import BOTH_HANDS_WITHIN_M, HAND_PARTS, Occluders, framed_sides, outline
 from crocohuman.render.job_folder import check_settings
 from crocohuman.render.motion import SamplerMotions
 from crocohuman.render.pipeline import run
@@ -83,6 +83,39 @@ def test_rays_are_blocked_by_a_wall_between_eye_and_point_only():
     wall = np.array([[[-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 1.0, 1.0]]])  # the plane z = 1 around the axis
     points = np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 0.5], [5.0, 0.0, 2.0]])  # behind it, before it, beside it
     assert Occluders(wall).blocked(np.zeros(3), points).tolist() == [True, False, False]
+
+
+def _crosses(eye: np.ndarray, point: np.ndarray, triangle: np.ndarray) -> bool:
+    """Whether the segment eye -> point meets the triangle: the plane's crossing, then its barycentrics."""
+    a, b, c = triangle
+    normal = np.cross(b - a, c - a)
+    t = np.dot(a - eye, normal) / np.dot(point - eye, normal)
+    if not 0 < t < 1:
+        return False
+    hit = eye + t * (point - eye)
+    u, v = np.linalg.lstsq(np.stack([b - a, c - a], 1), hit - a, rcond=None)[0]
+    return u >= 0 and v >= 0 and u + v <= 1
+
+
+def test_ray_tests_through_box_groups_find_every_crossing_triangle():
+    rng = np.random.default_rng(1)
+    centres = rng.uniform(-1, 1, (300, 1, 3))  # more triangles than a group: most groups are skipped
+    triangles = centres + rng.normal(0, 0.15, (300, 3, 3))
+    eye, points = np.array([0.0, 0.0, -3.0]), rng.uniform(-1, 1, (40, 3))
+    expected = [any(_crosses(eye, p, t) for t in triangles) for p in points]
+    assert 5 < sum(expected) < 35  # both outcomes are exercised
+    # the test stops the segment 1 cm short of its point: no triangle here lies that close to one
+    assert Occluders(triangles).blocked(eye, points).tolist() == expected
+
+
+def test_outline_frames_like_all_the_points():
+    points = np.random.default_rng(2).normal(0, [0.05, 0.03, 0.08], (2000, 3)) + np.array([0.3, -0.2, 1.1])
+    corners = outline(points)
+    assert len(corners) < len(points) / 5
+    for direction in ([1.0, 0.0, 0.0], [0.3, -0.6, 0.7], [0.0, 0.0, -1.0]):
+        camera = frame_camera(points, np.array(direction) / np.linalg.norm(direction), points.mean(0), 300, 0.9, 96, 96)
+        fitted = [fit_focal(p, camera.extrinsics, 0.8, 96, 96).intrinsics for p in (points, corners)]
+        np.testing.assert_allclose(fitted[0], fitted[1], rtol=1e-12)
 
 
 def test_hand_sets_draw_two_hand_interactions_that_frame_both_hands_all_along():

@@ -11,7 +11,7 @@ import torch
 from crocohuman.core.conventions import ANNY_PHENOTYPES, SMPL_TPOSE_JOINTS
 from crocohuman.model.heads import IterativeRegressor, PooledMLP
 from crocohuman.model.rotation6d import rot6d_to_matrix, smpl_kinematics
-from crocohuman.model.tasks.losses import deep_supervision, mean_points, prediction_loss, similarity_aligned
+from crocohuman.model.tasks.losses import deep_supervision, mean_points
 from crocohuman.model.tasks.spec import TaskSpec
 
 # betas: SMPL shape, phenotypes: anny's (our renders); each supervised when the data has it
@@ -79,15 +79,6 @@ class FreeJoints(PointTask):
     def predict(self, output) -> dict[str, torch.Tensor]:
         joints = output.view(-1, self.num_joints, 3)
         return {"joints": joints - joints[:, :1]}
-
-    def loss(self, output, batch: dict, device: torch.device) -> torch.Tensor:
-        """L1 in the camera frame plus L1 after the Procrustes fit that PA-MPJPE makes: a hard
-        orientation (hands seen from every side, bodies from every azimuth) would otherwise drown the
-        pose's own shape, which PA-MPJPE scores."""
-        pred = self.predict(output)
-        target = batch["joints"].to(device)
-        aligned = (similarity_aligned(pred["joints"], target) - target).abs().mean()
-        return prediction_loss(pred, batch, device, self.info.targets) + aligned
 
 
 class HMRFree(FreeJoints):

@@ -20,14 +20,9 @@ from PIL import Image
 from crocohuman.core.atomic_files import write_atomic_with
 from crocohuman.core.shard_names import IMAGE_KINDS, image_field
 from crocohuman.core.take import Take
+from crocohuman.render.png import png_bytes
 
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
-
-
-def _png(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
 
 
 def _jpg(array: np.ndarray, quality: int) -> bytes:
@@ -71,12 +66,12 @@ def encode_take(
     frames, views = take.parts.shape[:2]
     for t in range(frames):
         for v in range(views):
-            rgb = _jpg(take.rgb[t, v], jpeg_quality) if rgb_format == "jpg" else _png(take.rgb[t, v])
+            rgb = _jpg(take.rgb[t, v], jpeg_quality) if rgb_format == "jpg" else png_bytes(take.rgb[t, v])
             images = {
                 "rgb": rgb,
-                "parts": _png(take.parts[t, v]),
-                "iuv": _png(take.iuv[t, v]),
-                "depth": _png(depth_mm[t, v]),
+                "parts": png_bytes(take.parts[t, v]),
+                "iuv": png_bytes(take.iuv[t, v]),
+                "depth": png_bytes(depth_mm[t, v]),
             }
             members += [(f"{key}.{image_field(t, v, kind, rgb_format)}", images[kind]) for kind in IMAGE_KINDS]
     return members

@@ -32,7 +32,8 @@ def rendered(tmp_path_factory):
 def test_tiny_model_overfits_two_rendered_pairs(rendered):
     """Memorising two pairs: the masked-patch error falls below half of the best prediction that
     knows nothing about a patch but its statistics (zero, the mean of a norm_pix target), whose
-    error is the targets' mean square (~1). 80 steps, one thread: a few seconds."""
+    error is the targets' mean square (~1). 120 steps, one thread: a few seconds (the loss is ~0.52 at
+    80 steps and ~0.32 at 120 on the takes rendered at c0840d8)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
@@ -44,7 +45,7 @@ def test_tiny_model_overfits_two_rendered_pairs(rendered):
     optimizer = model.configure_optimizers(0.0, 3e-3, (0.9, 0.95))
     mask = uniform_mask(2, (TINY["img_size"] // TINY["patch_size"]) ** 2, 0.75, torch.Generator().manual_seed(0))
     try:
-        for _ in range(80):
+        for _ in range(120):
             pred, mask, target = model(batch["img1"], batch["img2"], mask=mask)
             loss = masked_mse(pred, target, mask)
             loss.backward()

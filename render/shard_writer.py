@@ -32,15 +32,15 @@ def _jpg(array: np.ndarray, quality: int) -> bytes:
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An .npz archive with fixed timestamps (numpy's own savez is not byte-reproducible)."""
+    """An .npz archive with fixed timestamps (numpy's own savez is not byte-reproducible), stored
+    uncompressed: a take's arrays are a few kB of float32 that deflate barely shrinks (7.7 vs 9.0 kB)
+    at twice the cost (~0.4 ms per take)."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, value in arrays.items():
             member = io.BytesIO()
             np.lib.format.write_array(member, np.asarray(value), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, member.getvalue())
+            archive.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_DATE), member.getvalue())
     return buffer.getvalue()
 
 

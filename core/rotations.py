@@ -41,13 +41,16 @@ def array_namespace(x) -> SimpleNamespace:
     )
 
 
-def cross(a, b) -> np.ndarray:
-    """a x b of 3-vectors (..., 3), broadcast, written out: ``np.cross`` spends 20-80 µs on axis
-    handling, and a take asks for dozens of small cross products (framing, retargeting)."""
+def cross(a, b, axis: int = -1) -> np.ndarray:
+    """a x b of 3-vectors along ``axis`` (the last, or 0 for planar rows (3, ...)), broadcast, written
+    out: ``np.cross`` spends 20-80 µs on axis handling, and a take asks for dozens of small cross
+    products (framing, retargeting)."""
+    if axis not in (0, -1):
+        raise ValueError(f"cross: axis must be 0 or -1, not {axis}")
     a, b = np.asarray(a), np.asarray(b)
-    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
-    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
-    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+    ax, ay, az = a if axis == 0 else (a[..., 0], a[..., 1], a[..., 2])
+    bx, by, bz = b if axis == 0 else (b[..., 0], b[..., 1], b[..., 2])
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=axis)
 
 
 def cross_matrix(v):

@@ -7,6 +7,7 @@ import numpy as np
 import scipy.sparse
 
 from crocohuman.core.conventions import HAND_SIDES
+from crocohuman.core.rotations import cross
 from crocohuman.core.take import Take
 from crocohuman.render.body.base import Body
 from crocohuman.render.camera_rig import RigConfig, sample_rig
@@ -40,9 +41,7 @@ class VertexNormals:
             )
         p = np.ascontiguousarray(vertices.T, np.float64)
         f0, f1, f2 = (p.take(corner, axis=1) for corner in self.corners)
-        a, b = f1 - f0, f2 - f0
-        face_normals = np.stack((a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]), 1)
-        normals = self.incidence @ face_normals
+        normals = self.incidence @ cross(f1 - f0, f2 - f0, axis=0).T
         length = np.sqrt(np.einsum("ij,ij->i", normals, normals))
         return normals / np.maximum(length, 1e-12)[:, None]
 

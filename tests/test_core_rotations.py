@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from crocohuman.core.conventions import SMPL_TPOSE_JOINTS
 from crocohuman.core.kinematics import forward_kinematics, smpl_forward_kinematics
-from crocohuman.core.rotations import axis_angle_to_matrix, matrix_to_axis_angle, rotation_between
+from crocohuman.core.rotations import axis_angle_to_matrix, cross, matrix_to_axis_angle, rotation_between
 from crocohuman.model.rotation6d import matrix_to_axis_angle as torch_matrix_to_axis_angle, smpl_kinematics
 
 
@@ -82,3 +83,12 @@ def test_rotation_between_is_batched_with_its_special_cases_per_row():
         np.testing.assert_allclose(batched[k], rotation_between(a[k], b[k]), atol=1e-15)
     np.testing.assert_allclose(batched[1], np.eye(3), atol=1e-15)  # parallel
     np.testing.assert_allclose(batched[2] @ a[2], b[2], atol=1e-12)  # opposite: half a turn
+
+
+def test_cross_matches_numpy_along_the_last_axis_and_on_planar_rows():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4, 5, 3)), rng.normal(size=(5, 3))  # broadcast
+    np.testing.assert_array_equal(cross(a, b), np.cross(a, b))
+    np.testing.assert_array_equal(cross(a.T, b.T[:, :, None], axis=0), np.cross(a, b).T)
+    with pytest.raises(ValueError, match="axis"):
+        cross(a, b, axis=1)

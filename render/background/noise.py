@@ -115,7 +115,7 @@ _BANK_SEED = 5  # fixed: the fields are the same in every process and every job
 @lru_cache(maxsize=8)
 def _bank_fields(h: int, w: int) -> tuple[np.ndarray, ...]:
     """fbm fields twice the canvas's size each way, one per ``BANK_CELLS`` (features of the same
-    size as on the canvas), from a fixed seed: made once per canvas size (~10 ms at 256²)."""
+    size as on the canvas), from a fixed seed: made once per canvas size (~15 ms at 256²)."""
     rng = np.random.default_rng(np.random.SeedSequence([_BANK_SEED, h, w]))
     fields = tuple(fbm(rng, canvas(2 * h, 2 * w), 2 * cells, 3) for cells in BANK_CELLS)
     for field in fields:
@@ -125,7 +125,7 @@ def _bank_fields(h: int, w: int) -> tuple[np.ndarray, ...]:
 
 def noise_bank(rng: np.random.Generator, cv: Canvas) -> tuple[np.ndarray, ...]:
     """Noise fields that clutter items take their textures from: one window of a cached field at a
-    random offset, and its three flips (drawing a new field per background cost ~0.7 ms at 256²)."""
+    random offset, and its three flips (drawing a new field per background cost ~0.4 ms at 256²)."""
     field = pick(rng, _bank_fields(cv.h, cv.w))
     dy, dx = int(cv.h * rng.random()), int(cv.w * rng.random())
     noise = field[dy : dy + cv.h, dx : dx + cv.w]

@@ -8,8 +8,8 @@ shadows and depth-of-field blur, under a lighting gradient, vignette and sensor 
 
 This module lays out the room and gives the camera look; the canvas and noise fields are in
 noise.py, palettes and surfaces in materials.py, the items in clutter.py. Everything is
-vectorised numpy on planar (3, H, W) float32 images in [0, 1]; 256x256 costs about 6.6 ms on one
-core, 2.8 ms of it per-item Python (scripts/bench_background.py). The output depends only on the
+vectorised numpy on planar (3, H, W) float32 images in [0, 1]; 256x256 costs about 5 ms on one
+core, 2.2 ms of it per-item Python (scripts/bench_background.py). The output depends only on the
 state of ``rng``.
 """
 

@@ -66,9 +66,10 @@ class AnnyShape:
         coefficients_t = torch.from_numpy(coefficients.astype(np.float32))
         vertices = self.template_vertices + torch.einsum("c,cvd->vd", coefficients_t, self.blendshapes)
         heads = self.template_heads + np.einsum("c,cbd->bd", coefficients, self.head_blendshapes)
-        cross = self.template_orientations + np.einsum("c,cbij->bij", coefficients, self.orientation_blendshapes)
+        # per bone, the vertex cross-covariance whose nearest rotation is its rest orientation
+        covariance = self.template_orientations + np.einsum("c,cbij->bij", coefficients, self.orientation_blendshapes)
         poses = np.zeros((len(heads), 4, 4))
-        poses[:, :3, :3] = nearest_rotations(cross)
+        poses[:, :3, :3] = nearest_rotations(covariance)
         poses[:, :3, 3], poses[:, 3, 3] = heads, 1.0
         if self.root_identity:
             poses[0, :3, :3] = np.eye(3)

@@ -37,44 +37,73 @@ def framed_sides(rng: np.random.Generator, hand_joints: np.ndarray) -> tuple[int
     return (int(rng.integers(len(HAND_SIDES))),)
 
 
+class FaceGroups:
+    """Faces (F, 3) in runs of ``SIZE`` consecutive ones (neighbours on a mesh), with each run's vertex
+    indices (G, K), padded by repeating one: a frame's run boxes then come from a few thousand vertices
+    instead of every face's corners."""
+
+    SIZE = 64
+
+    def __init__(self, faces: np.ndarray):
+        self.faces = faces
+        runs = [np.unique(faces[start : start + self.SIZE]) for start in range(0, len(faces), self.SIZE)]
+        width = max(len(run) for run in runs)
+        self.vertices = np.stack([np.pad(run, (0, width - len(run)), mode="edge") for run in runs])
+
+
 class Occluders:
-    """Triangles (F, 3, 3) that may hide a point, with bounding boxes per triangle and per run of
-    ``GROUP`` consecutive triangles (neighbours on a mesh), computed once: a ray test then compares
-    a few hundred group boxes, then the boxes of the near groups' triangles, before intersecting the
-    few triangles near the rays."""
+    """The faces of ``groups`` that may hide a point, posed by ``vertices`` (V, 3), with a bounding box
+    per run of faces: a ray test compares a few hundred run boxes, then the boxes of the near runs'
+    triangles, before intersecting the few triangles near the rays."""
 
-    GROUP = 64
-
-    def __init__(self, triangles: np.ndarray):
-        self.triangles = triangles
-        a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
-        self.low, self.high = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
-        pad = -len(triangles) % self.GROUP  # the last group repeats its last triangle
-        low, high = (np.concatenate([x, np.repeat(x[-1:], pad, 0)]) for x in (self.low, self.high))
-        self.group_low = low.reshape(-1, self.GROUP, 3).min(1)
-        self.group_high = high.reshape(-1, self.GROUP, 3).max(1)
+    def __init__(self, vertices: np.ndarray, groups: FaceGroups):
+        self.vertices, self.faces = vertices, groups.faces
+        coordinates = [row.take(groups.vertices) for row in np.ascontiguousarray(vertices.T)]  # 3 x (G, K)
+        self.group_low = np.stack([c.min(1) for c in coordinates], -1)  # (G, 3); 6x faster than (G, K, 3).min(1)
+        self.group_high = np.stack([c.max(1) for c in coordinates], -1)
 
     def blocked(self, eye: np.ndarray, points: np.ndarray) -> np.ndarray:
         """(K,) whether the segment from ``eye`` to each of ``points`` (K, 3) crosses a triangle
         before reaching it (Moller-Trumbore, on the triangles whose box meets the segments' box)."""
         lo, hi = np.minimum(eye, points.min(0)), np.maximum(eye, points.max(0))
         groups = np.flatnonzero(((self.group_high >= lo) & (self.group_low <= hi)).all(-1))
-        candidates = (groups[:, None] * self.GROUP + np.arange(self.GROUP)).ravel()
-        candidates = candidates[candidates < len(self.triangles)]
-        near = candidates[((self.high[candidates] >= lo) & (self.low[candidates] <= hi)).all(-1)]
-        triangles = self.triangles[near]
+        candidates = (groups[:, None] * FaceGroups.SIZE + np.arange(FaceGroups.SIZE)).ravel()
+        triangles = self.vertices[self.faces[candidates[candidates < len(self.faces)]]]  # (C, 3, 3)
+        low, high = triangles.min(1), triangles.max(1)
+        triangles = triangles[((high >= lo) & (low <= hi)).all(-1)]
         corner, e1, e2 = triangles[:, 0], triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
-        rays = points - eye  # (K, 3)
-        p = cross(rays[:, None], e2[None])  # (K, F, 3)
-        det = np.einsum("kfc,fc->kf", p, e1)
+        rays, s = points - eye, eye - corner  # (K, 3), (F, 3)
+        q = cross(s, e1)
+        # Moller-Trumbore's triple products, each a ray dotted with a per-triangle vector: three (K, 3) @ (3, F)
+        det = rays @ cross(e2, e1).T
         inverse = 1.0 / np.where(np.abs(det) < 1e-12, np.inf, det)
-        s = eye - corner  # (F, 3)
-        q = cross(s, e1)  # (F, 3)
-        u = np.einsum("kfc,fc->kf", p, s) * inverse
+        u = (rays @ cross(e2, s).T) * inverse
         v = (rays @ q.T) * inverse
         along = np.einsum("fc,fc->f", e2, q)[None] * inverse  # hit distance in units of the ray's length
         stop = 1.0 - _RAY_STOP_M / np.linalg.norm(rays, axis=-1, keepdims=True)
         return ((u >= 0) & (v >= 0) & (u + v <= 1) & (along > 0) & (along < stop)).any(-1)
+
+
+class Clearance:
+    """Whether a camera stands within ``CLEARANCE_M`` of any of the points (3, P): the points' runs of
+    ``RUN`` have boxes, and only the points of the boxes that near are measured (a few µs, against
+    0.3 ms for every point of a take)."""
+
+    RUN = 64
+
+    def __init__(self, planar: np.ndarray):
+        pad = -planar.shape[1] % self.RUN
+        runs = np.concatenate([planar, np.repeat(planar[:, -1:], pad, 1)], 1).reshape(3, -1, self.RUN)
+        self.runs, self.low, self.high = runs, runs.min(-1), runs.max(-1)  # (3, R, RUN), (3, R)
+
+    def too_close(self, eye: np.ndarray) -> bool:
+        eye = eye[:, None]
+        gap = np.maximum(np.maximum(self.low - eye, eye - self.high), 0.0)  # (3, R)
+        near = np.flatnonzero((gap * gap).sum(0) < CLEARANCE_M**2)
+        if not len(near):
+            return False
+        offsets = self.runs[:, near] - eye[..., None]
+        return bool(((offsets * offsets).sum(0) < CLEARANCE_M**2).any())
 
 
 class HandRig:
@@ -84,6 +113,13 @@ class HandRig:
         self.faces = topology.faces
         self.hand_faces = [topology.face_parts == part for part in HAND_PARTS]
         self.hand_vertices = [np.unique(topology.faces[mask]) for mask in self.hand_faces]
+        self._occluders: dict[tuple[int, ...], FaceGroups] = {}  # framed sides -> the faces that may hide them
+
+    def occluder_faces(self, sides: tuple[int, ...]) -> FaceGroups:
+        """The faces other than the framed hands', grouped for ray tests (built once per set of sides)."""
+        if sides not in self._occluders:
+            self._occluders[sides] = FaceGroups(self.faces[~np.any([self.hand_faces[s] for s in sides], axis=0)])
+        return self._occluders[sides]
 
     def sample(
         self,
@@ -105,10 +141,10 @@ class HandRig:
         points = np.concatenate([skin, keypoints], axis=1).reshape(-1, 3)
         points = outline(points)
         target = (points.min(0) + points.max(0)) / 2
-        occluder_faces = self.faces[~np.any([self.hand_faces[side] for side in sides], axis=0)]
+        groups = self.occluder_faces(sides)
         frames = np.unique(np.linspace(0, len(vertices) - 1, min(len(vertices), TESTED_FRAMES)).round().astype(int))
-        checks = [(Occluders(np.take(vertices[t], occluder_faces, axis=0)), keypoints[t]) for t in frames]
-        planar = np.ascontiguousarray(vertices.reshape(-1, 3).T)  # (3, T * V): whole-row passes for the clearance test
+        checks = [(Occluders(vertices[t], groups), keypoints[t]) for t in frames]
+        clearance = Clearance(np.ascontiguousarray(vertices.reshape(-1, 3).T))  # (3, T * V)
         cameras = []
         for _ in range(rig.views):
             best, best_visible = None, -1.0
@@ -117,7 +153,7 @@ class HandRig:
                 focal, fill = rng.uniform(*rig.focal) * width, rng.uniform(*HAND_FILL)
                 camera = frame_camera(points, direction, target, focal, fill, width, height)
                 camera = centred(points, camera, fill, width, height)
-                visible = self._visible_share(camera.position, planar, checks)
+                visible = _visible_share(camera.position, clearance, checks, best_visible)
                 if visible > best_visible:
                     best, best_visible = camera, visible
                 if visible >= MIN_VISIBLE:
@@ -125,14 +161,19 @@ class HandRig:
             cameras.append(best)
         return cameras, sides
 
-    @staticmethod
-    def _visible_share(eye: np.ndarray, planar: np.ndarray, checks: list) -> float:
-        """The smallest share of unhidden framed keypoints over the tested frames; 0 when the camera
-        stands within ``CLEARANCE_M`` of the body (vertices ``planar``, (3, P))."""
-        x, y, z = planar[0] - eye[0], planar[1] - eye[1], planar[2] - eye[2]
-        if (x * x + y * y + z * z).min() < CLEARANCE_M**2:
-            return 0.0
-        return min(1.0 - occluders.blocked(eye, keypoints).mean() for occluders, keypoints in checks)
+
+def _visible_share(eye: np.ndarray, clearance: Clearance, checks: list, floor: float) -> float:
+    """The smallest share of unhidden framed keypoints over the tested frames; 0 when the camera stands
+    within ``CLEARANCE_M`` of the body. The frames stop once the share is down to ``floor`` (the best
+    viewpoint's so far), which this one then cannot beat."""
+    if clearance.too_close(eye):
+        return 0.0
+    visible = 1.0
+    for occluders, keypoints in checks:
+        visible = min(visible, 1.0 - occluders.blocked(eye, keypoints).mean())
+        if visible <= floor:
+            break
+    return visible
 
 
 def outline(points: np.ndarray) -> np.ndarray:

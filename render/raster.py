@@ -129,6 +129,9 @@ class MeshBuffers:
     closed: bool = False  # a closed surface wound counter-clockwise seen from outside: back faces are skipped
 
 
+NEAR_M, FAR_M = 0.05, 100.0  # the depth range every view draws
+
+
 def gl_projection(intrinsics: np.ndarray, width: int, height: int, near: float, far: float) -> np.ndarray:
     """OpenGL clip matrix for an OpenCV camera, pixel centres at integer coordinates, y down."""
     fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
@@ -141,6 +144,31 @@ def gl_projection(intrinsics: np.ndarray, width: int, height: int, near: float, 
             [0, 0, 1, 0],
         ]
     )
+
+
+def world_to_clip(intrinsics: np.ndarray, extrinsics: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The (4, 4) matrix from world points to the clip coordinates ``Rasterizer.render`` draws with."""
+    world_to_camera = np.eye(4)
+    world_to_camera[:3] = extrinsics
+    return gl_projection(intrinsics, width, height, NEAR_M, FAR_M) @ world_to_camera
+
+
+def faces_in_view(clip: np.ndarray, frames: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """Indices of the faces that may cover a pixel of the view with clip matrix ``clip`` (4, 4) in one of
+    the frames: all but those whose three corners lie beyond one plane of the view volume in every frame.
+
+    ``frames`` (T, 3, V) are the vertices of each frame (float32, as GL draws them), ``corners`` (3, F)
+    each face's vertex indices. Drawing only these faces gives the same images: a face beyond a side
+    plane covers no pixel centre (the nearest lies half a pixel inside), and no face comes near the near
+    plane. A close-up of a hand sees ~6,000 of a body's 27,000 faces; drawing those alone skips the
+    others' vertex work and spares llvmpipe its slow clipping path, which a single vertex behind the
+    camera sends a whole batch down: 8.9 -> 6.6 ms per 256² hand view, for ~0.1 ms per view and frame here.
+    """
+    x, y, z, w = np.moveaxis(clip[:, :3].astype(frames.dtype) @ frames + clip[:, 3:].astype(frames.dtype), 1, 0)
+    bit = [b.view(np.uint8) << k for k, b in enumerate([x < -w, x > w, y < -w, y > w, z < -w, z > w])]
+    beyond = np.bitwise_and.reduce(bit[0] | bit[1] | bit[2] | bit[3] | bit[4] | bit[5], axis=0)  # (V,) planes
+    corner = beyond.take(corners)  # a vertex lies beyond in every frame
+    return np.flatnonzero((corner[0] & corner[1] & corner[2]) == 0)
 
 
 def create_context():
@@ -210,19 +238,19 @@ class Rasterizer:
         label = self.ctx.buffer(np.ascontiguousarray(buffers.labels, np.float32).tobytes())
         colors = np.ones((corners, 3), np.float32) if buffers.colors is None else buffers.colors
         color = self.ctx.buffer(np.ascontiguousarray(colors, np.float32).tobytes())
-        vao = self.ctx.vertex_array(
-            self.program,
-            [
-                (position, "3f", "in_position"),
-                (normal, "3f", "in_normal"),
-                (texcoord, "2f", "in_texcoord"),
-                (label, "3f", "in_label"),
-                (color, "3f", "in_color"),
-            ],
-        )
+        attributes = [
+            (position, "3f", "in_position"),
+            (normal, "3f", "in_normal"),
+            (texcoord, "2f", "in_texcoord"),
+            (label, "3f", "in_label"),
+            (color, "3f", "in_color"),
+        ]
+        vao = self.ctx.vertex_array(self.program, attributes)
+        index = self.ctx.buffer(reserve=corners * 4, dynamic=True)  # the corners of some faces (``render(faces=)``)
+        some_faces = self.ctx.vertex_array(self.program, attributes, index_buffer=index, index_element_size=4)
         texture = self._texture(buffers.texture)
         self.release_mesh(name)
-        self._meshes[name] = [vao, position, normal, texcoord, label, color, texture]
+        self._meshes[name] = [vao, some_faces, index, position, normal, texcoord, label, color, texture]
         self._closed[name] = buffers.closed
 
     def _texture(self, image: np.ndarray):
@@ -249,7 +277,7 @@ class Rasterizer:
 
     def update_mesh(self, name: str, positions: np.ndarray, normals: np.ndarray) -> None:
         """New per-corner positions and normals (F*3, 3) for a mesh set with ``set_mesh``."""
-        _, position, normal, *_ = self._meshes[name]
+        _, _, _, position, normal, *_ = self._meshes[name]
         position.write(np.ascontiguousarray(positions, np.float32).tobytes())
         normal.write(np.ascontiguousarray(normals, np.float32).tobytes())
 
@@ -260,21 +288,21 @@ class Rasterizer:
         lighting: Lighting,
         person: str = "person",
         others: tuple[str, ...] = (),
-        near: float = 0.05,
-        far: float = 100.0,
+        faces: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Colour (H, W, 3) uint8 and labels (H, W, 4) uint16 (part, U·255, V·255, depth mm), rows top-down.
 
-        Pixels the meshes do not cover have colour 0 and label 0.
+        Pixels the meshes do not cover have colour 0 and label 0. ``faces``: the indices of the person's
+        faces to draw (``faces_in_view``); all when None.
         """
         import moderngl
 
         world_to_camera = np.eye(4)
         world_to_camera[:3] = extrinsics
-        world_to_clip = gl_projection(intrinsics, self.width, self.height, near, far) @ world_to_camera
+        clip = world_to_clip(intrinsics, extrinsics, self.width, self.height)
         camera_position = -extrinsics[:, :3].T @ extrinsics[:, 3]
         p = self.program
-        p["world_to_clip"].write(world_to_clip.T.astype(np.float32).tobytes())
+        p["world_to_clip"].write(clip.T.astype(np.float32).tobytes())
         p["world_to_camera"].write(world_to_camera.T.astype(np.float32).tobytes())
         p["camera_position"].value = tuple(camera_position)
         p["light_directions"].write(np.asarray(lighting.directions, np.float32).tobytes())
@@ -288,13 +316,17 @@ class Rasterizer:
         self.ctx.enable(moderngl.DEPTH_TEST)
         self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         for name in (person, *others):
-            vao, *_, texture = self._meshes[name]
+            vao, some_faces, index, *_, texture = self._meshes[name]
             # the back faces of a closed surface are always hidden: culling them skips ~15 % of a body's work
             (self.ctx.enable if self._closed[name] else self.ctx.disable)(moderngl.CULL_FACE)
             p["is_person"].value = 1.0 if name == person else 0.0
             texture.use(0)
             p["albedo"].value = 0
-            vao.render(moderngl.TRIANGLES)
+            if name != person or faces is None:
+                vao.render(moderngl.TRIANGLES)
+            elif len(faces):
+                index.write((3 * faces.astype(np.int32)[:, None] + np.arange(3, dtype=np.int32)).tobytes())
+                some_faces.render(moderngl.TRIANGLES, vertices=3 * len(faces))
         color = np.frombuffer(self.fbo.read(components=3, attachment=0), np.uint8)
         labels = np.frombuffer(self.fbo.read(components=4, attachment=1, dtype="u2"), np.uint16)
         color = color.reshape(self.height, self.width, 3)[::-1]

@@ -12,7 +12,7 @@ from crocohuman.core.take import Take
 from crocohuman.render.body.base import Body
 from crocohuman.render.camera_rig import RigConfig, sample_rig
 from crocohuman.render.hand_rig import HandRig
-from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer
+from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer, faces_in_view, world_to_clip
 
 # Joints a scene camera must see past the furniture: pelvis, head, wrists, ankles (SMPL order).
 VISIBLE_JOINTS = [0, 15, 20, 21, 7, 8]
@@ -108,6 +108,7 @@ class TakeRenderer:
         topology = body.topology
         self.hand_rig = HandRig(topology) if focus == "hands" else None  # close-ups of the hands instead of the body
         self.faces = topology.faces
+        self.face_corners = np.ascontiguousarray(topology.faces.T, np.intp)  # (3, F), for faces_in_view
         self.normals = VertexNormals(topology.faces)
         labels = np.concatenate(
             [np.repeat(topology.face_parts[:, None, None].astype(np.float32), 3, axis=1), topology.face_iuv], -1
@@ -175,6 +176,17 @@ class TakeRenderer:
         labels = np.zeros((*shape, 4), np.uint16)
         others = ("scene",) if self.scene is not None else ()
         corners = self.faces.reshape(-1)
+        # A hand close-up sees a fifth of the body: its views draw only the faces in view. A body's views
+        # frame all of it, so there the test would find every face.
+        in_view = [None] * len(cameras)
+        if self.hand_rig is not None:
+            frames = np.ascontiguousarray(vertices.transpose(0, 2, 1), np.float32)  # (T, 3, V)
+            in_view = [
+                faces_in_view(
+                    world_to_clip(c.intrinsics, c.extrinsics, self.width, self.height), frames, self.face_corners
+                )
+                for c in cameras
+            ]
         for t in range(self.frames):
             normals = self.normals(vertices[t])
             self.raster.update_mesh(  # float32 first, and take: a fancy index of rows of 3 is 4x slower
@@ -183,7 +195,9 @@ class TakeRenderer:
                 np.take(normals.astype(np.float32), corners, axis=0),
             )
             for v, camera in enumerate(cameras):
-                color, labels[t, v] = self.raster.render(camera.intrinsics, camera.extrinsics, lighting, others=others)
+                color, labels[t, v] = self.raster.render(
+                    camera.intrinsics, camera.extrinsics, lighting, others=others, faces=in_view[v]
+                )
                 mask = labels[t, v, ..., 0] > 0
                 if backgrounds is None:
                     rgb[t, v] = color

@@ -9,7 +9,16 @@ from crocohuman.core.conventions import HAND_SIDES
 from crocohuman.core.shards import list_shards, read_shard
 from crocohuman.render.camera_rig import RigConfig, fit_focal, frame_camera
 from crocohuman.render.config import RenderConfig
-from crocohuman.render.hand_rig import BOTH_HANDS_WITHIN_M, HAND_PARTS, Occluders, framed_sides, outline
+from crocohuman.render.hand_rig import (
+    BOTH_HANDS_WITHIN_M,
+    CLEARANCE_M,
+    HAND_PARTS,
+    Clearance,
+    FaceGroups,
+    Occluders,
+    framed_sides,
+    outline,
+)
 from crocohuman.render.job_folder import check_settings
 from crocohuman.render.motion import SamplerMotions
 from crocohuman.render.pipeline import run
@@ -79,10 +88,15 @@ def test_both_hands_are_framed_only_when_close():
     assert {framed_sides(rng, hands) for _ in range(20)} == {(0,), (1,)}
 
 
+def soup_occluders(triangles: np.ndarray) -> Occluders:
+    """Occluders of separate triangles (F, 3, 3): three vertices of their own each."""
+    return Occluders(triangles.reshape(-1, 3), FaceGroups(np.arange(triangles.size // 3).reshape(-1, 3)))
+
+
 def test_rays_are_blocked_by_a_wall_between_eye_and_point_only():
     wall = np.array([[[-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 1.0, 1.0]]])  # the plane z = 1 around the axis
     points = np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 0.5], [5.0, 0.0, 2.0]])  # behind it, before it, beside it
-    assert Occluders(wall).blocked(np.zeros(3), points).tolist() == [True, False, False]
+    assert soup_occluders(wall).blocked(np.zeros(3), points).tolist() == [True, False, False]
 
 
 def _crosses(eye: np.ndarray, point: np.ndarray, triangle: np.ndarray) -> bool:
@@ -105,7 +119,7 @@ def test_ray_tests_through_box_groups_find_every_crossing_triangle():
     expected = [any(_crosses(eye, p, t) for t in triangles) for p in points]
     assert 5 < sum(expected) < 35  # both outcomes are exercised
     # the test stops the segment 1 cm short of its point: no triangle here lies that close to one
-    assert Occluders(triangles).blocked(eye, points).tolist() == expected
+    assert soup_occluders(triangles).blocked(eye, points).tolist() == expected
 
 
 def test_outline_frames_like_all_the_points():
@@ -141,3 +155,13 @@ def test_hand_focus_refuses_scenes(tmp_path):
     (tmp_path / "room.glb").write_bytes(b"")
     with pytest.raises(ValueError, match="--focus hands: not with --background scene"):
         RenderConfig(output=tmp_path / "out", focus="hands", background=f"scene:{tmp_path / 'room.glb'}")
+
+
+def test_clearance_finds_the_points_near_a_camera_as_a_full_search_does():
+    rng = np.random.default_rng(3)
+    points = rng.normal(0, 0.3, (3, 5000))  # more points than a run: most runs are never opened
+    clearance = Clearance(points)
+    eyes = rng.uniform(-1, 1, (300, 3))
+    expected = [bool((((points - eye[:, None]) ** 2).sum(0) < CLEARANCE_M**2).any()) for eye in eyes]
+    assert 20 < sum(expected) < 280  # both outcomes are exercised
+    assert [clearance.too_close(eye) for eye in eyes] == expected

@@ -68,10 +68,9 @@ class Occluders:
         lo, hi = np.minimum(eye, points.min(0)), np.maximum(eye, points.max(0))
         groups = np.flatnonzero(((self.group_high >= lo) & (self.group_low <= hi)).all(-1))
         candidates = (groups[:, None] * FaceGroups.SIZE + np.arange(FaceGroups.SIZE)).ravel()
-        triangles = self.vertices[self.faces[candidates[candidates < len(self.faces)]]]  # (C, 3, 3)
-        low, high = triangles.min(1), triangles.max(1)
-        triangles = triangles[((high >= lo) & (low <= hi)).all(-1)]
-        corner, e1, e2 = triangles[:, 0], triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+        a, b, c = self.vertices[self.faces[candidates[candidates < len(self.faces)]].T]  # 3 x (C, 3)
+        near = ((np.maximum(np.maximum(a, b), c) >= lo) & (np.minimum(np.minimum(a, b), c) <= hi)).all(-1)
+        corner, e1, e2 = a[near], b[near] - a[near], c[near] - a[near]
         rays, s = points - eye, eye - corner  # (K, 3), (F, 3)
         q = cross(s, e1)
         # Moller-Trumbore's triple products, each a ray dotted with a per-triangle vector: three (K, 3) @ (3, F)

@@ -70,21 +70,26 @@ in vec2 v_iuv;
 in float v_depth;
 layout(location = 0) out vec4 out_color;
 layout(location = 1) out uvec4 out_label;
+// Gamma 2 (a square in, a square root out) and the specular power 32 by five squarings: llvmpipe spends
+// as much on eight pow() per fragment as on all the other shading; without them a 256² hand close-up
+// draws in 4.4 instead of 5.6 ms, a body view in 5.8 instead of 6.3.
+float power32(float x) { x *= x; x *= x; x *= x; x *= x; return x * x; }
 void main() {
     vec3 n = normalize(v_normal);
     vec3 to_eye = normalize(camera_position - v_world);
     if (dot(n, to_eye) < 0.0) n = -n;
-    vec3 base = pow(texture(albedo, v_texcoord).rgb * v_color, vec3(2.2));
+    vec3 albedo_srgb = texture(albedo, v_texcoord).rgb * v_color;
+    vec3 base = albedo_srgb * albedo_srgb;
     vec3 light = mix(ground_color, sky_color, 0.5 + 0.5 * n.z);
     vec3 shine = vec3(0.0);
     for (int i = 0; i < 2; ++i) {
         float lambert = max(dot(n, light_directions[i]), 0.0);
         light += lambert * light_colors[i];
         vec3 h = normalize(light_directions[i] + to_eye);
-        shine += specular * pow(max(dot(n, h), 0.0), 32.0) * light_colors[i] * step(0.0, lambert);
+        shine += specular * power32(max(dot(n, h), 0.0)) * light_colors[i] * step(0.0, lambert);
     }
     vec3 linear = base * light + shine;
-    out_color = vec4(pow(clamp(linear, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
+    out_color = vec4(sqrt(clamp(linear, 0.0, 1.0)), 1.0);
     out_label = is_person > 0.5
         ? uvec4(uint(v_part + 0.5), uvec2(round(clamp(v_iuv, 0.0, 1.0) * 255.0)), uint(round(v_depth * 1000.0)))
         : uvec4(0u);
@@ -165,9 +170,9 @@ def faces_in_view(clip: np.ndarray, frames: np.ndarray, corners: np.ndarray) -> 
     camera sends a whole batch down: 8.9 -> 6.6 ms per 256² hand view, for ~0.1 ms per view and frame here.
     """
     x, y, z, w = np.moveaxis(clip[:, :3].astype(frames.dtype) @ frames + clip[:, 3:].astype(frames.dtype), 1, 0)
-    bit = [b.view(np.uint8) << k for k, b in enumerate([x < -w, x > w, y < -w, y > w, z < -w, z > w])]
-    beyond = np.bitwise_and.reduce(bit[0] | bit[1] | bit[2] | bit[3] | bit[4] | bit[5], axis=0)  # (V,) planes
-    corner = beyond.take(corners)  # a vertex lies beyond in every frame
+    planes = [x < -w, x > w, y < -w, y > w, z < -w, z > w]  # (T, V) each
+    bit = [plane.all(0).view(np.uint8) << k for k, plane in enumerate(planes)]  # beyond in every frame
+    corner = (bit[0] | bit[1] | bit[2] | bit[3] | bit[4] | bit[5]).take(corners)
     return np.flatnonzero((corner[0] & corner[1] & corner[2]) == 0)
 
 

@@ -52,7 +52,8 @@ def soften_edges(image: np.ndarray, mask: np.ndarray) -> None:
 
     The rasterizer does no multisampling (labels must stay exact), so colour edges would be
     jagged; only the colour image is touched, never the labels. Only the border pixels are
-    computed: whole-image filters cost more than rasterizing.
+    computed, gathered from the flat image: whole-image filters (or padding the image) cost more
+    than rasterizing.
     """
     padded = np.pad(mask, 1)
     neighbours = (padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:])
@@ -61,8 +62,14 @@ def soften_edges(image: np.ndarray, mask: np.ndarray) -> None:
         inside &= neighbour
         outside |= neighbour
     rows, cols = np.nonzero(outside & ~inside)
-    source = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="symmetric")
-    total = sum(source[rows + dy, cols + dx].astype(np.uint16) for dy in range(3) for dx in range(3))
+    height, width = mask.shape
+    flat = image.reshape(height * width, -1)
+    above, below = np.maximum(rows - 1, 0) * width, np.minimum(rows + 1, height - 1) * width  # edges mirrored
+    left, right = np.maximum(cols - 1, 0), np.minimum(cols + 1, width - 1)
+    total = np.zeros((len(rows), flat.shape[1]), np.uint16)
+    for row in (above, rows * width, below):
+        for col in (left, cols, right):
+            total += flat[row + col]
     image[rows, cols] = (2 * total + 9) // 18  # the mean rounded to nearest (an integer sum over 9: no ties)
 
 
@@ -201,9 +208,9 @@ class TakeRenderer:
                 mask = labels[t, v, ..., 0] > 0
                 if backgrounds is None:
                     rgb[t, v] = color
-                else:
-                    rgb[t, v] = backgrounds[v]
-                    np.copyto(rgb[t, v], color, where=mask[..., None])
+                else:  # the colour is 0 off the person: (background AND 0xFF off it, 0 on it) OR colour
+                    np.bitwise_and(backgrounds[v], (mask.view(np.uint8) - np.uint8(1))[..., None], out=rgb[t, v])
+                    rgb[t, v] |= color
                 soften_edges(rgb[t, v], mask)
         return rgb, labels
 

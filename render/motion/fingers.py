@@ -22,6 +22,7 @@ from crocohuman.render.motion.hand_shapes import ONE_HAND_SHAPES, RELAXED, TWO_H
 _FINGER_ROWS = {finger: 1 + MANO_HAND_JOINT_NAMES.index(f"{finger}1") for finger in MANO_FINGERS}
 _THUMB = MANO_FINGERS.index("thumb")
 MIRROR = np.array([1.0, -1.0, -1.0])  # left-hand axis-angle -> right hand
+SIDE_SIGNS = np.array([MIRROR if side == "right" else np.ones(3) for side in HAND_SIDES])  # (2, 3), per side
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -78,13 +79,14 @@ def shape_angles(shape: HandShape) -> np.ndarray:
     return angles
 
 
-def angles_to_hand_pose(angles: np.ndarray, side: int) -> np.ndarray:
-    """(..., 5, 3, 2) degrees -> (..., 15, 3) axis-angle in MANO joint order for one side."""
+def angles_to_hand_pose(angles: np.ndarray, side: int | None) -> np.ndarray:
+    """(..., 5, 3, 2) degrees -> (..., 15, 3) axis-angle in MANO joint order for one side; for both when
+    ``side`` is None, the sides on the axis before the fingers' ((..., 2, 5, 3, 2) -> (..., 2, 15, 3))."""
     radians = np.radians(angles)
     flexion = axis_angle_to_matrix(radians[..., 0, None] * FLEXION_AXES[:, None])
     sideways = axis_angle_to_matrix(radians[..., 1, None] * SIDE_AXES[:, None])
     pose = matrix_to_axis_angle(sideways @ flexion).reshape((*angles.shape[:-3], len(MANO_HAND_JOINT_NAMES), 3))
-    return pose * MIRROR if HAND_SIDES[side] == "right" else pose
+    return pose * (SIDE_SIGNS[:, None] if side is None else SIDE_SIGNS[side])
 
 
 def _track(rng: np.random.Generator, t: np.ndarray, shapes: dict[str, HandShape]) -> tuple[np.ndarray, list[str]]:
@@ -121,5 +123,5 @@ def sample_hand_pose(rng: np.random.Generator, t: np.ndarray, mode: str | None =
         shapes = ONE_HAND_SHAPES if mode == "mirrored" else {"relaxed": RELAXED, **TWO_HAND_SHAPES}
         left, names = _track(rng, t, shapes)
         right = left
-    pose = np.stack([angles_to_hand_pose(left, 0), angles_to_hand_pose(right, 1)], axis=1)
+    pose = angles_to_hand_pose(np.stack([left, right], axis=1), None)  # one pass for both: ~0.6 ms per take
     return pose, f"{mode}:{','.join(names)}"

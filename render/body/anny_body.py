@@ -8,7 +8,6 @@ lip and nail regions taken from the masks anny ships and ring bands from its fin
 
 from __future__ import annotations
 
-import functools
 import os
 from functools import cached_property
 from pathlib import Path
@@ -20,6 +19,7 @@ from crocohuman.core.conventions import ANNY_PHENOTYPES, HAND_SIDES, MANO_TO_FRE
 from crocohuman.render.body import anny_hands, anny_rig, hand_jewellery
 from crocohuman.render.body.anny_population import AnnyPopulation
 from crocohuman.render.body.anny_shape import AnnyShape
+from crocohuman.render.body.anny_skinning import AnnySkinning
 from crocohuman.render.body.base import BodyTopology, Identity, PosedBody
 from crocohuman.render.body.parts import label_faces
 from crocohuman.render.body.retarget import anny_world_orient_pose
@@ -39,11 +39,7 @@ def _load_anny():
     """Construct anny quietly (its first construction builds a ~790 MB cache once, ~60 s)."""
     os.environ.setdefault("WARP_LOG_LEVEL", "error")
     import anny  # lazy: pulls NVIDIA warp, which prints a banner at import
-    from anny.skinning import warp_skinning
 
-    # anny defines its skinning kernel anew on every call (~3 ms per take); it depends only on its arguments
-    if not hasattr(warp_skinning.get_kernel, "cache_info"):
-        warp_skinning.get_kernel = functools.cache(warp_skinning.get_kernel)
     try:
         import warp
 
@@ -86,6 +82,7 @@ class AnnyBody:
             faces=faces, face_uvs=uvs.astype(np.float32), face_parts=face_parts, face_iuv=face_iuv, closed=True
         )
         self.shape = AnnyShape(self.model)
+        self.skinning = AnnySkinning(self.model)
         self.population = AnnyPopulation(Path(self.anny.__file__).parent / "data" / "shape_calibration", min_age)
 
     @cached_property
@@ -123,21 +120,16 @@ class AnnyBody:
     def pose(self, identity: Identity, clip: MotionClip) -> PosedBody:
         # the rest shape once per take (anny's forward would shape the body again per frame)
         rest_vertices, rest_bone_poses = self.shape.rest(self.shape.coefficients(identity.params))
-        rest_hands = self._hands(rest_bone_poses[:, :3, 3], rest_vertices.double().numpy())
+        rest_hands = self._hands(rest_bone_poses[:, :3, 3], rest_vertices.astype(np.float64))
         pose = anny_world_orient_pose(clip, rest_bone_poses, self.bone_labels, rest_hands)
-        with torch.no_grad():
-            transforms, bone_poses = self.model.get_bone_transforms(
-                torch.from_numpy(pose).float(),
-                torch.from_numpy(rest_bone_poses[None]).float(),
-                pose_parameterization="world-orient",
-            )
-            vertices = self.model.get_skinned_vertices(rest_vertices[None].expand(len(pose), -1, -1), transforms)
-        bone_poses, vertices = bone_poses.numpy(), vertices.numpy()
+        rotations, translations = self.skinning.transforms(pose[..., :3, :3], pose[:, 0, :3, 3], rest_bone_poses)
+        vertices = self.skinning.skin(rest_vertices, rotations, translations)
+        heads = self.skinning.heads(rotations, translations, rest_bone_poses)
         local = self._local_bone_rotations(pose[..., :3, :3], rest_bone_poses[:, :3, :3])
         return PosedBody(
             vertices=vertices.astype(np.float32),
-            joints=bone_poses[:, self.joint_bones][..., :3, 3].astype(np.float32),
-            hand_joints=self._hands(bone_poses[..., :3, 3], vertices)[..., MANO_TO_FREIHAND, :].astype(np.float32),
+            joints=heads[:, self.joint_bones].astype(np.float32),
+            hand_joints=self._hands(heads, vertices)[..., MANO_TO_FREIHAND, :].astype(np.float32),
             params={
                 "global_orient": clip.global_orient.astype(np.float32),
                 "body_pose": clip.body_pose.astype(np.float32),

@@ -3,14 +3,13 @@ rest bone poses, the formulas of anny's ``get_phenotype_blendshape_coefficients`
 ``get_rest_model`` run on anny's own tables.
 
 anny spends ~7 ms of small torch operations per identity on these, which a take of two images pays
-once; here they cost ~1.5 ms, mostly the one large product with the vertex blendshapes.
+once; here they cost ~1.2 ms, mostly the one large product with the vertex blendshapes.
 ``tests/test_anny_shape.py`` checks every output against anny's own functions.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from crocohuman.render.body.anny_population import interpolation_weights
 
@@ -35,7 +34,8 @@ class AnnyShape:
         self.labels = list(model.phenotype_labels)
         self.mask = model.stacked_phenotype_blend_shapes_mask.numpy() > 0.5  # (shapes, variations)
         self.projection = model.phenotype_blendshape_projection.double().numpy()  # (shapes, coefficients)
-        self.template_vertices, self.blendshapes = model.template_vertices, model.blendshapes
+        self.template_vertices = model.template_vertices.numpy()  # (V, 3) float32
+        self.blendshapes = model.blendshapes.numpy().reshape(len(model.blendshapes), -1)  # (C, V * 3): one gemv
         self.template_heads = model.template_bone_heads.double().numpy()
         self.head_blendshapes = model.bone_heads_blendshapes.double().numpy()
         self.template_orientations = model.bone_template_orientation_matrices.double().numpy()
@@ -61,10 +61,9 @@ class AnnyShape:
         stacked = np.concatenate(weights)
         return np.where(self.mask, stacked, 1.0).prod(axis=1) @ self.projection
 
-    def rest(self, coefficients: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
+    def rest(self, coefficients: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rest vertices (V, 3) float32 and rest bone poses (bones, 4, 4) float64 of a shape."""
-        coefficients_t = torch.from_numpy(coefficients.astype(np.float32))
-        vertices = self.template_vertices + torch.einsum("c,cvd->vd", coefficients_t, self.blendshapes)
+        vertices = self.template_vertices + (coefficients.astype(np.float32) @ self.blendshapes).reshape(-1, 3)
         heads = self.template_heads + np.einsum("c,cbd->bd", coefficients, self.head_blendshapes)
         # per bone, the vertex cross-covariance whose nearest rotation is its rest orientation
         covariance = self.template_orientations + np.einsum("c,cbij->bij", coefficients, self.orientation_blendshapes)

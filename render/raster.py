@@ -176,6 +176,11 @@ def faces_in_view(clip: np.ndarray, frames: np.ndarray, corners: np.ndarray) -> 
     return np.flatnonzero((corner[0] & corner[1] & corner[2]) == 0)
 
 
+def soup_corners(faces: np.ndarray) -> np.ndarray:
+    """The corner indices (3 F', int32) of faces of a triangle soup, to draw them alone (``render(corners=)``)."""
+    return (3 * faces.astype(np.int32)[:, None] + np.arange(3, dtype=np.int32)).ravel()
+
+
 def create_context():
     """A new standalone EGL context on this process's device (see ``egl_device``), made current:
     the GPU's driver when one is present, else Mesa's llvmpipe."""
@@ -251,7 +256,7 @@ class Rasterizer:
             (color, "3f", "in_color"),
         ]
         vao = self.ctx.vertex_array(self.program, attributes)
-        index = self.ctx.buffer(reserve=corners * 4, dynamic=True)  # the corners of some faces (``render(faces=)``)
+        index = self.ctx.buffer(reserve=corners * 4, dynamic=True)  # the corners of some faces (``render(corners=)``)
         some_faces = self.ctx.vertex_array(self.program, attributes, index_buffer=index, index_element_size=4)
         texture = self._texture(buffers.texture)
         self.release_mesh(name)
@@ -293,12 +298,12 @@ class Rasterizer:
         lighting: Lighting,
         person: str = "person",
         others: tuple[str, ...] = (),
-        faces: np.ndarray | None = None,
+        corners: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Colour (H, W, 3) uint8 and labels (H, W, 4) uint16 (part, U·255, V·255, depth mm), rows top-down.
 
-        Pixels the meshes do not cover have colour 0 and label 0. ``faces``: the indices of the person's
-        faces to draw (``faces_in_view``); all when None.
+        Pixels the meshes do not cover have colour 0 and label 0. ``corners``: the person's soup corners
+        to draw (``soup_corners`` of ``faces_in_view``, made once per view); all when None.
         """
         import moderngl
 
@@ -327,11 +332,11 @@ class Rasterizer:
             p["is_person"].value = 1.0 if name == person else 0.0
             texture.use(0)
             p["albedo"].value = 0
-            if name != person or faces is None:
+            if name != person or corners is None:
                 vao.render(moderngl.TRIANGLES)
-            elif len(faces):
-                index.write((3 * faces.astype(np.int32)[:, None] + np.arange(3, dtype=np.int32)).tobytes())
-                some_faces.render(moderngl.TRIANGLES, vertices=3 * len(faces))
+            elif len(corners):
+                index.write(corners)
+                some_faces.render(moderngl.TRIANGLES, vertices=len(corners))
         color = np.frombuffer(self.fbo.read(components=3, attachment=0), np.uint8)
         labels = np.frombuffer(self.fbo.read(components=4, attachment=1, dtype="u2"), np.uint16)
         color = color.reshape(self.height, self.width, 3)[::-1]

@@ -12,7 +12,7 @@ from crocohuman.core.take import Take
 from crocohuman.render.body.base import Body
 from crocohuman.render.camera_rig import RigConfig, sample_rig
 from crocohuman.render.hand_rig import HandRig
-from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer, faces_in_view, world_to_clip
+from crocohuman.render.raster import Lighting, MeshBuffers, Rasterizer, faces_in_view, soup_corners, world_to_clip
 
 # Joints a scene camera must see past the furniture: pelvis, head, wrists, ankles (SMPL order).
 VISIBLE_JOINTS = [0, 15, 20, 21, 7, 8]
@@ -189,8 +189,10 @@ class TakeRenderer:
         if self.hand_rig is not None:
             frames = np.ascontiguousarray(vertices.transpose(0, 2, 1), np.float32)  # (T, 3, V)
             in_view = [
-                faces_in_view(
-                    world_to_clip(c.intrinsics, c.extrinsics, self.width, self.height), frames, self.face_corners
+                soup_corners(
+                    faces_in_view(
+                        world_to_clip(c.intrinsics, c.extrinsics, self.width, self.height), frames, self.face_corners
+                    )
                 )
                 for c in cameras
             ]
@@ -203,7 +205,7 @@ class TakeRenderer:
             )
             for v, camera in enumerate(cameras):
                 color, labels[t, v] = self.raster.render(
-                    camera.intrinsics, camera.extrinsics, lighting, others=others, faces=in_view[v]
+                    camera.intrinsics, camera.extrinsics, lighting, others=others, corners=in_view[v]
                 )
                 mask = labels[t, v, ..., 0] > 0
                 if backgrounds is None:

@@ -7,7 +7,7 @@ import trimesh
 
 from crocohuman.core.camera import pinhole_intrinsics
 from crocohuman.render.camera_rig import look_at
-from crocohuman.render.raster import MeshBuffers, Rasterizer, faces_in_view, world_to_clip
+from crocohuman.render.raster import MeshBuffers, Rasterizer, faces_in_view, soup_corners, world_to_clip
 from crocohuman.render.take_renderer import sample_lighting
 
 
@@ -65,10 +65,10 @@ def test_drawing_only_the_faces_in_view_gives_the_same_image():
     assert len(shown) < 2 * len(sphere.faces)  # and of the one at -0.3, the part in the image
     colour, label = raster.render(intrinsics, extrinsics, lighting)
     assert (label[..., 0] == 5).mean() > 0.3
-    some_colour, some_label = raster.render(intrinsics, extrinsics, lighting, faces=shown)
+    some_colour, some_label = raster.render(intrinsics, extrinsics, lighting, corners=soup_corners(shown))
     np.testing.assert_array_equal(some_label, label)
     np.testing.assert_array_equal(some_colour, colour)
-    _, none = raster.render(intrinsics, extrinsics, lighting, faces=shown[:0])
+    _, none = raster.render(intrinsics, extrinsics, lighting, corners=soup_corners(shown[:0]))
     assert not none.any()
 
 

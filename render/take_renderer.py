@@ -182,7 +182,7 @@ class TakeRenderer:
         rgb = np.zeros((*shape, 3), np.uint8)
         labels = np.zeros((*shape, 4), np.uint16)
         others = ("scene",) if self.scene is not None else ()
-        corners = self.faces.reshape(-1)
+        corner_vertices = self.faces.reshape(-1)  # the vertex of each soup corner
         # A hand close-up sees a fifth of the body: its views draw only the faces in view. A body's views
         # frame all of it, so there the test would find every face.
         in_view = [None] * len(cameras)
@@ -200,8 +200,8 @@ class TakeRenderer:
             normals = self.normals(vertices[t])
             self.raster.update_mesh(  # float32 first, and take: a fancy index of rows of 3 is 4x slower
                 "person",
-                np.take(vertices[t].astype(np.float32), corners, axis=0),
-                np.take(normals.astype(np.float32), corners, axis=0),
+                np.take(vertices[t].astype(np.float32), corner_vertices, axis=0),
+                np.take(normals.astype(np.float32), corner_vertices, axis=0),
             )
             for v, camera in enumerate(cameras):
                 color, labels[t, v] = self.raster.render(
